@@ -1,0 +1,30 @@
+# The whole setup on a fresh machine with Python 3.11 and make: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test check clean
+
+run: $(VENV)/.installed
+	$(BIN)/planner check scenarios/*.yaml
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+check: run
+
+# The stamps depend on pyproject.toml, so editing dependencies reinstalls on the next run.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

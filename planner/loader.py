@@ -1,0 +1,271 @@
+"""Loading scenarios: files or text, YAML or JSON, overlays resolved, every problem located.
+
+`load` never lets a traceback reach the user for bad input: everything wrong with a document comes back
+as one `ScenarioError` listing every problem found, each with file, line, column, field path and a
+plain sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any, Callable, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from planner.errors import Location, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
+from planner.overlay import apply_overlay
+from planner.scenario import Scenario
+from planner.source import MAX_BYTES, Document, parse_text
+from planner.validation import find_warnings
+
+MAX_EXTENDS_DEPTH = 16
+
+Resolver = Callable[[str, Document], tuple[str, Document]]
+"""Finds the base an overlay `extends`: (reference, the overlay) -> (a key naming the base uniquely, its document)."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A valid scenario and what is valid but suspicious about it."""
+
+    scenario: Scenario
+    warnings: list[Problem]
+
+
+def read_document(path: str | os.PathLike[str]) -> Document:
+    """Parse one file, with its size checked before it is read."""
+    name = str(path)
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_BYTES:
+            raise _fail(name, f"the file is {size / 1024 / 1024:.1f} MB; scenarios are limited to {MAX_BYTES // 1024 // 1024} MB")
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise _fail(name, "is a directory, not a scenario file") from None
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except OSError as exc:
+        raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
+    return parse_text(content, name=name)
+
+
+def file_resolver(reference: str, overlay: Document) -> tuple[str, Document]:
+    """Resolve `extends: base.yaml` relative to the overlay's own file."""
+    folder = FsPath(overlay.name).parent if overlay.name else FsPath.cwd()
+    path = folder / reference
+    return str(path.resolve()), read_document(os.path.relpath(path) if not FsPath(reference).is_absolute() else path)
+
+
+def load(
+    source: str | os.PathLike[str] | Document,
+    *,
+    resolver: Resolver = file_resolver,
+) -> Loaded:
+    """Load and validate a scenario from a file path or a parsed document.
+
+    Raises ScenarioError listing every problem, each located.
+    """
+    document = source if isinstance(source, Document) else read_document(source)
+    key = str(FsPath(document.name).resolve()) if document.name and not isinstance(source, Document) else document.name
+    document = _resolve_extends(document, resolver, [key or "<input>"])
+    try:
+        scenario = Scenario.model_validate(document.data)
+    except ValidationError as exc:
+        raise ScenarioError(_sorted(_from_pydantic(error, document) for error in exc.errors())) from None
+    except ScenarioError as exc:
+        raise ScenarioError(_sorted(_locate(problem, document) for problem in exc.problems)) from None
+    except RecursionError:
+        raise _fail(document.name, "the document is nested too deeply") from None
+    warnings = _sorted(_locate(problem, document) for problem in find_warnings(scenario))
+    return Loaded(scenario=scenario, warnings=warnings)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """The validated scenario in a file (raises ScenarioError)."""
+    return load(path).scenario
+
+
+def parse_scenario(text: str | bytes, *, name: str | None = None, fmt: str | None = None, resolver: Resolver = file_resolver) -> Loaded:
+    """Validate a scenario given as text (YAML or JSON), as the API receives it."""
+    return load(parse_text(text, name=name, fmt=fmt), resolver=resolver)
+
+
+# --- extends ---------------------------------------------------------------------------------------------
+
+
+def _resolve_extends(document: Document, resolver: Resolver, chain: list[str]) -> Document:
+    if "extends" not in document.data:
+        return document
+    reference = document.data["extends"]
+    where = document.source.locate(("extends",))
+    if not isinstance(reference, str) or not reference.strip():
+        raise ScenarioError([Problem(message="`extends` names the base scenario file, e.g. `extends: acme-2027.yaml`", location=where)])
+    if len(chain) > MAX_EXTENDS_DEPTH:
+        raise ScenarioError([Problem(message=f"overlays extend each other more than {MAX_EXTENDS_DEPTH} deep", location=where)])
+    try:
+        key, base = resolver(reference, document)
+    except ScenarioError as exc:
+        if _is_missing(exc):
+            raise ScenarioError([Problem(message=f"the base scenario '{reference}' does not exist", location=where)]) from None
+        raise
+    if key in chain:
+        loop = " -> ".join(os.path.basename(k) for k in chain[chain.index(key):] + [key])
+        raise ScenarioError([Problem(message=f"`extends` loops: {loop}", location=where)])
+    base = _resolve_extends(base, resolver, chain + [key])
+    changes = Document(
+        data={k: v for k, v in document.data.items() if k != "extends"}, source=document.source, name=document.name
+    )
+    return apply_overlay(base, changes)
+
+
+def _is_missing(exc: ScenarioError) -> bool:
+    return len(exc.problems) == 1 and exc.problems[0].message == "no such file"
+
+
+# --- problems --------------------------------------------------------------------------------------------
+
+
+def _fail(name: str | None, message: str) -> ScenarioError:
+    return ScenarioError([Problem(message=message, location=Location(file=name))])
+
+
+def _sorted(problems: typing.Iterable[Problem]) -> list[Problem]:
+    def key(p: Problem) -> tuple[str, int, int]:
+        loc = p.location
+        return (loc.file or "", loc.line if loc.line is not None else 1 << 30, loc.column or 0)
+
+    return sorted(problems, key=key)
+
+
+def _locate(problem: Problem | PathProblem, document: Document) -> Problem:
+    if isinstance(problem, Problem):
+        return problem
+    return Problem(message=problem.message, severity=problem.severity, location=document.source.locate(problem.path))
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
+    """pydantic's error location with its type tags dropped, leaving keys and indices the user wrote."""
+    path: list[str | int] = []
+    current = data
+    for n, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif n == len(loc) - 1 and isinstance(current, dict):
+            pass  # a missing key: not in the data, but it is what the error is about
+        else:
+            continue  # a union or function tag such as 'per_period' or 'function-after[...]'
+        path.append(part)
+    return tuple(path)
+
+
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "decimal": "a number",
+    "bool": "true or false",
+    "string": "text",
+    "list": "a list",
+    "dict": "a mapping",
+    "model": "a mapping",
+    "model_attributes": "a mapping",
+}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(error: dict[str, Any], path: Path) -> str:
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "missing":
+        return f"missing required key '{path[-1]}'"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(path[:-1])
+        hint = did_you_mean(path[-1], allowed)
+        if not hint and allowed:
+            hint = "; allowed here: " + ", ".join(sorted(allowed))
+        return f"unknown key '{path[-1]}'{hint}"
+    if kind == "value_error":
+        return str(ctx.get("error") or error["msg"].removeprefix("Value error, "))
+    if kind in ("enum", "literal_error"):
+        expected = str(ctx.get("expected", ""))
+        choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
+        return f"{_shown(value)} is not one of {expected}" + did_you_mean(value, choices)
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+                 "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}[kind]
+        return f"must be {bound[0]} {ctx.get(bound[1])}, got {_shown(value)}"
+    if kind == "string_pattern_mismatch":
+        return f"{_shown(value)} is not a valid id: use letters, digits, '-', '_', '.' or ':', starting with a letter or digit"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"is longer than {ctx.get('max_length')} characters"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "finite_number":
+        return f"must be a finite number, got {_shown(value)}"
+    for prefix, words in _EXPECTED.items():
+        if kind.startswith(prefix + "_"):
+            if kind == "int_from_float":
+                return f"must be a whole number, got {_shown(value)}"
+            return f"must be {words}, got {_shown(value)}"
+    return str(error["msg"])
+
+
+def _from_pydantic(error: dict[str, Any], document: Document) -> Problem:
+    path = _data_path(tuple(error["loc"]), document.data)
+    key = error["type"] == "extra_forbidden"
+    return Problem(message=_message(error, path), location=document.source.locate(path, key=key))
+
+
+def _allowed_keys(path: Path) -> set[str]:
+    """The keys the model accepts at a path, for "did you mean" on an unknown key."""
+    annotation: Any = Scenario
+    for part in path:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return set()
+    return {name for model in _models(annotation) for name in model.model_fields}
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [inner for arg in get_args(annotation) for inner in _unwrap(arg)]
+    return [annotation]
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    return [a for a in _unwrap(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    for option in _unwrap(annotation):
+        if isinstance(option, type) and issubclass(option, BaseModel) and isinstance(part, str):
+            field = option.model_fields.get(part)
+            if field is not None:
+                return field.annotation
+        origin = get_origin(option)
+        if origin is list and isinstance(part, int):
+            return get_args(option)[0]
+        if origin is dict and isinstance(part, str):
+            return get_args(option)[1]
+    return None
+
+
+__all__ = ["Loaded", "load", "load_scenario", "parse_scenario", "read_document", "file_resolver", "Severity"]

@@ -1,0 +1,67 @@
+"""Period labels: the planning horizon is a run of labelled periods, referred to by label everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+
+
+class Granularity(str, Enum):
+    quarter = "quarter"
+    month = "month"
+    sprint = "sprint"
+    week = "week"
+
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
+
+EXAMPLES = {
+    Granularity.quarter: "2027-Q1",
+    Granularity.month: "2027-01",
+    Granularity.week: "2027-W01",
+    Granularity.sprint: "S1 or 2027-S07",
+}
+
+
+def _iso_weeks(year: int) -> int:
+    # December 28th always falls in the last ISO week of its year.
+    return dt.date(year, 12, 28).isocalendar().week
+
+
+def period_labels(start: str, count: int, granularity: Granularity) -> list[str]:
+    """The labels of `count` consecutive periods from `start`.
+
+    Raises ValueError with a sentence naming the expected form when `start` does not fit the granularity.
+    """
+    if granularity is Granularity.quarter:
+        match = _QUARTER.match(start)
+        if not match:
+            raise ValueError(f"'{start}' is not a quarter label like {EXAMPLES[granularity]}")
+        first = int(match[1]) * 4 + int(match[2]) - 1
+        return [f"{q // 4}-Q{q % 4 + 1}" for q in range(first, first + count)]
+    if granularity is Granularity.month:
+        match = _MONTH.match(start)
+        if not match:
+            raise ValueError(f"'{start}' is not a month label like {EXAMPLES[granularity]}")
+        first = int(match[1]) * 12 + int(match[2]) - 1
+        return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(first, first + count)]
+    if granularity is Granularity.week:
+        match = _WEEK.match(start)
+        if not match or not 1 <= int(match[2]) <= _iso_weeks(int(match[1])):
+            raise ValueError(f"'{start}' is not an ISO week label like {EXAMPLES[granularity]}")
+        monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        labels = []
+        for k in range(count):
+            year, week, _ = (monday + dt.timedelta(weeks=k)).isocalendar()
+            labels.append(f"{year}-W{week:02d}")
+        return labels
+    match = _TRAILING_NUMBER.match(start)
+    if not match:
+        raise ValueError(f"'{start}' is not a sprint label: it must end in a number, like {EXAMPLES[granularity]}")
+    prefix, digits = match[1], match[2]
+    # Keep the user's zero padding (S07, S08, ..., S10).
+    return [f"{prefix}{n:0{len(digits)}d}" for n in range(int(digits), int(digits) + count)]

@@ -1,0 +1,321 @@
+"""The scenario: what a planner user writes by hand (see scenarios/acme-2027.yaml).
+
+Every model is frozen and forbids unknown keys. The `Scenario` validates itself once, as a whole
+(references, cycles, windows, policies: see `planner.validation`); nothing downstream re-checks or
+patches its input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from functools import cached_property
+from typing import Annotated, Any, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+from planner.errors import ScenarioError
+from planner.periods import Granularity, period_labels
+from planner.quantities import Amount, Share
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_ID = StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+TeamId = Annotated[str, _ID, Field(description="A team's id, e.g. `platform`.")]
+ThemeId = Annotated[str, _ID, Field(description="A theme's id, e.g. `trust`.")]
+InitiativeId = Annotated[str, _ID, Field(description="An initiative's id, e.g. `feature-store`.")]
+Skill = Annotated[str, _ID, Field(description="A skill name, e.g. `ml`.")]
+
+
+def _period_label(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        raise ValueError(f"{value} is a date; refer to periods by label, like 2027-Q2 or 2027-06")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # sprints may be written as bare numbers
+    return value
+
+
+PeriodLabel = Annotated[
+    str,
+    BeforeValidator(_period_label),
+    StringConstraints(min_length=1, max_length=40),
+    Field(description="A period label of the horizon, e.g. `2027-Q2`, `2027-06`, `2027-W14`, `S7`."),
+]
+
+
+class Horizon(Frozen):
+    """The run of periods being planned."""
+
+    start: PeriodLabel = Field(description="Label of the first period, e.g. `2027-Q1`.")
+    periods: int = Field(ge=1, le=520, description="Number of periods in the horizon.")
+    granularity: Granularity = Field(default=Granularity.quarter, description="quarter | month | sprint | week.")
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(period_labels(self.start, self.periods, self.granularity))
+
+
+def _capacity_form(value: Any) -> str:
+    if isinstance(value, list):
+        return "per_period"
+    if isinstance(value, dict):
+        return "by_period"
+    return "constant"
+
+
+Capacity = Annotated[
+    Union[
+        Annotated[Amount, Tag("constant")],
+        Annotated[list[Amount], Tag("per_period")],
+        Annotated[dict[str, Amount], Tag("by_period")],
+    ],
+    # Dispatch on the shape the user wrote, so an error speaks of that shape only.
+    Discriminator(_capacity_form),
+]
+
+
+class Team(Frozen):
+    """A team and its roadmap capacity per period (after on-call and support)."""
+
+    id: TeamId
+    name: str | None = Field(default=None, description="Display name; the id when omitted.")
+    capacity: Capacity = Field(
+        description="In the scenario's unit per period: one number for every period, a list with one "
+        "number per period, or a mapping `{default: n, <period>: n}`."
+    )
+    skills: list[Skill] = Field(default_factory=list, description="Skills this team can serve in `needs`.")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class Theme(Frozen):
+    """A strategic theme initiatives belong to; policies may bound its share of effort."""
+
+    id: ThemeId
+    name: str | None = Field(default=None, description="Display name; the id when omitted.")
+    description: str | None = Field(default=None, description="What the theme is about.")
+
+
+class Need(Frozen):
+    """Effort an initiative needs from one named team, or from any one team with a skill."""
+
+    team: TeamId | None = Field(default=None, description="The team that must do this work.")
+    skill: Skill | None = Field(default=None, description="Any one team with this skill may do this work.")
+    effort: Amount = Field(description="Total effort in the scenario's unit, spread evenly over the duration.")
+
+    @model_validator(mode="after")
+    def _one_of_team_or_skill(self) -> Need:
+        if (self.team is None) == (self.skill is None):
+            raise ValueError("a need names either a team or a skill (not both, not neither)")
+        return self
+
+
+_Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_Confidence = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class RiceInputs(Frozen):
+    """RICE: value = reach x impact x confidence (effort is charged through capacity, not divided in)."""
+
+    reach: _Score = Field(description="People reached per period, in any consistent unit.")
+    impact: _Score = Field(description="Impact per person (e.g. 0.25, 0.5, 1, 2, 3).")
+    confidence: _Confidence = Field(description="Confidence in the estimates, 0 to 1.")
+
+
+class IceInputs(Frozen):
+    """ICE: value = impact x confidence; ease only enters the familiar ratio score."""
+
+    impact: _Score = Field(description="Impact score.")
+    confidence: _Confidence = Field(description="Confidence, 0 to 1.")
+    ease: _Score = Field(default=1, description="Ease score (the inverse of effort), for the ratio score.")
+
+
+class WsjfInputs(Frozen):
+    """WSJF: value = cost of delay = business value + time criticality + risk reduction."""
+
+    business_value: _Score = Field(description="User or business value.")
+    time_criticality: _Score = Field(default=0, description="How fast value decays with delay.")
+    risk_reduction: _Score = Field(default=0, description="Risk reduction or opportunity enablement.")
+    job_size: _Score | None = Field(default=None, description="Job size for the ratio score; total effort when omitted.")
+
+
+class Initiative(Frozen):
+    """A piece of work competing for capacity: a feature or invisible work."""
+
+    id: InitiativeId
+    title: str = Field(min_length=1, description="What the initiative is, in a few words.")
+    kind: str = Field(
+        default="feature",
+        min_length=1,
+        description="feature, tech_debt, compliance, fairness_audit, infrastructure, or any other word.",
+    )
+    theme: ThemeId | None = Field(default=None, description="The theme it serves.")
+    description: str | None = Field(default=None, description="Longer notes.")
+    effort: dict[TeamId, Amount] = Field(
+        default_factory=dict, description="Total effort per team, spread evenly over the duration."
+    )
+    needs: list[Need] = Field(default_factory=list, description="Long form of effort: per team or per skill.")
+    duration: int = Field(default=1, ge=1, description="Consecutive periods the work occupies.")
+    value: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Explicit value; overrides the scoring inputs."
+    )
+    rice: RiceInputs | None = Field(default=None, description="RICE inputs (policies.scoring: rice).")
+    ice: IceInputs | None = Field(default=None, description="ICE inputs (policies.scoring: ice).")
+    wsjf: WsjfInputs | None = Field(default=None, description="WSJF inputs (policies.scoring: wsjf).")
+    weighted: dict[str, _Score] | None = Field(
+        default=None, description="Scores per criterion (policies.scoring: weighted, with policies.weights)."
+    )
+    mandatory: bool = Field(default=False, description="Must be scheduled.")
+    deadline: PeriodLabel | None = Field(default=None, description="Finished by the end of this period.")
+    earliest_start: PeriodLabel | None = Field(default=None, description="Starts in this period or later.")
+    committed: PeriodLabel | None = Field(
+        default=None, description="Promised in an earlier plan: scheduled, starting in this period."
+    )
+    depends_on: list[InitiativeId] = Field(
+        default_factory=list, description="Prerequisites: each finishes before this one starts."
+    )
+    excludes: list[InitiativeId] = Field(
+        default_factory=list, description="Alternatives: at most one of this and each of these is scheduled."
+    )
+
+    @cached_property
+    def all_needs(self) -> tuple[Need, ...]:
+        """The short form (`effort`) and the long form (`needs`) as one list of needs."""
+        return tuple(Need(team=team, effort=amount) for team, amount in self.effort.items()) + tuple(self.needs)
+
+    @property
+    def total_effort(self) -> Decimal:
+        return sum((need.effort for need in self.all_needs), Decimal(0))
+
+
+class Scoring(str, Enum):
+    rice = "rice"
+    ice = "ice"
+    wsjf = "wsjf"
+    weighted = "weighted"
+    value = "value"
+
+
+class Objective(str, Enum):
+    value = "value"
+    makespan = "makespan"
+
+
+DEFAULT_INVISIBLE_KINDS = ("tech_debt", "compliance", "fairness_audit", "infrastructure")
+
+
+class InvisibleWorkPolicy(Frozen):
+    """Guardrails for the work that keeps systems healthy and keeps losing to visible features."""
+
+    kinds: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_INVISIBLE_KINDS),
+        description="Initiative kinds that count as invisible work.",
+    )
+    min_share: Share = Field(default=Decimal(0), description="Floor, as a share of the organisation's capacity, every period.")
+    max_share: Share | None = Field(default=None, description="Cap, as a share of the organisation's capacity, every period.")
+    team_min_share: dict[TeamId, Share] = Field(
+        default_factory=dict, description="Floor per team, as a share of that team's capacity, every period."
+    )
+
+
+class ThemeShare(Frozen):
+    """Bounds on a theme's share of all effort scheduled over the horizon."""
+
+    min_share: Share | None = Field(default=None, description="At least this share of scheduled effort.")
+    max_share: Share | None = Field(default=None, description="At most this share of scheduled effort.")
+
+
+class Policies(Frozen):
+    """How value is scored and which guardrails every plan must respect."""
+
+    scoring: Scoring = Field(default=Scoring.value, description="rice | ice | wsjf | weighted | value.")
+    weights: dict[str, _Score] = Field(
+        default_factory=dict, description="Weight per criterion, for `scoring: weighted`."
+    )
+    value_decay_per_period: float = Field(
+        default=0, ge=0, lt=1, allow_inf_nan=False,
+        description="Delivered one period later = worth this fraction less (0.1 = 10%).",
+    )
+    invisible_work: InvisibleWorkPolicy = Field(default_factory=InvisibleWorkPolicy, description="Invisible-work floors and caps.")
+    themes: dict[ThemeId, ThemeShare] = Field(default_factory=dict, description="Share bounds per theme id.")
+    objective: Objective = Field(
+        default=Objective.value,
+        description="value: maximise decayed value; makespan: schedule everything as early as possible.",
+    )
+
+
+class Scenario(Frozen):
+    """Teams, capacity, initiatives and policies for one planning horizon."""
+
+    name: str = Field(min_length=1, description="Short name of the scenario.")
+    description: str | None = Field(default=None, description="What the scenario is about.")
+    horizon: Horizon
+    unit: str = Field(default="engineer-weeks", min_length=1, description="Unit of every capacity and effort.")
+    teams: list[Team] = Field(min_length=1, description="The teams whose capacity is planned.")
+    themes: list[Theme] = Field(default_factory=list, description="Themes initiatives may belong to.")
+    policies: Policies = Field(default_factory=Policies, description="Scoring and guardrails.")
+    initiatives: list[Initiative] = Field(default_factory=list, description="The work competing for capacity.")
+
+    @model_validator(mode="after")
+    def _validate_as_a_whole(self) -> Scenario:
+        from planner.validation import find_problems  # validation reads this module's models
+
+        problems = find_problems(self)
+        if problems:
+            raise ScenarioError(problems)
+        return self
+
+    # --- lookups: valid only on a validated scenario ------------------------------------------------
+
+    @property
+    def periods(self) -> tuple[str, ...]:
+        return self.horizon.labels
+
+    @cached_property
+    def period_index(self) -> dict[str, int]:
+        return {label: k for k, label in enumerate(self.periods)}
+
+    @cached_property
+    def team_by_id(self) -> dict[str, Team]:
+        return {team.id: team for team in self.teams}
+
+    @cached_property
+    def initiative_by_id(self) -> dict[str, Initiative]:
+        return {initiative.id: initiative for initiative in self.initiatives}
+
+    def capacity(self, team_id: str) -> tuple[Decimal, ...]:
+        """The team's capacity in each period of the horizon."""
+        return self._capacities[team_id]
+
+    @cached_property
+    def _capacities(self) -> dict[str, tuple[Decimal, ...]]:
+        return {team.id: tuple(capacity_per_period(team.capacity, self.periods)) for team in self.teams}
+
+    def is_invisible(self, initiative: Initiative) -> bool:
+        return initiative.kind in self.policies.invisible_work.kinds
+
+
+def capacity_per_period(capacity: Decimal | list[Decimal] | dict[str, Decimal], periods: tuple[str, ...]) -> list[Decimal]:
+    """Expand the three written forms of capacity into one value per period (assumes it was validated)."""
+    if isinstance(capacity, Decimal):
+        return [capacity] * len(periods)
+    if isinstance(capacity, list):
+        return list(capacity)
+    return [capacity.get(label, capacity.get("default", Decimal(0))) for label in periods]
+

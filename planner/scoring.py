@@ -1,0 +1,37 @@
+"""Value of an initiative under the scenario's scoring framework.
+
+Value is the framework's numerator only: effort is charged through capacity, so dividing by it as well
+would count it twice. The familiar ratio scores (RICE score, WSJF) are still computed for reports and for
+the rank-ordered baseline that spreadsheets use.
+"""
+
+from __future__ import annotations
+
+from planner.scenario import Initiative, Policies, Scoring
+
+
+def initiative_value(initiative: Initiative, policies: Policies) -> float:
+    """Value if delivered in the first period: explicit `value`, else the framework's numerator, else 0."""
+    if initiative.value is not None:
+        return initiative.value
+    framework = policies.scoring
+    if framework is Scoring.rice and initiative.rice:
+        return initiative.rice.reach * initiative.rice.impact * initiative.rice.confidence
+    if framework is Scoring.ice and initiative.ice:
+        return initiative.ice.impact * initiative.ice.confidence
+    if framework is Scoring.wsjf and initiative.wsjf:
+        w = initiative.wsjf
+        return w.business_value + w.time_criticality + w.risk_reduction
+    if framework is Scoring.weighted and initiative.weighted:
+        return sum(policies.weights.get(c, 0.0) * score for c, score in initiative.weighted.items())
+    return 0.0
+
+
+def ratio_score(initiative: Initiative, policies: Policies) -> float:
+    """The familiar ranking score: value per unit of effort (ICE: impact x confidence x ease)."""
+    if policies.scoring is Scoring.ice and initiative.ice and initiative.value is None:
+        return initiative.ice.impact * initiative.ice.confidence * initiative.ice.ease
+    size = float(initiative.total_effort)
+    if policies.scoring is Scoring.wsjf and initiative.wsjf and initiative.wsjf.job_size and initiative.value is None:
+        size = initiative.wsjf.job_size
+    return initiative_value(initiative, policies) / size if size > 0 else 0.0

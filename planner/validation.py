@@ -1,0 +1,306 @@
+"""Whole-scenario checks: references, cycles, windows and policies.
+
+`find_problems` runs once, from `Scenario`'s own validator, after every field has its type. It reports
+every problem it finds (not just the first), each with the field path it is about; the loader adds
+file, line and column. `find_warnings` reports what is valid but probably not what the user meant.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from planner.errors import Path, PathProblem, Severity, did_you_mean
+from planner.periods import EXAMPLES
+from planner.scenario import Scoring
+
+if TYPE_CHECKING:
+    from planner.scenario import Initiative, Scenario
+
+
+def find_problems(scenario: Scenario) -> list[PathProblem]:
+    """Every error in a scenario whose fields are individually valid."""
+    return _Checker(scenario).errors()
+
+
+def find_warnings(scenario: Scenario) -> list[PathProblem]:
+    """What is valid but likely a mistake, on a validated scenario."""
+    return _Checker(scenario).warnings()
+
+
+def _quote(ids: list[str]) -> str:
+    return ", ".join(ids) if ids else "none"
+
+
+class _Checker:
+    def __init__(self, scenario: Scenario):
+        self.s = scenario
+        self.problems: list[PathProblem] = []
+        try:
+            self.labels: list[str] | None = list(scenario.horizon.labels)
+        except ValueError:
+            self.labels = None  # reported by _horizon; period checks are skipped rather than guessed
+        self.index = {label: k for k, label in enumerate(self.labels or [])}
+        self.team_ids = {team.id for team in scenario.teams}
+        self.theme_ids = {theme.id for theme in scenario.themes}
+        self.initiative_ids = {initiative.id for initiative in scenario.initiatives}
+        self.skills = sorted({skill for team in scenario.teams for skill in team.skills})
+
+    def error(self, path: Path, message: str) -> None:
+        self.problems.append(PathProblem(path=path, message=message))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.problems.append(PathProblem(path=path, message=message, severity=Severity.warning))
+
+    def errors(self) -> list[PathProblem]:
+        self._horizon()
+        self._duplicate_ids()
+        self._teams()
+        self._initiatives()
+        self._dependency_cycles()
+        self._mandatory_exclusions()
+        self._policies()
+        return self.problems
+
+    def warnings(self) -> list[PathProblem]:
+        for n, initiative in enumerate(self.s.initiatives):
+            at: Path = ("initiatives", n)
+            if not initiative.mandatory and initiative.committed is None and self._value_missing(initiative):
+                self.warn(at, f"initiative '{initiative.id}' has no value inputs: it is worth 0 and is scheduled only when required")
+            first, last = self._window(initiative)
+            if not initiative.mandatory and initiative.committed is None and last - first + 1 < initiative.duration:
+                self.warn(
+                    ("initiatives", n, "duration"),
+                    f"initiative '{initiative.id}' needs {initiative.duration} periods but only {max(last - first + 1, 0)} "
+                    f"lie between {self.labels[first] if first < len(self.labels) else 'its earliest start'} and "
+                    f"{self.labels[last]}: it can never be scheduled",
+                )
+        return self.problems
+
+    # --- horizon and ids -----------------------------------------------------------------------------
+
+    def _horizon(self) -> None:
+        if self.labels is None:
+            granularity = self.s.horizon.granularity
+            self.error(
+                ("horizon", "start"),
+                f"'{self.s.horizon.start}' is not a {granularity.value} label; write it like {EXAMPLES[granularity]}",
+            )
+
+    def _duplicate_ids(self) -> None:
+        for field, items in (("teams", self.s.teams), ("themes", self.s.themes), ("initiatives", self.s.initiatives)):
+            first_at: dict[str, int] = {}
+            for n, item in enumerate(items):
+                if item.id in first_at:
+                    self.error((field, n, "id"), f"duplicate id '{item.id}': {field}[{first_at[item.id]}] has it already")
+                else:
+                    first_at[item.id] = n
+
+    def _period(self, path: Path, label: str | None) -> int | None:
+        """The index of a period label, reporting it when it is not in the horizon."""
+        if label is None or self.labels is None:
+            return None
+        if label not in self.index:
+            self.error(
+                path,
+                f"'{label}' is not a period of the horizon ({self.labels[0]} .. {self.labels[-1]})"
+                + did_you_mean(label, self.labels),
+            )
+            return None
+        return self.index[label]
+
+    # --- teams -----------------------------------------------------------------------------------------
+
+    def _teams(self) -> None:
+        if self.labels is None:
+            return
+        for n, team in enumerate(self.s.teams):
+            capacity = team.capacity
+            at: Path = ("teams", n, "capacity")
+            if isinstance(capacity, list) and len(capacity) != len(self.labels):
+                self.error(
+                    at,
+                    f"team '{team.id}' lists {len(capacity)} capacities but the horizon has {len(self.labels)} periods "
+                    f"({self.labels[0]} .. {self.labels[-1]})",
+                )
+            elif isinstance(capacity, dict):
+                for key in capacity:
+                    if key != "default":
+                        self._period(at + (key,), key)
+                missing = [label for label in self.labels if label not in capacity]
+                if "default" not in capacity and missing:
+                    self.error(at, f"team '{team.id}' has no capacity for {_quote(missing)}: add `default: n` or those periods")
+
+    # --- initiatives -----------------------------------------------------------------------------------
+
+    def _initiatives(self) -> None:
+        for n, initiative in enumerate(self.s.initiatives):
+            at: Path = ("initiatives", n)
+            if initiative.theme is not None and initiative.theme not in self.theme_ids:
+                self.error(at + ("theme",), self._unknown_theme(initiative.theme))
+            self._needs(at, initiative)
+            self._references(at, initiative)
+            self._value_inputs(at, initiative)
+            self._windows(at, initiative)
+
+    def _unknown_theme(self, theme: str) -> str:
+        if not self.theme_ids:
+            return f"unknown theme '{theme}': the scenario declares no themes (add it under `themes:`)"
+        return f"unknown theme '{theme}'" + did_you_mean(theme, self.theme_ids)
+
+    def _needs(self, at: Path, initiative: Initiative) -> None:
+        for team in initiative.effort:
+            if team not in self.team_ids:
+                self.error(at + ("effort", team), f"unknown team '{team}'" + did_you_mean(team, self.team_ids))
+        for k, need in enumerate(initiative.needs):
+            if need.team is not None and need.team not in self.team_ids:
+                self.error(at + ("needs", k, "team"), f"unknown team '{need.team}'" + did_you_mean(need.team, self.team_ids))
+            if need.skill is not None and need.skill not in self.skills:
+                self.error(
+                    at + ("needs", k, "skill"),
+                    f"no team has skill '{need.skill}'" + did_you_mean(need.skill, self.skills)
+                    + f"; the teams' skills are {_quote(self.skills)}",
+                )
+        if initiative.total_effort <= 0:
+            self.error(at, f"initiative '{initiative.id}' has no effort: give `effort: {{team: amount}}` or `needs`")
+
+    def _references(self, at: Path, initiative: Initiative) -> None:
+        for field in ("depends_on", "excludes"):
+            for k, other in enumerate(getattr(initiative, field)):
+                if other == initiative.id:
+                    self.error(at + (field, k), f"initiative '{other}' cannot name itself in {field}")
+                elif other not in self.initiative_ids:
+                    self.error(at + (field, k), f"unknown initiative '{other}'" + did_you_mean(other, self.initiative_ids))
+
+    def _value_missing(self, initiative: Initiative) -> bool:
+        framework = self.s.policies.scoring
+        return initiative.value is None and (framework is Scoring.value or getattr(initiative, framework.value) is None)
+
+    def _value_inputs(self, at: Path, initiative: Initiative) -> None:
+        framework = self.s.policies.scoring
+        for other in (Scoring.rice, Scoring.ice, Scoring.wsjf, Scoring.weighted):
+            if other is not framework and getattr(initiative, other.value) is not None:
+                self.error(
+                    at + (other.value,),
+                    f"initiative '{initiative.id}' gives {other.value} inputs but policies.scoring is "
+                    f"'{framework.value}': give {framework.value} inputs or an explicit `value`",
+                )
+        if framework is Scoring.weighted and initiative.weighted:
+            for criterion in initiative.weighted:
+                if criterion not in self.s.policies.weights:
+                    self.error(
+                        at + ("weighted", criterion),
+                        f"criterion '{criterion}' has no weight in policies.weights"
+                        + did_you_mean(criterion, self.s.policies.weights),
+                    )
+
+    def _window(self, initiative: Initiative) -> tuple[int, int]:
+        """First possible start and last possible finish period index (assumes labels are valid)."""
+        first = self.index.get(initiative.earliest_start, 0) if initiative.earliest_start else 0
+        last = self.index.get(initiative.deadline, len(self.index) - 1) if initiative.deadline else len(self.index) - 1
+        return first, last
+
+    def _windows(self, at: Path, initiative: Initiative) -> None:
+        if self.labels is None:
+            return
+        earliest = self._period(at + ("earliest_start",), initiative.earliest_start)
+        deadline = self._period(at + ("deadline",), initiative.deadline)
+        committed = self._period(at + ("committed",), initiative.committed)
+        horizon = len(self.labels)
+        if initiative.duration > horizon:
+            self.error(
+                at + ("duration",),
+                f"duration {initiative.duration} does not fit in the horizon of {horizon} {self.s.horizon.granularity.value}s",
+            )
+            return
+        if earliest is not None and deadline is not None and deadline < earliest:
+            self.error(
+                at + ("deadline",),
+                f"deadline {initiative.deadline} is before earliest_start {initiative.earliest_start}",
+            )
+            return
+        first = earliest or 0
+        last = horizon - 1 if deadline is None else deadline
+        end_name = f"its deadline {initiative.deadline}" if deadline is not None else f"the horizon's end {self.labels[-1]}"
+        if committed is not None:
+            if committed < first:
+                self.error(at + ("committed",), f"committed start {initiative.committed} is before earliest_start {initiative.earliest_start}")
+            elif committed + initiative.duration - 1 > last:
+                self.error(
+                    at + ("committed",),
+                    f"committed to start in {initiative.committed}, its {initiative.duration} periods run past {end_name}",
+                )
+        elif initiative.mandatory and last - first + 1 < initiative.duration:
+            self.error(
+                at + ("duration",),
+                f"mandatory initiative '{initiative.id}' needs {initiative.duration} periods but only "
+                f"{last - first + 1} lie between {self.labels[first]} and {end_name}",
+            )
+
+    # --- across initiatives ----------------------------------------------------------------------------
+
+    def _dependency_cycles(self) -> None:
+        position = {initiative.id: n for n, initiative in enumerate(self.s.initiatives)}
+        graph = {
+            initiative.id: [d for d in initiative.depends_on if d in position and d != initiative.id]
+            for initiative in self.s.initiatives
+        }
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+        reported: set[frozenset[str]] = set()
+        for root in graph:
+            if root in state:
+                continue
+            path: list[str] = [root]
+            state[root] = 1
+            stack = [iter(graph[root])]
+            while stack:
+                nxt = next(stack[-1], None)
+                if nxt is None:
+                    state[path.pop()] = 2
+                    stack.pop()
+                elif state.get(nxt) == 1:
+                    cycle = path[path.index(nxt):] + [nxt]
+                    if frozenset(cycle) not in reported:
+                        reported.add(frozenset(cycle))
+                        last = cycle[-2]
+                        at = ("initiatives", position[last], "depends_on", self.s.initiatives[position[last]].depends_on.index(nxt))
+                        self.error(at, "dependency cycle: " + " -> ".join(cycle))
+                elif nxt not in state:
+                    state[nxt] = 1
+                    path.append(nxt)
+                    stack.append(iter(graph[nxt]))
+
+    def _mandatory_exclusions(self) -> None:
+        required = {i.id for i in self.s.initiatives if i.mandatory or i.committed is not None}
+        for n, initiative in enumerate(self.s.initiatives):
+            if initiative.id not in required:
+                continue
+            for k, other in enumerate(initiative.excludes):
+                if other in required and other != initiative.id:
+                    self.error(
+                        ("initiatives", n, "excludes", k),
+                        f"'{initiative.id}' and '{other}' are both required (mandatory or committed) but exclude each other",
+                    )
+
+    # --- policies --------------------------------------------------------------------------------------
+
+    def _policies(self) -> None:
+        policies = self.s.policies
+        invisible = policies.invisible_work
+        at: Path = ("policies", "invisible_work")
+        if invisible.max_share is not None and invisible.max_share < invisible.min_share:
+            self.error(at + ("max_share",), f"max_share {invisible.max_share} is below min_share {invisible.min_share}")
+        for team in invisible.team_min_share:
+            if team not in self.team_ids:
+                self.error(at + ("team_min_share", team), f"unknown team '{team}'" + did_you_mean(team, self.team_ids))
+        for kind, count in Counter(invisible.kinds).items():
+            if count > 1:
+                self.error(at + ("kinds",), f"kind '{kind}' is listed {count} times")
+        for theme, bounds in policies.themes.items():
+            where: Path = ("policies", "themes", theme)
+            if theme not in self.theme_ids:
+                self.error(where, self._unknown_theme(theme))
+            if bounds.min_share is not None and bounds.max_share is not None and bounds.max_share < bounds.min_share:
+                self.error(where + ("max_share",), f"max_share {bounds.max_share} is below min_share {bounds.min_share}")
+        if policies.scoring is Scoring.weighted and not policies.weights:
+            self.error(("policies", "weights"), "scoring 'weighted' needs policies.weights: a weight per criterion")
