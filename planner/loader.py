@@ -7,6 +7,7 @@ plain sentence.
 
 from __future__ import annotations
 
+import json
 import os
 import types
 import typing
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Callable, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import Location, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
@@ -58,7 +60,9 @@ def file_resolver(reference: str, overlay: Document) -> tuple[str, Document]:
     """Resolve `extends: base.yaml` relative to the overlay's own file."""
     folder = FsPath(overlay.name).parent if overlay.name else FsPath.cwd()
     path = folder / reference
-    return str(path.resolve()), read_document(os.path.relpath(path) if not FsPath(reference).is_absolute() else path)
+    # Name the base the way the overlay was named: relative when the user typed a relative path.
+    shown = path if path.is_absolute() else FsPath(os.path.relpath(path))
+    return str(path.resolve()), read_document(shown)
 
 
 def load(
@@ -93,6 +97,16 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 def parse_scenario(text: str | bytes, *, name: str | None = None, fmt: str | None = None, resolver: Resolver = file_resolver) -> Loaded:
     """Validate a scenario given as text (YAML or JSON), as the API receives it."""
     return load(parse_text(text, name=name, fmt=fmt), resolver=resolver)
+
+
+def dump_scenario(scenario: Scenario, fmt: str = "yaml") -> str:
+    """The scenario as a user would write it: defaults left out, numbers plain; `load` reads it back equal."""
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    raise ValueError(f"unknown format {fmt!r}: use yaml or json")
 
 
 # --- extends ---------------------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ def _merge(
     base: Any, base_src: SourceNode, patch: Any, patch_src: SourceNode, path: Path,
     problems: list[Problem],
 ) -> tuple[Any, SourceNode]:
+    if isinstance(patch, dict) and not isinstance(base, dict):
+        # RFC 7386: a patch object applied to anything else is applied to {}, so its nulls vanish too.
+        base, base_src = {}, SourceNode(mark=patch_src.mark, key_mark=patch_src.key_mark)
     if isinstance(base, dict) and isinstance(patch, dict):
         merged: dict[Any, Any] = {}
         source = SourceNode(mark=base_src.mark, key_mark=base_src.key_mark)
@@ -44,7 +47,8 @@ def _merge(
                 source.children[key] = child
         for key, value in patch.items():
             if key not in base and value is not None:
-                merged[key], source.children[key] = value, patch_src.children.get(key, SourceNode(mark=patch_src.mark))
+                patch_child = patch_src.children.get(key, SourceNode(mark=patch_src.mark))
+                merged[key], source.children[key] = _merge(None, patch_child, value, patch_child, path + (key,), problems)
         return merged, source
     if path in ID_LISTS and isinstance(base, list) and isinstance(patch, list):
         return _merge_by_id(base, base_src, patch, patch_src, path, problems)
@@ -96,6 +100,8 @@ def _merge_by_id(
         keep(*_merge(item, item_src, fields, patch_src.children.get(m, SourceNode()), path + (len(merged),), problems))
     for key, (m, patch_item) in changes.items():
         if key not in base_ids and patch_item.get("remove") is not True:
-            keep({k: v for k, v in patch_item.items() if k != "remove"}, patch_src.children.get(m, SourceNode()))
+            fields = {k: v for k, v in patch_item.items() if k != "remove"}
+            item_src = patch_src.children.get(m, SourceNode())
+            keep(*_merge(None, item_src, fields, item_src, path + (len(merged),), problems))
     return merged, source
 

@@ -42,13 +42,13 @@ def period_labels(start: str, count: int, granularity: Granularity) -> list[str]
         if not match:
             raise ValueError(f"'{start}' is not a quarter label like {EXAMPLES[granularity]}")
         first = int(match[1]) * 4 + int(match[2]) - 1
-        return [f"{q // 4}-Q{q % 4 + 1}" for q in range(first, first + count)]
+        return [f"{q // 4:04d}-Q{q % 4 + 1}" for q in range(first, first + count)]
     if granularity is Granularity.month:
         match = _MONTH.match(start)
         if not match:
             raise ValueError(f"'{start}' is not a month label like {EXAMPLES[granularity]}")
         first = int(match[1]) * 12 + int(match[2]) - 1
-        return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(first, first + count)]
+        return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, first + count)]
     if granularity is Granularity.week:
         match = _WEEK.match(start)
         if not match or not 1 <= int(match[2]) <= _iso_weeks(int(match[1])):
@@ -56,8 +56,11 @@ def period_labels(start: str, count: int, granularity: Granularity) -> list[str]
         monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
         labels = []
         for k in range(count):
-            year, week, _ = (monday + dt.timedelta(weeks=k)).isocalendar()
-            labels.append(f"{year}-W{week:02d}")
+            try:
+                year, week, _ = (monday + dt.timedelta(weeks=k)).isocalendar()
+            except OverflowError:  # Python's calendar ends with the year 9999
+                raise ValueError(f"{count} weeks from '{start}' run past the year 9999") from None
+            labels.append(f"{year:04d}-W{week:02d}")
         return labels
     match = _TRAILING_NUMBER.match(start)
     if not match:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 SCALE = 100  # hundredths: the precision every amount is handled with exactly
+SHARE_SCALE = 10_000  # shares carry at most four decimals: ten-thousandths are exact
 
 
 def _decimal(value: Any, what: str, places: int) -> Decimal:
@@ -25,7 +26,11 @@ def _decimal(value: Any, what: str, places: int) -> Decimal:
         raise ValueError(f"{what} must be a number, got {value!r}") from None
     if not number.is_finite():
         raise ValueError(f"{what} must be a finite number, got {value!r}")
-    if number != number.quantize(Decimal(1).scaleb(-places)):
+    try:
+        exact = number == number.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than a Decimal holds: not an amount anyone plans with
+        raise ValueError(f"{what} {value} is too large") from None
+    if not exact:
         raise ValueError(f"{what} {value} has more than {places} decimal places")
     return number.normalize() if number != 0 else Decimal(0)
 
@@ -44,7 +49,8 @@ def _share(value: Any) -> Decimal:
     return number
 
 
-def _plain_number(value: Decimal) -> int | float:
+def plain_number(value: Decimal) -> int | float:
+    """A decimal as the plain JSON number a user would write."""
     # Dumped scenarios read like hand-written ones: 26, not "26" or 26.0.
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -52,7 +58,7 @@ def _plain_number(value: Decimal) -> int | float:
 Amount = Annotated[
     Decimal,
     BeforeValidator(_amount),
-    PlainSerializer(_plain_number, return_type=float),
+    PlainSerializer(plain_number, return_type=float),
     WithJsonSchema({"type": "number", "minimum": 0, "multipleOf": 0.01}),
 ]
 """A non-negative capacity or effort, exact to 0.01 of the scenario's unit."""
@@ -60,7 +66,7 @@ Amount = Annotated[
 Share = Annotated[
     Decimal,
     BeforeValidator(_share),
-    PlainSerializer(_plain_number, return_type=float),
+    PlainSerializer(plain_number, return_type=float),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
 ]
 """A fraction between 0 and 1 (at most four decimal places)."""

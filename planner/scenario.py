@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     StringConstraints,
     Tag,
     model_validator,
@@ -26,7 +27,7 @@ from pydantic import (
 
 from planner.errors import ScenarioError
 from planner.periods import Granularity, period_labels
-from planner.quantities import Amount, Share
+from planner.quantities import Amount, Share, plain_number
 
 
 class Frozen(BaseModel):
@@ -77,6 +78,14 @@ def _capacity_form(value: Any) -> str:
     return "constant"
 
 
+def _plain_capacity(value: Decimal | list[Decimal] | dict[str, Decimal]) -> Any:
+    if isinstance(value, list):
+        return [plain_number(v) for v in value]
+    if isinstance(value, dict):
+        return {label: plain_number(v) for label, v in value.items()}
+    return plain_number(value)
+
+
 Capacity = Annotated[
     Union[
         Annotated[Amount, Tag("constant")],
@@ -85,6 +94,8 @@ Capacity = Annotated[
     ],
     # Dispatch on the shape the user wrote, so an error speaks of that shape only.
     Discriminator(_capacity_form),
+    # Serialise the union as a whole: pydantic's tagged-union serialiser skips the members' own serialisers.
+    PlainSerializer(_plain_capacity),
 ]
 
 

@@ -11,7 +11,6 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
-from planner.periods import EXAMPLES
 from planner.scenario import Scoring
 
 if TYPE_CHECKING:
@@ -38,8 +37,9 @@ class _Checker:
         self.problems: list[PathProblem] = []
         try:
             self.labels: list[str] | None = list(scenario.horizon.labels)
-        except ValueError:
+        except ValueError as exc:
             self.labels = None  # reported by _horizon; period checks are skipped rather than guessed
+            self.horizon_problem = str(exc)
         self.index = {label: k for k, label in enumerate(self.labels or [])}
         self.team_ids = {team.id for team in scenario.teams}
         self.theme_ids = {theme.id for theme in scenario.themes}
@@ -81,11 +81,7 @@ class _Checker:
 
     def _horizon(self) -> None:
         if self.labels is None:
-            granularity = self.s.horizon.granularity
-            self.error(
-                ("horizon", "start"),
-                f"'{self.s.horizon.start}' is not a {granularity.value} label; write it like {EXAMPLES[granularity]}",
-            )
+            self.error(("horizon", "start"), self.horizon_problem)
 
     def _duplicate_ids(self) -> None:
         for field, items in (("teams", self.s.teams), ("themes", self.s.themes), ("initiatives", self.s.initiatives)):
