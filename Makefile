@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 
 run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
+	$(BIN)/planner solve scenarios/acme-2027.yaml --time-limit 30
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

@@ -7,7 +7,11 @@ the rank-ordered baseline that spreadsheets use.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 from planner.scenario import Initiative, Policies, Scoring
+
+VALUE_SCALE = 1000  # the objective counts value in exact thousandths
 
 
 def initiative_value(initiative: Initiative, policies: Policies) -> float:
@@ -35,3 +39,14 @@ def ratio_score(initiative: Initiative, policies: Policies) -> float:
     if policies.scoring is Scoring.wsjf and initiative.wsjf and initiative.wsjf.job_size and initiative.value is None:
         size = initiative.wsjf.job_size
     return initiative_value(initiative, policies) / size if size > 0 else 0.0
+
+
+def decayed_value(initiative: Initiative, policies: Policies, finish: int) -> int:
+    """Thousandths of value the initiative earns when it finishes in period index `finish` (first = 0).
+
+    Worth `value x (1 - value_decay_per_period) ** finish`, rounded half-even to 0.001: this rounding is
+    part of the definition, so every backend and the plan checker count exactly the same objective.
+    """
+    value = Decimal(repr(initiative_value(initiative, policies)))
+    keep = 1 - Decimal(repr(policies.value_decay_per_period))
+    return int((value * keep**finish * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

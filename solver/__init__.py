@@ -1,0 +1,40 @@
+"""Solvers: scenario in, plan out. Builds on the `planner` domain; the domain never imports this package.
+
+`solve` is the one entry point: it runs the rank-ordered greedy baseline, gives its plan to the chosen
+backend as a first solution, and reports the backend's plan with the baseline's value and the uplift.
+"""
+
+from __future__ import annotations
+
+from planner.plan import Plan, PlanStatus, SolveSettings
+from planner.scenario import Objective, Scenario
+from solver.cpsat import Progress, solve_cpsat
+from solver.greedy import greedy_placements, greedy_plan
+
+__all__ = ["Progress", "solve", "greedy_plan"]
+
+
+def solve(scenario: Scenario, settings: SolveSettings | None = None, *, on_progress: Progress | None = None) -> Plan:
+    """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception."""
+    settings = settings or SolveSettings()
+    baseline = greedy_plan(scenario, settings)
+    if settings.backend == "greedy":
+        plan = baseline
+    elif settings.backend == "pulp":
+        from solver.milp import solve_milp  # PuLP is only imported when asked for
+
+        plan = solve_milp(scenario, settings)
+    else:
+        hint = greedy_placements(scenario, settings) if baseline.status is PlanStatus.feasible else None
+        plan = solve_cpsat(scenario, settings, hint=hint, on_progress=on_progress)
+    return with_baseline(plan, baseline, scenario)
+
+
+def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:
+    """The plan with the baseline's objective and the uplift over it (positive = better than the baseline)."""
+    if plan.objective is None or baseline.objective is None:
+        return plan.model_copy(update={"baseline_objective": baseline.objective})
+    uplift = plan.objective - baseline.objective
+    if scenario.policies.objective is Objective.makespan:
+        uplift = -uplift  # fewer periods is better
+    return plan.model_copy(update={"baseline_objective": baseline.objective, "uplift": round(uplift, 6)})

@@ -1,0 +1,194 @@
+"""The solver-free plan checker: does a plan keep every rule of its scenario?
+
+Written from the scenario's semantics (the comments of scenarios/acme-2027.yaml and
+docs/scenario-format.md), not from any backend's model, so that a bug in a model is caught here rather
+than copied. Every plan a test sees goes through `check_plan`; `score_plan` recomputes its objective.
+All arithmetic is in whole hundredths of the unit (capacity, effort) and ten-thousandths (shares).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pydantic import Field
+
+from planner.plan import Plan, PlanStatus
+from planner.quantities import SHARE_SCALE, hundredths, spread
+from planner.scenario import Frozen, Objective, Scenario
+from planner.scoring import VALUE_SCALE, decayed_value
+
+
+class Violation(Frozen):
+    """One rule of the scenario the plan breaks."""
+
+    rule: str = Field(description="The constraint family, e.g. `capacity`, `deadline`, `invisible_floor`.")
+    message: str = Field(description="What is wrong, in the scenario's words and numbers.")
+    initiative: str | None = None
+    team: str | None = None
+    period: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}"
+
+
+def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
+    """Every rule the plan breaks (an empty list for a valid plan). Plans without a solution pass trivially."""
+    out: list[Violation] = []
+
+    def fail(rule: str, message: str, **where: str | None) -> None:
+        out.append(Violation(rule=rule, message=message, **where))
+
+    if plan.status in (PlanStatus.infeasible, PlanStatus.unknown):
+        if plan.scheduled:
+            fail("status", f"a plan with status {plan.status.value} lists scheduled initiatives")
+        return out
+
+    index = scenario.period_index
+    labels = scenario.periods
+    by_id = scenario.initiative_by_id
+    makespan = scenario.policies.objective is Objective.makespan
+    starts: dict[str, int] = {}
+    # (team, period index) -> hundredths, total and invisible only
+    load: dict[tuple[str, int], int] = defaultdict(int)
+    invisible: dict[tuple[str, int], int] = defaultdict(int)
+    theme_effort: dict[str | None, int] = defaultdict(int)
+
+    for item in plan.scheduled:
+        initiative = by_id.get(item.id)
+        if initiative is None:
+            fail("unknown_initiative", f"'{item.id}' is not an initiative of the scenario", initiative=item.id)
+            continue
+        if item.id in starts:
+            fail("duplicate", f"'{item.id}' is scheduled twice", initiative=item.id)
+            continue
+        if item.start not in index or item.finish not in index:
+            fail("horizon", f"'{item.id}' runs {item.start}..{item.finish}, outside the horizon", initiative=item.id)
+            continue
+        start, finish = index[item.start], index[item.finish]
+        if finish - start + 1 != initiative.duration:
+            fail("duration", f"'{item.id}' runs {finish - start + 1} periods, its duration is {initiative.duration}", initiative=item.id)
+        starts[item.id] = start
+        if initiative.earliest_start and start < index[initiative.earliest_start]:
+            fail("earliest_start", f"'{item.id}' starts in {item.start}, before its earliest start {initiative.earliest_start}", initiative=item.id)
+        if initiative.deadline and finish > index[initiative.deadline]:
+            fail("deadline", f"'{item.id}' finishes in {item.finish}, after its deadline {initiative.deadline}", initiative=item.id)
+        if initiative.committed and item.start != initiative.committed:
+            fail("committed", f"'{item.id}' was committed to start in {initiative.committed}, not {item.start}", initiative=item.id)
+
+        needs = list(initiative.all_needs)
+        if len(item.needs) != len(needs):
+            fail("needs", f"'{item.id}' has {len(needs)} needs, the plan assigns {len(item.needs)}", initiative=item.id)
+            continue
+        expected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for need, assigned in zip(needs, item.needs):
+            team = scenario.team_by_id.get(assigned.team)
+            if team is None:
+                fail("needs", f"'{item.id}' is assigned to unknown team '{assigned.team}'", initiative=item.id)
+                continue
+            if need.team is not None and assigned.team != need.team:
+                fail("needs", f"'{item.id}' needs team '{need.team}', the plan gives it '{assigned.team}'", initiative=item.id, team=assigned.team)
+            if need.skill is not None and need.skill not in team.skills:
+                fail("needs", f"'{item.id}' needs skill '{need.skill}', which team '{team.id}' lacks", initiative=item.id, team=team.id)
+            # Spread evenly over the duration, exactly, the remainder on the earliest periods.
+            for offset, amount in enumerate(spread(hundredths(need.effort), initiative.duration)):
+                expected[team.id][start + offset] += amount
+        for team_id, cells in expected.items():
+            for k, amount in cells.items():
+                if k >= len(labels):
+                    continue
+                load[team_id, k] += amount
+                if scenario.is_invisible(initiative):
+                    invisible[team_id, k] += amount
+        reported = {(team, index.get(label, -1)): hundredths(amount) for team, row in item.load.items() for label, amount in row.items() if amount}
+        computed = {(team, k): amount for team, row in expected.items() for k, amount in row.items() if amount}
+        if reported != computed:
+            fail("load", f"'{item.id}' reports a load per team and period that its effort and start do not give", initiative=item.id)
+        theme_effort[initiative.theme] += hundredths(initiative.total_effort)
+
+    scheduled = set(starts)
+    for initiative in scenario.initiatives:
+        required = initiative.mandatory or initiative.committed or makespan
+        if required and initiative.id not in scheduled:
+            why = "every initiative is scheduled in makespan mode" if makespan and not initiative.mandatory else "it is mandatory" if initiative.mandatory else f"it was committed to start in {initiative.committed}"
+            fail("mandatory", f"'{initiative.id}' is not scheduled, but {why}", initiative=initiative.id)
+        if initiative.id not in scheduled:
+            continue
+        for prerequisite in initiative.depends_on:
+            if prerequisite not in scheduled:
+                fail("dependency", f"'{initiative.id}' depends on '{prerequisite}', which is not scheduled", initiative=initiative.id)
+            elif starts[prerequisite] + by_id[prerequisite].duration - 1 >= starts[initiative.id]:
+                fail(
+                    "dependency",
+                    f"'{initiative.id}' starts in {labels[starts[initiative.id]]} before its prerequisite '{prerequisite}' "
+                    f"finishes (in {labels[starts[prerequisite] + by_id[prerequisite].duration - 1]})",
+                    initiative=initiative.id,
+                )
+        for other in initiative.excludes:
+            if other in scheduled:
+                fail("excludes", f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=initiative.id)
+
+    _check_capacity_and_floors(scenario, load, invisible, fail)
+    _check_theme_shares(scenario, theme_effort, fail)
+    _check_report(scenario, plan, load, fail)
+    return out
+
+
+def _check_capacity_and_floors(scenario: Scenario, load, invisible, fail) -> None:  # type: ignore[no-untyped-def]
+    policy = scenario.policies.invisible_work
+    for k, label in enumerate(scenario.periods):
+        org_capacity = 0
+        org_invisible = 0
+        for team in scenario.teams:
+            capacity = hundredths(scenario.capacity(team.id)[k])
+            org_capacity += capacity
+            org_invisible += invisible[team.id, k]
+            if load[team.id, k] > capacity:
+                fail("capacity", f"team '{team.id}' is loaded {load[team.id, k] / 100:g} in {label}, capacity {capacity / 100:g}", team=team.id, period=label)
+            share = policy.team_min_share.get(team.id)
+            if share is not None and invisible[team.id, k] * SHARE_SCALE < int(share * SHARE_SCALE) * capacity:
+                fail(
+                    "team_invisible_floor",
+                    f"team '{team.id}' spends {invisible[team.id, k] / 100:g} on invisible work in {label}, "
+                    f"below its floor of {share} x {capacity / 100:g}",
+                    team=team.id, period=label,
+                )
+        if org_invisible * SHARE_SCALE < int(policy.min_share * SHARE_SCALE) * org_capacity:
+            fail("invisible_floor", f"invisible work is {org_invisible / 100:g} in {label}, below the floor of {policy.min_share} x {org_capacity / 100:g}", period=label)
+        if policy.max_share is not None and org_invisible * SHARE_SCALE > int(policy.max_share * SHARE_SCALE) * org_capacity:
+            fail("invisible_cap", f"invisible work is {org_invisible / 100:g} in {label}, above the cap of {policy.max_share} x {org_capacity / 100:g}", period=label)
+
+
+def _check_theme_shares(scenario: Scenario, theme_effort: dict[str | None, int], fail) -> None:  # type: ignore[no-untyped-def]
+    total = sum(theme_effort.values())
+    for theme, bounds in scenario.policies.themes.items():
+        effort = theme_effort.get(theme, 0)
+        if bounds.min_share is not None and effort * SHARE_SCALE < int(bounds.min_share * SHARE_SCALE) * total:
+            fail("theme_share", f"theme '{theme}' has {effort / 100:g} of {total / 100:g} scheduled effort, below its min_share {bounds.min_share}")
+        if bounds.max_share is not None and effort * SHARE_SCALE > int(bounds.max_share * SHARE_SCALE) * total:
+            fail("theme_share", f"theme '{theme}' has {effort / 100:g} of {total / 100:g} scheduled effort, above its max_share {bounds.max_share}")
+
+
+def _check_report(scenario: Scenario, plan: Plan, load, fail) -> None:  # type: ignore[no-untyped-def]
+    """The figures the plan reports agree with its decisions."""
+    for row in plan.utilisation:
+        k = scenario.period_index.get(row.period)
+        if k is not None and hundredths(row.load) != load[row.team, k]:
+            fail("report", f"utilisation reports {row.load} for team '{row.team}' in {row.period}, the decisions give {load[row.team, k] / 100:g}", team=row.team, period=row.period)
+    listed = [s.id for s in plan.scheduled] + [u.id for u in plan.not_scheduled]
+    if sorted(listed) != sorted(i.id for i in scenario.initiatives):
+        fail("report", "scheduled and not_scheduled together do not list every initiative exactly once")
+    score = score_plan(scenario, plan)
+    if plan.objective != score:
+        fail("objective", f"the plan reports objective {plan.objective}, its decisions are worth {score}")
+
+
+def score_plan(scenario: Scenario, plan: Plan) -> float | None:
+    """The plan's objective recomputed from its starts: total decayed value, or periods used in makespan mode."""
+    if plan.status in (PlanStatus.infeasible, PlanStatus.unknown):
+        return None
+    index = scenario.period_index
+    finishes = {s.id: index[s.finish] for s in plan.scheduled if s.id in scenario.initiative_by_id and s.finish in index}
+    if scenario.policies.objective is Objective.makespan:
+        return float(max((k + 1 for k in finishes.values()), default=0))
+    by_id = scenario.initiative_by_id
+    return sum(decayed_value(by_id[i], scenario.policies, k) for i, k in finishes.items()) / VALUE_SCALE

@@ -1,0 +1,258 @@
+"""What a solve is asked (`SolveSettings`) and what comes out (`Plan`).
+
+A plan's decisions are few: for each scheduled initiative, its start period and the team that carries
+each of its needs. Everything else in a `Plan` (loads, utilisation, shares, value) follows from those
+decisions and the scenario, and is derived here, in the domain, by `build_plan`: every backend and the
+greedy baseline report through it, and `planner.check.check_plan` re-derives it independently.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from planner.quantities import Amount, hundredths, spread
+from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
+from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score
+
+Backend = Literal["cpsat", "pulp", "greedy"]
+
+
+class SolveSettings(Frozen):
+    """How to solve: which backend, for how long, with how many workers and which seed."""
+
+    backend: Backend = Field(default="cpsat", description="cpsat (OR-Tools CP-SAT), pulp (CBC or HiGHS as a MILP) or greedy (the rank-ordered baseline).")
+    time_limit: float = Field(default=10.0, gt=0, le=86_400, description="Wall-clock limit in seconds.")
+    workers: int = Field(default=0, ge=0, le=64, description="Parallel search workers; 0 = one per core.")
+    seed: int = Field(default=0, ge=0, description="Random seed; with one worker the same seed gives the same plan.")
+    force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
+    force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
+
+
+class PlanStatus(str, Enum):
+    optimal = "optimal"  # proven best
+    feasible = "feasible"  # a valid plan, not proven best (the time limit came first)
+    infeasible = "infeasible"  # proven: no plan satisfies every hard constraint
+    unknown = "unknown"  # no plan found and no proof either way within the time limit
+
+
+class NeedAssignment(Frozen):
+    """Which team carries one need of a scheduled initiative."""
+
+    team: TeamId = Field(description="The team doing the work.")
+    skill: str | None = Field(default=None, description="The skill asked for, when the need named a skill.")
+    effort: Amount = Field(description="Total effort of the need.")
+
+
+class ScheduledInitiative(Frozen):
+    """An initiative in the plan: when it runs, who does it, what it is worth."""
+
+    id: InitiativeId
+    title: str
+    kind: str
+    theme: str | None
+    invisible: bool = Field(description="Its kind counts as invisible work.")
+    start: PeriodLabel = Field(description="First period of the work.")
+    finish: PeriodLabel = Field(description="Last period of the work.")
+    needs: list[NeedAssignment] = Field(description="One per need, in the order of `effort` then `needs`.")
+    load: dict[TeamId, dict[PeriodLabel, Amount]] = Field(description="Effort per team per period.")
+    value: float = Field(description="Value if delivered in the first period.")
+    decayed_value: float = Field(description="Value counted in the objective, after decay for finishing later.")
+    ratio_score: float = Field(description="The familiar ranking score (value per effort; ICE with ease).")
+
+
+class UnscheduledInitiative(Frozen):
+    id: InitiativeId
+    title: str
+    kind: str
+    mandatory: bool
+    value: float = Field(description="Value if delivered in the first period.")
+    ratio_score: float
+
+
+class TeamPeriod(Frozen):
+    """One team in one period: capacity, what the plan loads on it, and how much of that is invisible work."""
+
+    team: TeamId
+    period: PeriodLabel
+    capacity: Amount
+    load: Amount
+    invisible: Amount
+    utilisation: float = Field(description="load / capacity (0 when the team has no capacity).")
+
+
+class Plan(Frozen):
+    """The outcome of a solve."""
+
+    scenario: str = Field(description="The scenario's name.")
+    status: PlanStatus
+    objective: float | None = Field(description="Total decayed value (value mode) or periods used (makespan mode).")
+    best_bound: float | None = Field(description="The best the objective can be, as proven by the backend.")
+    gap: float | None = Field(description="Relative gap between objective and best bound (0 when proven optimal).")
+    objective_mode: Objective
+    solve_seconds: float
+    backend: Backend
+    settings: SolveSettings
+    scheduled: list[ScheduledInitiative] = Field(default_factory=list, description="In order of start, then id.")
+    not_scheduled: list[UnscheduledInitiative] = Field(default_factory=list)
+    utilisation: list[TeamPeriod] = Field(default_factory=list, description="Every team in every period.")
+    invisible_share: dict[PeriodLabel, float] = Field(default_factory=dict, description="Invisible work / organisation capacity, per period.")
+    invisible_share_by_team: dict[TeamId, dict[PeriodLabel, float]] = Field(default_factory=dict)
+    theme_mix: dict[str, float] = Field(default_factory=dict, description="Share of scheduled effort per theme ('' = no theme).")
+    baseline_objective: float | None = Field(default=None, description="The rank-ordered greedy baseline's objective.")
+    uplift: float | None = Field(default=None, description="objective - baseline_objective (value mode).")
+    message: str = Field(default="", description="What the backend said, for a person.")
+
+    def scheduled_by_id(self) -> dict[str, ScheduledInitiative]:
+        return {s.id: s for s in self.scheduled}
+
+
+class Placement(Frozen):
+    """The decisions for one scheduled initiative: start period index and the team for each need."""
+
+    start: int
+    teams: tuple[TeamId, ...]
+
+
+def need_loads(need: Need, duration: int) -> list[int]:
+    """Hundredths of effort the need puts on its team in each period of the work, exactly."""
+    return spread(hundredths(need.effort), duration)
+
+
+def build_plan(
+    scenario: Scenario,
+    placements: dict[str, Placement],
+    *,
+    status: PlanStatus,
+    best_bound: float | None,
+    solve_seconds: float,
+    backend: Backend,
+    settings: SolveSettings,
+    message: str = "",
+) -> Plan:
+    """Derive the whole plan report from the decisions. An infeasible or unknown plan schedules nothing."""
+    labels = scenario.periods
+    policies = scenario.policies
+    load = {(team.id, k): 0 for team in scenario.teams for k in range(len(labels))}
+    invisible = dict.fromkeys(load, 0)
+    theme_effort: dict[str, int] = {}
+    scheduled: list[ScheduledInitiative] = []
+    for initiative in scenario.initiatives:
+        placement = placements.get(initiative.id)
+        if placement is None:
+            continue
+        per_team: dict[str, dict[str, Decimal]] = {}
+        for need, team in zip(initiative.all_needs, placement.teams):
+            for offset, amount in enumerate(need_loads(need, initiative.duration)):
+                k = placement.start + offset
+                load[team, k] += amount
+                if scenario.is_invisible(initiative):
+                    invisible[team, k] += amount
+                cell = per_team.setdefault(team, {})
+                cell[labels[k]] = cell.get(labels[k], Decimal(0)) + Decimal(amount) / 100
+        theme_effort[initiative.theme or ""] = theme_effort.get(initiative.theme or "", 0) + hundredths(initiative.total_effort)
+        finish = placement.start + initiative.duration - 1
+        scheduled.append(
+            ScheduledInitiative(
+                id=initiative.id, title=initiative.title, kind=initiative.kind, theme=initiative.theme,
+                invisible=scenario.is_invisible(initiative),
+                start=labels[placement.start], finish=labels[finish],
+                needs=[NeedAssignment(team=team, skill=need.skill, effort=need.effort) for need, team in zip(initiative.all_needs, placement.teams)],
+                load={team: dict(sorted(cells.items(), key=lambda kv: scenario.period_index[kv[0]])) for team, cells in sorted(per_team.items())},
+                value=initiative_value(initiative, policies),
+                decayed_value=decayed_value(initiative, policies, finish) / VALUE_SCALE,
+                ratio_score=ratio_score(initiative, policies),
+            )
+        )
+    scheduled.sort(key=lambda s: (scenario.period_index[s.start], s.id))
+    unscheduled = [
+        UnscheduledInitiative(
+            id=i.id, title=i.title, kind=i.kind, mandatory=i.mandatory,
+            value=initiative_value(i, policies), ratio_score=ratio_score(i, policies),
+        )
+        for i in scenario.initiatives
+        if i.id not in placements
+    ]
+    utilisation = []
+    for team in scenario.teams:
+        for k, label in enumerate(labels):
+            capacity = scenario.capacity(team.id)[k]
+            utilisation.append(
+                TeamPeriod(
+                    team=team.id, period=label, capacity=capacity,
+                    load=Decimal(load[team.id, k]) / 100, invisible=Decimal(invisible[team.id, k]) / 100,
+                    utilisation=_ratio(load[team.id, k], hundredths(capacity)),
+                )
+            )
+    org_capacity = [sum(hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams) for k in range(len(labels))]
+    total_effort = sum(theme_effort.values())
+    found = status in (PlanStatus.optimal, PlanStatus.feasible)
+    objective = score_placements(scenario, placements) if found else None
+    return Plan(
+        scenario=scenario.name,
+        status=status,
+        objective=objective,
+        best_bound=best_bound,
+        gap=_gap(objective, best_bound),
+        objective_mode=policies.objective,
+        solve_seconds=round(solve_seconds, 3),
+        backend=backend,
+        settings=settings,
+        scheduled=scheduled,
+        not_scheduled=unscheduled,
+        utilisation=utilisation,
+        invisible_share={
+            label: _ratio(sum(invisible[t.id, k] for t in scenario.teams), org_capacity[k]) for k, label in enumerate(labels)
+        },
+        invisible_share_by_team={
+            t.id: {label: _ratio(invisible[t.id, k], hundredths(scenario.capacity(t.id)[k])) for k, label in enumerate(labels)}
+            for t in scenario.teams
+        },
+        theme_mix={theme: _ratio(effort, total_effort) for theme, effort in sorted(theme_effort.items())},
+        message=message,
+    )
+
+
+def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> float:
+    """The objective of a set of decisions, by the scenario's semantics.
+
+    value mode: the sum of each scheduled initiative's value after decay for the period it finishes in,
+    counted in thousandths (`planner.scoring.decayed_value`). makespan mode: the number of periods up to
+    and including the last one in which any scheduled initiative finishes.
+    """
+    by_id = scenario.initiative_by_id
+    if scenario.policies.objective is Objective.makespan:
+        return float(max((p.start + by_id[i].duration for i, p in placements.items()), default=0))
+    total = sum(decayed_value(by_id[i], scenario.policies, p.start + by_id[i].duration - 1) for i, p in placements.items())
+    return total / VALUE_SCALE
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+def _gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None:
+        return None
+    return round(abs(bound - objective) / max(abs(bound), 1e-9), 6) if bound != objective else 0.0
+
+
+def window(scenario: Scenario, initiative: Initiative, settings: SolveSettings) -> range:
+    """Period indices the initiative may start in: its window, or its committed start."""
+    if initiative.id in settings.force_out:
+        return range(0)
+    index = scenario.period_index
+    if initiative.committed:
+        return range(index[initiative.committed], index[initiative.committed] + 1)
+    first = index[initiative.earliest_start] if initiative.earliest_start else 0
+    last_finish = index[initiative.deadline] if initiative.deadline else len(scenario.periods) - 1
+    return range(first, last_finish - initiative.duration + 2)
+
+
+def is_required(initiative: Initiative, scenario: Scenario) -> bool:
+    """Must be scheduled: mandatory, committed, or every initiative in makespan mode."""
+    return initiative.mandatory or initiative.committed is not None or scenario.policies.objective is Objective.makespan
+

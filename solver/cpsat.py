@@ -1,0 +1,372 @@
+"""The CP-SAT model: the best allocation, and a proof of how good it is.
+
+Formulation: time-indexed starts. `start[i, p]` is true when initiative i starts in period p; only the
+periods its window allows get a variable, so earliest starts, deadlines and committed starts are
+domain restrictions rather than constraints. A skill need gets one `serve[i, n, team, p]` per qualified
+team and start. Why time-indexed: planning horizons are short (4 quarters to ~100 weeks), loads are
+per period and uneven (effort spread with the remainder on the earliest periods), and this form gives
+the LP relaxation CP-SAT runs alongside its search the tightest capacity and precedence rows (a
+dependent may start at p only if a prerequisite started early enough: one row per start, not one
+big-M row per pair).
+
+The constraint families are listed in `FAMILIES`, in the order the scenario file reads; each is one
+function with a docstring saying what it holds, and each constraint is named from domain ids.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Callable
+
+from ortools.sat.python import cp_model
+
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
+from planner.quantities import SHARE_SCALE, hundredths
+from planner.scenario import Initiative, Objective, Scenario
+from planner.scoring import VALUE_SCALE, decayed_value
+
+Progress = Callable[[float, float, float], None]
+"""Called on each better plan: (objective, best bound, seconds elapsed), in the scenario's value units."""
+
+
+class Variables:
+    """Every decision variable, behind a small vocabulary; nothing else indexes the raw dicts."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self._start: dict[str, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+        self._serve: dict[tuple[str, int, int], list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
+        self._chosen: dict[str, cp_model.IntVar] = {}
+        # (team, period) -> [(hundredths, literal, initiative id)]
+        self._load: dict[tuple[str, int], list[tuple[int, cp_model.IntVar, str]]] = defaultdict(list)
+
+    # --- building ---
+
+    def add_chosen(self, initiative_id: str, literal: cp_model.IntVar) -> None:
+        self._chosen[initiative_id] = literal
+
+    def add_start(self, initiative_id: str, period: int, literal: cp_model.IntVar) -> None:
+        self._start[initiative_id].append((period, literal))
+
+    def add_serve(self, initiative_id: str, need: int, period: int, team: str, literal: cp_model.IntVar) -> None:
+        self._serve[initiative_id, need, period].append((team, literal))
+
+    def add_load(self, team: str, period: int, amount: int, literal: cp_model.IntVar, initiative_id: str) -> None:
+        self._load[team, period].append((amount, literal, initiative_id))
+
+    # --- reading ---
+
+    def starts(self, initiative_id: str) -> list[tuple[int, cp_model.IntVar]]:
+        """(period index, literal) for every start the initiative's window allows."""
+        return self._start.get(initiative_id, [])
+
+    def all_starts(self) -> list[tuple[str, int, cp_model.IntVar]]:
+        return [(i, p, literal) for i, starts in self._start.items() for p, literal in starts]
+
+    def serving(self, initiative_id: str, need: int, period: int) -> list[tuple[str, cp_model.IntVar]]:
+        """(team, literal) for each qualified team that may carry a skill need when started in `period`."""
+        return self._serve.get((initiative_id, need, period), [])
+
+    def selected(self, initiative_id: str) -> cp_model.IntVar | None:
+        """Its `chosen` literal, or None when no start is allowed (it cannot be scheduled)."""
+        return self._chosen.get(initiative_id)
+
+    def load(self, team: str, period: int, *, invisible_only: bool = False) -> cp_model.LinearExprT:
+        """The team's load in the period, in hundredths (the constant 0 when nothing can load it)."""
+        terms = self._load.get((team, period), [])
+        if invisible_only:
+            by_id = self.scenario.initiative_by_id
+            terms = [t for t in terms if self.scenario.is_invisible(by_id[t[2]])]
+        return cp_model.LinearExpr.WeightedSum([var for _, var, _ in terms], [amount for amount, _, _ in terms])
+
+    def can_load(self, team: str, period: int) -> bool:
+        return bool(self._load.get((team, period)))
+
+    def placements(self, value: Callable[[cp_model.IntVar], int]) -> dict[str, Placement]:
+        """The decisions read back from a solution (`value(var)` gives a variable's value)."""
+        out: dict[str, Placement] = {}
+        for initiative in self.scenario.initiatives:
+            start = next((p for p, literal in self.starts(initiative.id) if value(literal)), None)
+            if start is None:
+                continue
+            teams = [
+                need.team if need.team is not None else next(t for t, lit in self.serving(initiative.id, n, start) if value(lit))
+                for n, need in enumerate(initiative.all_needs)
+            ]
+            out[initiative.id] = Placement(start=start, teams=tuple(teams))
+        return out
+
+
+class Model:
+    """A scenario turned into a CP-SAT model."""
+
+    def __init__(self, scenario: Scenario, settings: SolveSettings) -> None:
+        self.scenario = scenario
+        self.settings = settings
+        self.model = cp_model.CpModel()
+        self.v = Variables(scenario)
+        self.objective: cp_model.LinearExprT = 0
+        self.tie_break: cp_model.LinearExprT = 0
+        _add_decisions(self)
+        for family in FAMILIES:
+            family(self)
+        _add_objective(self)
+
+    def hint(self, placements: dict[str, Placement]) -> None:
+        """Start the search from a known plan (the greedy baseline's)."""
+        for initiative in self.scenario.initiatives:
+            placed = placements.get(initiative.id)
+            if self.v.selected(initiative.id) is None:
+                continue
+            self.model.AddHint(self.v.selected(initiative.id), placed is not None)
+            for p, literal in self.v.starts(initiative.id):
+                started = placed is not None and placed.start == p
+                self.model.AddHint(literal, started)
+                for n in range(len(initiative.all_needs)):
+                    for team, serve in self.v.serving(initiative.id, n, p):
+                        self.model.AddHint(serve, started and placed.teams[n] == team)
+
+
+# --- decisions --------------------------------------------------------------------------------------
+
+
+def _add_decisions(m: Model) -> None:
+    """start[i, p] for each allowed start, chosen[i] = one start or none, serve[i, skill, team, p] for skill needs."""
+    s, model, v = m.scenario, m.model, m.v
+    for initiative in s.initiatives:
+        starts = list(window(s, initiative, m.settings))
+        if not starts:
+            continue
+        chosen = model.NewBoolVar(f"chosen[{initiative.id}]")
+        v.add_chosen(initiative.id, chosen)
+        for p in starts:
+            v.add_start(initiative.id, p, model.NewBoolVar(f"start[{initiative.id},{s.periods[p]}]"))
+        model.AddExactlyOne([lit for _, lit in v.starts(initiative.id)] + [chosen.Not()]).WithName(f"one_start[{initiative.id}]")
+        for n, need in enumerate(initiative.all_needs):
+            loads = need_loads(need, initiative.duration)
+            qualified = [t.id for t in s.teams if need.skill in t.skills]
+            for p, started in v.starts(initiative.id):
+                if need.team is not None:
+                    carriers = [(need.team, started)]
+                else:
+                    for team in qualified:
+                        v.add_serve(initiative.id, n, p, team, model.NewBoolVar(f"serve[{initiative.id},{need.skill},{team},{s.periods[p]}]"))
+                    carriers = v.serving(initiative.id, n, p)
+                    # Started at p: exactly one qualified team carries the need.
+                    model.AddExactlyOne([lit for _, lit in carriers] + [started.Not()]).WithName(
+                        f"skill_need[{initiative.id},{need.skill},{s.periods[p]}]"
+                    )
+                for team, literal in carriers:
+                    for offset, amount in enumerate(loads):
+                        if amount:
+                            v.add_load(team, p + offset, amount, literal, initiative.id)
+
+
+# --- constraint families, in the order the scenario file reads ---------------------------------------
+
+
+def add_capacity(m: Model) -> None:
+    """Hard: each team's load in each period stays within its capacity (in exact hundredths)."""
+    for team in m.scenario.teams:
+        for k, label in enumerate(m.scenario.periods):
+            if m.v.can_load(team.id, k):
+                m.model.Add(m.v.load(team.id, k) <= hundredths(m.scenario.capacity(team.id)[k])).WithName(f"capacity[{team.id},{label}]")
+
+
+def add_required(m: Model) -> None:
+    """Hard: mandatory and committed initiatives (every initiative in makespan mode, and forced-in ones) are scheduled."""
+    for initiative in m.scenario.initiatives:
+        if is_required(initiative, m.scenario) or initiative.id in m.settings.force_in:
+            # No allowed start at all (forced out, or no room in its window) makes the model infeasible, as it should.
+            m.model.AddBoolOr([lit for _, lit in m.v.starts(initiative.id)]).WithName(f"required[{initiative.id}]")
+
+
+def add_dependencies(m: Model) -> None:
+    """Hard: a dependent starts at p only if each prerequisite started early enough to finish before p."""
+    by_id = m.scenario.initiative_by_id
+    for initiative in m.scenario.initiatives:
+        for prerequisite in initiative.depends_on:
+            duration = by_id[prerequisite].duration
+            before = m.v.starts(prerequisite)
+            for p, literal in m.v.starts(initiative.id):
+                in_time = [lit for q, lit in before if q + duration <= p]
+                m.model.AddBoolOr(in_time + [literal.Not()]).WithName(f"depends_on[{initiative.id},{prerequisite},{m.scenario.periods[p]}]")
+
+
+def add_exclusions(m: Model) -> None:
+    """Hard: of two initiatives that exclude each other, at most one is scheduled."""
+    seen: set[frozenset[str]] = set()
+    for initiative in m.scenario.initiatives:
+        for other in initiative.excludes:
+            pair = frozenset((initiative.id, other))
+            this, that = m.v.selected(initiative.id), m.v.selected(other)
+            if pair in seen or this is None or that is None:
+                continue
+            seen.add(pair)
+            m.model.AddBoolOr([this.Not(), that.Not()]).WithName(f"excludes[{initiative.id},{other}]")
+
+
+def add_invisible_work_floor(m: Model) -> None:
+    """Hard: in every period, invisible work is at least `min_share` of the organisation's capacity,
+    at least `team_min_share` of each named team's capacity, and at most `max_share` (all in exact integers)."""
+    s = m.scenario
+    policy = s.policies.invisible_work
+    floor = int(policy.min_share * SHARE_SCALE)
+    for k, label in enumerate(s.periods):
+        org_capacity = sum(hundredths(s.capacity(t.id)[k]) for t in s.teams)
+        invisible = cp_model.LinearExpr.Sum([m.v.load(t.id, k, invisible_only=True) for t in s.teams])
+        if floor:
+            m.model.Add(invisible * SHARE_SCALE >= floor * org_capacity).WithName(f"invisible_floor[{label}]")
+        if policy.max_share is not None:
+            m.model.Add(invisible * SHARE_SCALE <= int(policy.max_share * SHARE_SCALE) * org_capacity).WithName(f"invisible_cap[{label}]")
+        for team, share in policy.team_min_share.items():
+            capacity = hundredths(s.capacity(team)[k])
+            if share and capacity:
+                m.model.Add(m.v.load(team, k, invisible_only=True) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity).WithName(
+                    f"team_invisible_floor[{team},{label}]"
+                )
+
+
+def add_theme_shares(m: Model) -> None:
+    """Hard: each bounded theme's share of all effort scheduled over the horizon stays within its bounds."""
+    s = m.scenario
+    efforts = {i.id: hundredths(i.total_effort) for i in s.initiatives if m.v.selected(i.id) is not None}
+    for theme, bounds in s.policies.themes.items():
+        # share >= min  <=>  sum_i chosen_i * effort_i * (SCALE * [i in theme] - min) >= 0, exact in integers
+        for bound, sense in ((bounds.min_share, 1), (bounds.max_share, -1)):
+            if bound is None:
+                continue
+            share = int(bound * SHARE_SCALE)
+            terms = [
+                (m.v.selected(i), sense * effort * (SHARE_SCALE * (s.initiative_by_id[i].theme == theme) - share))
+                for i, effort in efforts.items()
+            ]
+            name = "min" if sense == 1 else "max"
+            m.model.Add(cp_model.LinearExpr.WeightedSum([t[0] for t in terms], [t[1] for t in terms]) >= 0).WithName(
+                f"theme_{name}_share[{theme}]"
+            )
+
+
+FAMILIES: list[Callable[[Model], None]] = [
+    add_capacity,
+    add_required,
+    add_dependencies,
+    add_exclusions,
+    add_invisible_work_floor,
+    add_theme_shares,
+]
+
+
+def _add_objective(m: Model) -> None:
+    """value: maximise total decayed value (thousandths). makespan: minimise the periods used.
+
+    The tie-break is a second phase that keeps the objective: start work early, earlier-listed
+    initiatives first (a start at p costs p x (2n - position)), and leave out work that adds nothing."""
+    s, model, v = m.scenario, m.model, m.v
+    position = {i.id: n for n, i in enumerate(s.initiatives)}
+    tie_vars, tie_weights = [], []
+    for i, p, literal in v.all_starts():
+        tie_vars.append(literal)
+        tie_weights.append(p * (2 * len(s.initiatives) - position[i]) + 1)
+    m.tie_break = cp_model.LinearExpr.WeightedSum(tie_vars, tie_weights)
+    if s.policies.objective is Objective.makespan:
+        periods = model.NewIntVar(0, len(s.periods), "periods_used")
+        for i, p, literal in v.all_starts():
+            model.Add(periods >= p + s.initiative_by_id[i].duration).OnlyEnforceIf(literal)
+        m.objective = periods
+        model.Minimize(periods)
+        return
+    by_id = s.initiative_by_id
+    literals, values = [], []
+    for i, p, literal in v.all_starts():
+        literals.append(literal)
+        values.append(decayed_value(by_id[i], s.policies, p + by_id[i].duration - 1))
+    m.objective = cp_model.LinearExpr.WeightedSum(literals, values)
+    model.Maximize(m.objective)
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, report: Progress, scale: float) -> None:
+        super().__init__()
+        self.report, self.scale = report, scale
+
+    def on_solution_callback(self) -> None:
+        self.report(self.ObjectiveValue() / self.scale, self.BestObjectiveBound() / self.scale, self.WallTime())
+
+
+_STATUS = {
+    cp_model.OPTIMAL: PlanStatus.optimal,
+    cp_model.FEASIBLE: PlanStatus.feasible,
+    cp_model.INFEASIBLE: PlanStatus.infeasible,
+    cp_model.UNKNOWN: PlanStatus.unknown,
+}
+
+
+def solve_cpsat(
+    scenario: Scenario,
+    settings: SolveSettings,
+    *,
+    hint: dict[str, Placement] | None = None,
+    on_progress: Progress | None = None,
+) -> Plan:
+    began = time.perf_counter()
+    m = Model(scenario, settings)
+    if hint:
+        m.hint(hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = settings.time_limit
+    solver.parameters.num_workers = settings.workers
+    solver.parameters.random_seed = settings.seed
+    makespan = scenario.policies.objective is Objective.makespan
+    scale = 1 if makespan else VALUE_SCALE
+    callback = _Progress(on_progress, scale) if on_progress else None
+    code = solver.Solve(m.model, callback)
+    if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
+        raise RuntimeError(f"CP-SAT rejected the model: {m.model.Validate()}")
+    status = _STATUS[code]
+    if status not in (PlanStatus.optimal, PlanStatus.feasible):
+        return build_plan(
+            scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
+            backend="cpsat", settings=settings, message=_message(status, settings),
+        )
+    placements = m.v.placements(solver.Value)
+    best_bound = solver.BestObjectiveBound() / scale
+    if status is PlanStatus.optimal:
+        placements = _break_ties(m, solver, settings, began) or placements
+    return build_plan(
+        scenario, placements, status=status, best_bound=best_bound, solve_seconds=time.perf_counter() - began,
+        backend="cpsat", settings=settings, message=_message(status, settings),
+    )
+
+
+def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, began: float) -> dict[str, Placement] | None:
+    """Among plans with the optimal objective, the one that starts work earliest, then earliest in the file.
+
+    One worker, a fixed seed and a deterministic time budget: the same scenario gives the same plan on
+    any machine, whatever the first phase's worker count found first.
+    """
+    left = settings.time_limit - (time.perf_counter() - began)
+    if left <= 0.05:
+        return None
+    m.model.Add(m.objective == round(first.ObjectiveValue()))
+    m.model.Minimize(m.tie_break)
+    m.model.ClearHints()
+    second = cp_model.CpSolver()
+    second.parameters.max_time_in_seconds = left
+    second.parameters.max_deterministic_time = 10.0
+    second.parameters.num_workers = 1
+    second.parameters.random_seed = settings.seed
+    code = second.Solve(m.model)
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return m.v.placements(second.Value)
+
+
+def _message(status: PlanStatus, settings: SolveSettings) -> str:
+    return {
+        PlanStatus.optimal: "proven optimal",
+        PlanStatus.feasible: f"the {settings.time_limit:g} s time limit came before a proof of optimality",
+        PlanStatus.infeasible: "no plan meets every hard constraint",
+        PlanStatus.unknown: f"no plan found within the {settings.time_limit:g} s time limit",
+    }[status]

@@ -1,0 +1,242 @@
+"""The rank-ordered baseline: what a spreadsheet "waterline" or a Jira-style auto-scheduler decides.
+
+Initiatives are ranked by the framework's ratio score (value per effort), and capacity is filled in
+rank order, each at its earliest possible start, respecting dependencies, windows, exclusions, floors,
+caps and theme shares. Required work (mandatory, committed, forced in, and their prerequisites) goes
+first, then invisible work and themes with a minimum share until their floors are met, then everything
+else. It cannot say why and it is rarely optimal: it is the yardstick the optimiser's uplift is measured
+against, and the first solution CP-SAT is given as a hint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, score_placements, window
+from planner.quantities import SHARE_SCALE, hundredths
+from planner.scenario import Initiative, Objective, Scenario
+from planner.scoring import ratio_score
+
+
+class _Fill:
+    """Capacity left per team and period, and what the plan holds so far."""
+
+    def __init__(self, scenario: Scenario, settings: SolveSettings) -> None:
+        self.s = scenario
+        self.settings = settings
+        self.n = len(scenario.periods)
+        self.left = {(t.id, k): hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams for k in range(self.n)}
+        self.invisible = defaultdict(int)  # (team, k) -> hundredths
+        self.theme_effort: dict[str | None, int] = defaultdict(int)
+        self.placements: dict[str, Placement] = {}
+        # Theme minimums are only defended once the phase that meets them is done.
+        self.protect_minimums = False
+        self.exclusive: dict[str, set[str]] = defaultdict(set)
+        for initiative in scenario.initiatives:
+            for other in initiative.excludes:
+                self.exclusive[initiative.id].add(other)
+                self.exclusive[other].add(initiative.id)
+        self.org_capacity = [sum(hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams) for k in range(self.n)]
+
+    # --- rules ----------------------------------------------------------------------------------------
+
+    def starts(self, initiative: Initiative) -> range:
+        """Candidate starts in order: the window, after every prerequisite has finished."""
+        allowed = window(self.s, initiative, self.settings)
+        first = max((self.placements[p].start + self.s.initiative_by_id[p].duration for p in initiative.depends_on), default=0)
+        return range(max(first, allowed.start), allowed.stop)
+
+    def ready(self, initiative: Initiative) -> bool:
+        return (
+            initiative.id not in self.placements
+            and all(p in self.placements for p in initiative.depends_on)
+            and not any(other in self.placements for other in self.exclusive[initiative.id])
+        )
+
+    def try_place(self, initiative: Initiative, covering: tuple[str | None, int] | None = None) -> bool:
+        """Place it at its earliest start that fits; with `covering=(team or None, k)`, only where it loads that period."""
+        if not self.ready(initiative) or not self._shares_allow(initiative):
+            return False
+        for start in self.starts(initiative):
+            if covering is not None and not start <= covering[1] < start + initiative.duration:
+                continue
+            teams = self._teams_with_room(initiative, start)
+            if teams is None or (covering is not None and covering[0] is not None and covering[0] not in teams):
+                continue
+            if self._cap_allows(initiative, start, teams):
+                self._place(initiative, Placement(start=start, teams=tuple(teams)))
+                return True
+        return False
+
+    def _teams_with_room(self, initiative: Initiative, start: int) -> list[str] | None:
+        left = dict(self.left)
+        teams = []
+        for need in initiative.all_needs:
+            loads = need_loads(need, initiative.duration)
+            candidates = [need.team] if need.team else [t.id for t in self.s.teams if need.skill in t.skills]
+            for team in candidates:
+                if all(left[team, start + o] >= amount for o, amount in enumerate(loads)):
+                    for o, amount in enumerate(loads):
+                        left[team, start + o] -= amount
+                    teams.append(team)
+                    break
+            else:
+                return None
+        return teams
+
+    def _cap_allows(self, initiative: Initiative, start: int, teams: list[str]) -> bool:
+        cap = self.s.policies.invisible_work.max_share
+        if cap is None or not self.s.is_invisible(initiative):
+            return True
+        extra: dict[int, int] = defaultdict(int)
+        for need in initiative.all_needs:
+            for o, amount in enumerate(need_loads(need, initiative.duration)):
+                extra[start + o] += amount
+        for k, amount in extra.items():
+            total = sum(self.invisible[t.id, k] for t in self.s.teams) + amount
+            if total * SHARE_SCALE > int(cap * SHARE_SCALE) * self.org_capacity[k]:
+                return False
+        return True
+
+    def _shares_allow(self, initiative: Initiative) -> bool:
+        """Adding it keeps every theme within its bounds that it is within now."""
+        effort = hundredths(initiative.total_effort)
+        total = sum(self.theme_effort.values())
+        for theme, bounds in self.s.policies.themes.items():
+            before = self.theme_effort[theme]
+            after = before + (effort if initiative.theme == theme else 0)
+            if bounds.max_share is not None and after * SHARE_SCALE > int(bounds.max_share * SHARE_SCALE) * (total + effort):
+                return False
+            if bounds.min_share is not None and self.protect_minimums:
+                floor = int(bounds.min_share * SHARE_SCALE)
+                if before * SHARE_SCALE >= floor * total and after * SHARE_SCALE < floor * (total + effort):
+                    return False
+        return True
+
+    def _place(self, initiative: Initiative, placement: Placement) -> None:
+        for need, team in zip(initiative.all_needs, placement.teams):
+            for o, amount in enumerate(need_loads(need, initiative.duration)):
+                self.left[team, placement.start + o] -= amount
+                if self.s.is_invisible(initiative):
+                    self.invisible[team, placement.start + o] += amount
+        self.theme_effort[initiative.theme] += hundredths(initiative.total_effort)
+        self.placements[initiative.id] = placement
+
+    # --- guardrails -----------------------------------------------------------------------------------
+
+    def short_floors(self, k: int) -> list[str | None]:
+        """The floors not met in period k: team ids for team floors, None for the organisation's."""
+        policy = self.s.policies.invisible_work
+        short: list[str | None] = [
+            team
+            for team, share in policy.team_min_share.items()
+            if self.invisible[team, k] * SHARE_SCALE < int(share * SHARE_SCALE) * hundredths(self.s.capacity(team)[k])
+        ]
+        org = sum(self.invisible[t.id, k] for t in self.s.teams)
+        if org * SHARE_SCALE < int(policy.min_share * SHARE_SCALE) * self.org_capacity[k]:
+            short.append(None)
+        return short
+
+    def floors_met(self) -> bool:
+        return not any(self.short_floors(k) for k in range(self.n))
+
+    def theme_minimums_met(self) -> bool:
+        total = sum(self.theme_effort.values())
+        return all(
+            self.theme_effort[theme] * SHARE_SCALE >= int(bounds.min_share * SHARE_SCALE) * total
+            for theme, bounds in self.s.policies.themes.items()
+            if bounds.min_share is not None
+        )
+
+
+def _fill_in_passes(fill: _Fill, ranked: list[Initiative], until=lambda: False) -> None:  # type: ignore[no-untyped-def]
+    """Place in rank order; repeat while something new fits, since a placed prerequisite frees its dependents."""
+    progress = True
+    while progress and not until():
+        progress = False
+        for initiative in ranked:
+            if until():
+                return
+            if fill.try_place(initiative):
+                progress = True
+
+
+def _fill_floors(fill: _Fill, invisible: list[Initiative]) -> None:
+    """Period by period, place the best-ranked invisible work that loads each floor still short."""
+    for k in range(fill.n):
+        for floor in fill.short_floors(k):
+            while floor in fill.short_floors(k):
+                if not any(fill.try_place(i, covering=(floor, k)) for i in invisible):
+                    break
+
+
+def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None) -> dict[str, Placement] | None:
+    """The baseline's decisions, or None when rank-ordered filling cannot meet every hard rule."""
+    settings = settings or SolveSettings(backend="greedy")
+    policies = scenario.policies
+    by_id = scenario.initiative_by_id
+    position = {i.id: n for n, i in enumerate(scenario.initiatives)}
+    ranked = sorted(scenario.initiatives, key=lambda i: (-ratio_score(i, policies), position[i.id]))
+
+    required = {i.id for i in scenario.initiatives if is_required(i, scenario) or i.id in settings.force_in}
+    stack = list(required)
+    while stack:  # prerequisites of required work are required too
+        for prerequisite in by_id[stack.pop()].depends_on:
+            if prerequisite not in required:
+                required.add(prerequisite)
+                stack.append(prerequisite)
+    index = scenario.period_index
+    rank = {i.id: n for n, i in enumerate(ranked)}
+
+    def urgency(i: Initiative) -> tuple[int, int]:
+        due = i.committed or i.deadline
+        return (index[due] if due else len(index), rank[i.id])
+
+    # Floors are met with required invisible work first (it must be placed anyway), then in rank order.
+    invisible = sorted((i for i in ranked if scenario.is_invisible(i)), key=lambda i: (i.id not in required, rank[i.id]))
+    committed = [i for i in scenario.initiatives if i.committed]
+    best: dict[str, Placement] | None = None
+    # Required work first, or the floors first: a rank-ordered scheduler tries one, a planner the other.
+    for floors_first in (False, True):
+        fill = _Fill(scenario, settings)
+        _fill_in_passes(fill, committed)
+        if floors_first:
+            _fill_floors(fill, invisible)
+        _fill_in_passes(fill, sorted((by_id[i] for i in required), key=urgency))
+        if not required <= set(fill.placements):
+            continue
+        _fill_floors(fill, invisible)
+        placements = _fill_the_rest(fill, scenario, ranked)
+        if placements is not None and (best is None or _worth(scenario, placements) > _worth(scenario, best)):
+            best = placements
+    return best
+
+
+def _worth(scenario: Scenario, placements: dict[str, Placement]) -> float:
+    value = score_placements(scenario, placements)
+    return -value if scenario.policies.objective is Objective.makespan else value
+
+
+def _fill_the_rest(fill: _Fill, scenario: Scenario, ranked: list[Initiative]) -> dict[str, Placement] | None:
+    policies = scenario.policies
+    for theme, bounds in policies.themes.items():
+        if bounds.min_share is not None:
+            _fill_in_passes(fill, [i for i in ranked if i.theme == theme], until=fill.theme_minimums_met)
+    fill.protect_minimums = True
+    _fill_in_passes(fill, ranked)
+    if not (fill.floors_met() and fill.theme_minimums_met()):
+        return None
+    return fill.placements
+
+
+def greedy_plan(scenario: Scenario, settings: SolveSettings | None = None) -> Plan:
+    """The baseline as a plan: status `feasible` (never proven), or `unknown` when it found none."""
+    settings = settings or SolveSettings(backend="greedy")
+    began = time.perf_counter()
+    placements = greedy_placements(scenario, settings)
+    status = PlanStatus.unknown if placements is None else PlanStatus.feasible
+    message = "the rank-ordered fill could not meet every hard rule" if placements is None else "rank-ordered fill"
+    return build_plan(
+        scenario, placements or {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
+        backend="greedy", settings=settings, message=message,
+    )
