@@ -373,6 +373,10 @@ def _best_bound(m: Model, solver: pulp.LpSolver, status: PlanStatus, objective: 
 
 
 def solve_milp(scenario: Scenario, settings: SolveSettings) -> Plan:
+    """The best plan HiGHS or CBC finds within the settings' time limit; infeasibility is a status.
+
+    The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver.
+    """
     began = time.perf_counter()
     m = Model(scenario, settings)
     solver_name, solver = _solver(settings, settings.time_limit)
