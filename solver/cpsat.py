@@ -16,7 +16,6 @@ function with a docstring saying what it holds, and each constraint is named fro
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from typing import Callable
 
 from ortools.sat.python import cp_model
@@ -25,77 +24,14 @@ from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan,
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import VALUE_SCALE, decayed_value
+from solver.variables import Variables, status_message
 
 Progress = Callable[[float, float, float], None]
 """Called on each better plan: (objective, best bound, seconds elapsed), in the scenario's value units."""
 
 
-class Variables:
-    """Every decision variable, behind a small vocabulary; nothing else indexes the raw dicts."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self._start: dict[str, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
-        self._serve: dict[tuple[str, int, int], list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
-        self._chosen: dict[str, cp_model.IntVar] = {}
-        # (team, period) -> [(hundredths, literal, initiative id)]
-        self._load: dict[tuple[str, int], list[tuple[int, cp_model.IntVar, str]]] = defaultdict(list)
-
-    # --- building ---
-
-    def add_chosen(self, initiative_id: str, literal: cp_model.IntVar) -> None:
-        self._chosen[initiative_id] = literal
-
-    def add_start(self, initiative_id: str, period: int, literal: cp_model.IntVar) -> None:
-        self._start[initiative_id].append((period, literal))
-
-    def add_serve(self, initiative_id: str, need: int, period: int, team: str, literal: cp_model.IntVar) -> None:
-        self._serve[initiative_id, need, period].append((team, literal))
-
-    def add_load(self, team: str, period: int, amount: int, literal: cp_model.IntVar, initiative_id: str) -> None:
-        self._load[team, period].append((amount, literal, initiative_id))
-
-    # --- reading ---
-
-    def starts(self, initiative_id: str) -> list[tuple[int, cp_model.IntVar]]:
-        """(period index, literal) for every start the initiative's window allows."""
-        return self._start.get(initiative_id, [])
-
-    def all_starts(self) -> list[tuple[str, int, cp_model.IntVar]]:
-        return [(i, p, literal) for i, starts in self._start.items() for p, literal in starts]
-
-    def serving(self, initiative_id: str, need: int, period: int) -> list[tuple[str, cp_model.IntVar]]:
-        """(team, literal) for each qualified team that may carry a skill need when started in `period`."""
-        return self._serve.get((initiative_id, need, period), [])
-
-    def selected(self, initiative_id: str) -> cp_model.IntVar | None:
-        """Its `chosen` literal, or None when no start is allowed (it cannot be scheduled)."""
-        return self._chosen.get(initiative_id)
-
-    def load(self, team: str, period: int, *, invisible_only: bool = False) -> cp_model.LinearExprT:
-        """The team's load in the period, in hundredths (the constant 0 when nothing can load it)."""
-        terms = self._load.get((team, period), [])
-        if invisible_only:
-            by_id = self.scenario.initiative_by_id
-            terms = [t for t in terms if self.scenario.is_invisible(by_id[t[2]])]
-        return cp_model.LinearExpr.WeightedSum([var for _, var, _ in terms], [amount for amount, _, _ in terms])
-
-    def can_load(self, team: str, period: int) -> bool:
-        return bool(self._load.get((team, period)))
-
-    def placements(self, value: Callable[[cp_model.IntVar], int]) -> dict[str, Placement]:
-        """The decisions read back from a solution (`value(var)` gives a variable's value)."""
-        out: dict[str, Placement] = {}
-        for initiative in self.scenario.initiatives:
-            start = next((p for p, literal in self.starts(initiative.id) if value(literal)), None)
-            if start is None:
-                continue
-            teams = [
-                need.team if need.team is not None else next(t for t, lit in self.serving(initiative.id, n, start) if value(lit))
-                for n, need in enumerate(initiative.all_needs)
-            ]
-            out[initiative.id] = Placement(start=start, teams=tuple(teams))
-        return out
+def _expression(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
+    return cp_model.LinearExpr.WeightedSum([var for _, var in terms], [amount for amount, _ in terms])
 
 
 class Model:
@@ -105,7 +41,7 @@ class Model:
         self.scenario = scenario
         self.settings = settings
         self.model = cp_model.CpModel()
-        self.v = Variables(scenario)
+        self.v: Variables[cp_model.IntVar] = Variables(scenario)
         self.objective: cp_model.LinearExprT = 0
         self.tie_break: cp_model.LinearExprT = 0
         _add_decisions(self)
@@ -171,7 +107,7 @@ def add_capacity(m: Model) -> None:
     for team in m.scenario.teams:
         for k, label in enumerate(m.scenario.periods):
             if m.v.can_load(team.id, k):
-                m.model.Add(m.v.load(team.id, k) <= hundredths(m.scenario.capacity(team.id)[k])).WithName(f"capacity[{team.id},{label}]")
+                m.model.Add(_expression(m.v.load_terms(team.id, k)) <= hundredths(m.scenario.capacity(team.id)[k])).WithName(f"capacity[{team.id},{label}]")
 
 
 def add_required(m: Model) -> None:
@@ -215,7 +151,7 @@ def add_invisible_work_floor(m: Model) -> None:
     floor = int(policy.min_share * SHARE_SCALE)
     for k, label in enumerate(s.periods):
         org_capacity = sum(hundredths(s.capacity(t.id)[k]) for t in s.teams)
-        invisible = cp_model.LinearExpr.Sum([m.v.load(t.id, k, invisible_only=True) for t in s.teams])
+        invisible = cp_model.LinearExpr.Sum([_expression(m.v.load_terms(t.id, k, invisible_only=True)) for t in s.teams])
         if floor:
             m.model.Add(invisible * SHARE_SCALE >= floor * org_capacity).WithName(f"invisible_floor[{label}]")
         if policy.max_share is not None:
@@ -223,7 +159,7 @@ def add_invisible_work_floor(m: Model) -> None:
         for team, share in policy.team_min_share.items():
             capacity = hundredths(s.capacity(team)[k])
             if share and capacity:
-                m.model.Add(m.v.load(team, k, invisible_only=True) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity).WithName(
+                m.model.Add(_expression(m.v.load_terms(team, k, invisible_only=True)) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity).WithName(
                     f"team_invisible_floor[{team},{label}]"
                 )
 
@@ -264,12 +200,7 @@ def _add_objective(m: Model) -> None:
     The tie-break is a second phase that keeps the objective: start work early, earlier-listed
     initiatives first (a start at p costs p x (2n - position)), and leave out work that adds nothing."""
     s, model, v = m.scenario, m.model, m.v
-    position = {i.id: n for n, i in enumerate(s.initiatives)}
-    tie_vars, tie_weights = [], []
-    for i, p, literal in v.all_starts():
-        tie_vars.append(literal)
-        tie_weights.append(p * (2 * len(s.initiatives) - position[i]) + 1)
-    m.tie_break = cp_model.LinearExpr.WeightedSum(tie_vars, tie_weights)
+    m.tie_break = _expression(v.tie_break_weights())
     if s.policies.objective is Objective.makespan:
         periods = model.NewIntVar(0, len(s.periods), "periods_used")
         for i, p, literal in v.all_starts():
@@ -328,15 +259,15 @@ def solve_cpsat(
     if status not in (PlanStatus.optimal, PlanStatus.feasible):
         return build_plan(
             scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
-            backend="cpsat", settings=settings, message=_message(status, settings),
+            backend="cpsat", settings=settings, message=status_message(status, settings),
         )
-    placements = m.v.placements(solver.Value)
+    placements = m.v.placements(lambda var: bool(solver.Value(var)))
     best_bound = solver.BestObjectiveBound() / scale
     if status is PlanStatus.optimal:
         placements = _break_ties(m, solver, settings, began) or placements
     return build_plan(
         scenario, placements, status=status, best_bound=best_bound, solve_seconds=time.perf_counter() - began,
-        backend="cpsat", settings=settings, message=_message(status, settings),
+        backend="cpsat", settings=settings, message=status_message(status, settings),
     )
 
 
@@ -360,13 +291,4 @@ def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, beg
     code = second.Solve(m.model)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return m.v.placements(second.Value)
-
-
-def _message(status: PlanStatus, settings: SolveSettings) -> str:
-    return {
-        PlanStatus.optimal: "proven optimal",
-        PlanStatus.feasible: f"the {settings.time_limit:g} s time limit came before a proof of optimality",
-        PlanStatus.infeasible: "no plan meets every hard constraint",
-        PlanStatus.unknown: f"no plan found within the {settings.time_limit:g} s time limit",
-    }[status]
+    return m.v.placements(lambda var: bool(second.Value(var)))

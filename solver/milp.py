@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
 from typing import Callable
 
 import pulp
@@ -31,6 +30,7 @@ from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan,
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE, decayed_value
+from solver.variables import Variables, status_message
 
 
 def name(family: str, *parts: object) -> str:
@@ -41,74 +41,6 @@ def name(family: str, *parts: object) -> str:
     and the brackets as parentheses leaves PuLP nothing to rewrite and keeps every name distinct.
     """
     return f"{family}({','.join(str(part) for part in parts)})".replace("-", "~")
-
-
-class Variables:
-    """Every decision variable, behind the same small vocabulary as `solver.cpsat.Variables`."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self._start: dict[str, list[tuple[int, pulp.LpVariable]]] = defaultdict(list)
-        self._serve: dict[tuple[str, int, int], list[tuple[str, pulp.LpVariable]]] = defaultdict(list)
-        self._chosen: dict[str, pulp.LpVariable] = {}
-        # (team, period) -> [(hundredths, variable, initiative id)]
-        self._load: dict[tuple[str, int], list[tuple[int, pulp.LpVariable, str]]] = defaultdict(list)
-
-    # --- building ---
-
-    def add_chosen(self, initiative_id: str, variable: pulp.LpVariable) -> None:
-        self._chosen[initiative_id] = variable
-
-    def add_start(self, initiative_id: str, period: int, variable: pulp.LpVariable) -> None:
-        self._start[initiative_id].append((period, variable))
-
-    def add_serve(self, initiative_id: str, need: int, period: int, team: str, variable: pulp.LpVariable) -> None:
-        self._serve[initiative_id, need, period].append((team, variable))
-
-    def add_load(self, team: str, period: int, amount: int, variable: pulp.LpVariable, initiative_id: str) -> None:
-        self._load[team, period].append((amount, variable, initiative_id))
-
-    # --- reading ---
-
-    def starts(self, initiative_id: str) -> list[tuple[int, pulp.LpVariable]]:
-        """(period index, variable) for every start the initiative's window allows."""
-        return self._start.get(initiative_id, [])
-
-    def all_starts(self) -> list[tuple[str, int, pulp.LpVariable]]:
-        return [(i, p, variable) for i, starts in self._start.items() for p, variable in starts]
-
-    def serving(self, initiative_id: str, need: int, period: int) -> list[tuple[str, pulp.LpVariable]]:
-        """(team, variable) for each qualified team that may carry a skill need when started in `period`."""
-        return self._serve.get((initiative_id, need, period), [])
-
-    def selected(self, initiative_id: str) -> pulp.LpVariable | None:
-        """Its `chosen` variable, or None when no start is allowed (it cannot be scheduled)."""
-        return self._chosen.get(initiative_id)
-
-    def load(self, team: str, period: int, *, invisible_only: bool = False) -> pulp.LpAffineExpression:
-        """The team's load in the period, in hundredths (the constant 0 when nothing can load it)."""
-        terms = self._load.get((team, period), [])
-        if invisible_only:
-            by_id = self.scenario.initiative_by_id
-            terms = [t for t in terms if self.scenario.is_invisible(by_id[t[2]])]
-        return pulp.lpSum(amount * variable for amount, variable, _ in terms)
-
-    def can_load(self, team: str, period: int) -> bool:
-        return bool(self._load.get((team, period)))
-
-    def placements(self) -> dict[str, Placement]:
-        """The decisions read back from the solver's values (a binary counts as set above 0.5)."""
-        out: dict[str, Placement] = {}
-        for initiative in self.scenario.initiatives:
-            start = next((p for p, variable in self.starts(initiative.id) if _is_set(variable)), None)
-            if start is None:
-                continue
-            teams = [
-                need.team if need.team is not None else next(t for t, var in self.serving(initiative.id, n, start) if _is_set(var))
-                for n, need in enumerate(initiative.all_needs)
-            ]
-            out[initiative.id] = Placement(start=start, teams=tuple(teams))
-        return out
 
 
 def _is_set(variable: pulp.LpVariable) -> bool:
@@ -124,7 +56,7 @@ class Model:
         self.settings = settings
         makespan = scenario.policies.objective is Objective.makespan
         self.problem = pulp.LpProblem("portfolio_plan", pulp.LpMinimize if makespan else pulp.LpMaximize)
-        self.v = Variables(scenario)
+        self.v: Variables[pulp.LpVariable] = Variables(scenario)
         self.objective = pulp.LpAffineExpression()
         self.tie_break = pulp.LpAffineExpression()
         _add_decisions(self)
@@ -195,7 +127,7 @@ def add_capacity(m: Model) -> None:
     for team in m.scenario.teams:
         for k, label in enumerate(m.scenario.periods):
             if m.v.can_load(team.id, k):
-                m.add(m.v.load(team.id, k) <= hundredths(m.scenario.capacity(team.id)[k]), name("capacity", team.id, label))
+                m.add(pulp.lpSum(a * x for a, x in m.v.load_terms(team.id, k)) <= hundredths(m.scenario.capacity(team.id)[k]), name("capacity", team.id, label))
 
 
 def add_required(m: Model) -> None:
@@ -243,7 +175,7 @@ def add_invisible_work_floor(m: Model) -> None:
     floor = int(policy.min_share * SHARE_SCALE)
     for k, label in enumerate(s.periods):
         org_capacity = sum(hundredths(s.capacity(t.id)[k]) for t in s.teams)
-        invisible = pulp.lpSum(m.v.load(t.id, k, invisible_only=True) for t in s.teams)
+        invisible = pulp.lpSum(pulp.lpSum(a * x for a, x in m.v.load_terms(t.id, k, invisible_only=True)) for t in s.teams)
         if floor:
             m.add(invisible * SHARE_SCALE >= floor * org_capacity, name("invisible_floor", label))
         if policy.max_share is not None:
@@ -252,7 +184,7 @@ def add_invisible_work_floor(m: Model) -> None:
             capacity = hundredths(s.capacity(team)[k])
             if share and capacity:
                 m.add(
-                    m.v.load(team, k, invisible_only=True) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity,
+                    pulp.lpSum(a * x for a, x in m.v.load_terms(team, k, invisible_only=True)) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity,
                     name("team_invisible_floor", team, label),
                 )
 
@@ -286,11 +218,10 @@ FAMILIES: list[Callable[[Model], None]] = [
 
 def _add_objective(m: Model) -> None:
     """value: maximise total decayed value (thousandths). makespan: minimise the periods used.
-    The tie-break (earlier starts, then earlier in the file) is a second phase that keeps the objective."""
+    The tie-break (`Variables.tie_break_weights`) is a second phase that keeps the objective."""
     s, v = m.scenario, m.v
     by_id = s.initiative_by_id
-    position = {i.id: n for n, i in enumerate(s.initiatives)}
-    m.tie_break = pulp.lpSum((p * (len(s.initiatives) + 1) + position[i] + 1) * var for i, p, var in v.all_starts())
+    m.tie_break = pulp.lpSum(weight * var for weight, var in v.tie_break_weights())
     if s.policies.objective is Objective.makespan:
         periods = m.problem.add_variable("periods_used", lowBound=0, upBound=len(s.periods), cat=pulp.LpInteger)
         # CP-SAT says `periods >= p + duration` only if start[i, p]. At most one start of i is set, so
@@ -384,9 +315,9 @@ def solve_milp(scenario: Scenario, settings: SolveSettings) -> Plan:
     if status not in (PlanStatus.optimal, PlanStatus.feasible):
         return build_plan(
             scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
-            backend="pulp", settings=settings, message=_message(solver_name, status, settings),
+            backend="pulp", settings=settings, message=f"{solver_name}: " + status_message(status, settings),
         )
-    placements = m.v.placements()
+    placements = m.v.placements(_is_set)
     objective = _integer_value(m.objective)
     bound = _best_bound(m, solver, status, objective)
     if status is PlanStatus.optimal:
@@ -395,7 +326,7 @@ def solve_milp(scenario: Scenario, settings: SolveSettings) -> Plan:
     return build_plan(
         scenario, placements, status=status, best_bound=None if bound is None else bound / scale,
         solve_seconds=time.perf_counter() - began, backend="pulp", settings=settings,
-        message=_message(solver_name, status, settings),
+        message=f"{solver_name}: " + status_message(status, settings),
     )
 
 
@@ -411,13 +342,4 @@ def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float)
     _, solver = _solver(settings, left)
     if _solve(m, solver, left) not in (PlanStatus.optimal, PlanStatus.feasible):
         return None
-    return m.v.placements()
-
-
-def _message(solver_name: str, status: PlanStatus, settings: SolveSettings) -> str:
-    return f"{solver_name}: " + {
-        PlanStatus.optimal: "proven optimal",
-        PlanStatus.feasible: f"the {settings.time_limit:g} s time limit came before a proof of optimality",
-        PlanStatus.infeasible: "no plan meets every hard constraint",
-        PlanStatus.unknown: f"no plan found within the {settings.time_limit:g} s time limit",
-    }[status]
+    return m.v.placements(_is_set)

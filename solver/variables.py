@@ -1,0 +1,100 @@
+"""The decision-variable container both backends share, whatever their variable type.
+
+`Variables` holds the literals (CP-SAT) or binaries (PuLP) behind one small vocabulary; each backend
+only turns `load_terms` into its own linear expression. The tie-break weights and status messages are
+here too, so the two backends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Generic, TypeVar
+
+from planner.plan import Placement, PlanStatus, SolveSettings
+from planner.scenario import Scenario
+
+V = TypeVar("V")
+
+
+class Variables(Generic[V]):
+    """Every decision variable: start[i, p], chosen[i], serve[i, need, team, p], and the load they put on teams."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self._start: dict[str, list[tuple[int, V]]] = defaultdict(list)
+        self._serve: dict[tuple[str, int, int], list[tuple[str, V]]] = defaultdict(list)
+        self._chosen: dict[str, V] = {}
+        # (team, period) -> [(hundredths, variable, initiative id)]
+        self._load: dict[tuple[str, int], list[tuple[int, V, str]]] = defaultdict(list)
+
+    # --- building ---
+
+    def add_chosen(self, initiative_id: str, variable: V) -> None:
+        self._chosen[initiative_id] = variable
+
+    def add_start(self, initiative_id: str, period: int, variable: V) -> None:
+        self._start[initiative_id].append((period, variable))
+
+    def add_serve(self, initiative_id: str, need: int, period: int, team: str, variable: V) -> None:
+        self._serve[initiative_id, need, period].append((team, variable))
+
+    def add_load(self, team: str, period: int, amount: int, variable: V, initiative_id: str) -> None:
+        self._load[team, period].append((amount, variable, initiative_id))
+
+    # --- reading ---
+
+    def starts(self, initiative_id: str) -> list[tuple[int, V]]:
+        """(period index, variable) for every start the initiative's window allows."""
+        return self._start.get(initiative_id, [])
+
+    def all_starts(self) -> list[tuple[str, int, V]]:
+        return [(i, p, variable) for i, starts in self._start.items() for p, variable in starts]
+
+    def serving(self, initiative_id: str, need: int, period: int) -> list[tuple[str, V]]:
+        """(team, variable) for each qualified team that may carry a skill need when started in `period`."""
+        return self._serve.get((initiative_id, need, period), [])
+
+    def selected(self, initiative_id: str) -> V | None:
+        """Its `chosen` variable, or None when no start is allowed (it cannot be scheduled)."""
+        return self._chosen.get(initiative_id)
+
+    def load_terms(self, team: str, period: int, *, invisible_only: bool = False) -> list[tuple[int, V]]:
+        """(hundredths, variable) pairs whose sum is the team's load in the period."""
+        terms = self._load.get((team, period), [])
+        if invisible_only:
+            by_id = self.scenario.initiative_by_id
+            terms = [t for t in terms if self.scenario.is_invisible(by_id[t[2]])]
+        return [(amount, variable) for amount, variable, _ in terms]
+
+    def can_load(self, team: str, period: int) -> bool:
+        return bool(self._load.get((team, period)))
+
+    def placements(self, is_set: Callable[[V], bool]) -> dict[str, Placement]:
+        """The decisions read back from a solution (`is_set(variable)` says whether a binary is 1)."""
+        out: dict[str, Placement] = {}
+        for initiative in self.scenario.initiatives:
+            start = next((p for p, variable in self.starts(initiative.id) if is_set(variable)), None)
+            if start is None:
+                continue
+            teams = [
+                need.team if need.team is not None else next(t for t, var in self.serving(initiative.id, n, start) if is_set(var))
+                for n, need in enumerate(initiative.all_needs)
+            ]
+            out[initiative.id] = Placement(start=start, teams=tuple(teams))
+        return out
+
+    def tie_break_weights(self) -> list[tuple[int, V]]:
+        """Second-phase weights that keep the objective: start work early, earlier-listed initiatives
+        first (a start at p costs p x (2n - position)), and leave out work that adds nothing (+1)."""
+        n = len(self.scenario.initiatives)
+        position = {i.id: k for k, i in enumerate(self.scenario.initiatives)}
+        return [(p * (2 * n - position[i]) + 1, variable) for i, p, variable in self.all_starts()]
+
+
+def status_message(status: PlanStatus, settings: SolveSettings) -> str:
+    return {
+        PlanStatus.optimal: "proven optimal",
+        PlanStatus.feasible: f"the {settings.time_limit:g} s time limit came before a proof of optimality",
+        PlanStatus.infeasible: "no plan meets every hard constraint",
+        PlanStatus.unknown: f"no plan found within the {settings.time_limit:g} s time limit",
+    }[status]
