@@ -39,7 +39,7 @@ def _existing(path: str) -> str:
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise UsageError(f"{path}: is a directory, not a scenario file")
+        raise UsageError(f"{path}: is a directory, not a file")
     return path
 
 
@@ -95,7 +95,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
-    loaded = load(_existing(args.file))
+    loaded = load(_existing(args.file), previous=_existing(args.previous) if args.previous else None)
     scenario = loaded.scenario
     for problem in loaded.warnings:
         print(f"warning: {problem}", file=sys.stderr)
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE", help="scenario files")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
-    check.set_defaults(func=cmd_check)
+    check.set_defaults(func=cmd_check, parser=check)
 
     solve_ = commands.add_parser(
         "solve",
@@ -181,10 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     solve_.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
     solve_.add_argument("--format", choices=sorted(render.FORMATS), default="table", help="output format (default: table)")
     solve_.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
+    solve_.add_argument(
+        "--previous", metavar="PLAN.json",
+        help="re-plan against this plan (from --format json): moving or dropping what it scheduled costs value "
+        "(policies.stability); replaces the scenario's previous_plan",
+    )
     solve_.add_argument("--force-in", action="append", default=[], metavar="ID", help="schedule this initiative (repeatable)")
     solve_.add_argument("--force-out", action="append", default=[], metavar="ID", help="leave this initiative out (repeatable)")
     solve_.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
-    solve_.set_defaults(func=cmd_solve)
+    solve_.set_defaults(func=cmd_solve, parser=solve_)
     return parser
 
 
@@ -195,7 +200,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return args.func(args, out)
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
+        args.parser.print_usage(sys.stderr)
         print(f"planner: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ScenarioError as exc:

@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 
-from planner.plan import Plan, PlanStatus
+from planner.plan import Plan, PlanChange, PlanStatus
 from planner.scenario import Objective, Scenario
 
 
@@ -25,7 +25,9 @@ def headline(plan: Plan, scenario: Scenario) -> str:
     """One line: status, objective, proof, baseline and uplift."""
     what = "periods used" if plan.objective_mode is Objective.makespan else "value"
     parts = [f"{plan.scenario}: {plan.status.value}"]
-    if plan.objective is not None:
+    if plan.objective is not None and plan.stability_cost is not None:
+        parts.append(f"objective {_num(plan.objective)} (value {_num(plan.value)} less {_num(plan.stability_cost)} for changing the previous plan)")
+    elif plan.objective is not None:
         parts.append(f"{what} {_num(plan.objective)}")
         if plan.best_bound is not None:
             parts.append(f"bound {_num(plan.best_bound)}, gap {plan.gap or 0:.2%}")
@@ -62,7 +64,19 @@ def table(plan: Plan, scenario: Scenario) -> str:
     width = max((len(u.id) for u in plan.not_scheduled), default=0)
     for u in plan.not_scheduled:
         out.append(f"  {u.id:<{width}}  value {_num(u.value):>9}  ratio {_num(u.ratio_score, 2):>6}  {u.kind}")
+    if plan.stability_cost is not None:
+        out.append(f"Changes from the previous plan ({len(plan.changes)}, cost {_num(plan.stability_cost)}):")
+        width = max((len(c.id) for c in plan.changes), default=0)
+        out += [f"  {c.id:<{width}}  {_change(c)}, cost {_num(c.cost)}" for c in plan.changes]
     return "\n".join(out) + "\n"
+
+
+def _change(change: PlanChange) -> str:
+    if change.start is None or change.moved is None:
+        return f"was {change.previous_start}, now left out"
+    periods = "period" if abs(change.moved) == 1 else "periods"
+    direction = "later" if change.moved > 0 else "earlier"
+    return f"{change.previous_start} -> {change.start} ({abs(change.moved)} {periods} {direction})"
 
 
 def _grid(plan: Plan, scenario: Scenario) -> str:
@@ -136,6 +150,10 @@ def markdown(plan: Plan, scenario: Scenario) -> str:
     for u in plan.not_scheduled:
         out.append(f"| {u.title} (`{u.id}`) | {u.kind} | not scheduled | | {_num(u.value)} |")
     out += ["", "Invisible work per period: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.invisible_share.items()) + ".", ""]
+    if plan.stability_cost is not None:
+        out += ["## Changes from the previous plan", ""]
+        out += [f"- `{c.id}`: {_change(c)}; costs {_num(c.cost)}." for c in plan.changes] or ["None: the previous plan stands."]
+        out.append("")
     return "\n".join(out)
 
 

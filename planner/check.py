@@ -9,13 +9,15 @@ All arithmetic is in whole hundredths of the unit (capacity, effort) and ten-tho
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Iterable
 
 from pydantic import Field
 
 from planner.plan import Plan, PlanStatus
 from planner.quantities import SHARE_SCALE, hundredths, spread
 from planner.scenario import Frozen, Objective, Scenario
-from planner.scoring import VALUE_SCALE, decayed_value
+from planner.periods import period_offset
+from planner.scoring import VALUE_SCALE, decayed_value, stability_cost
 
 
 class Violation(Frozen):
@@ -180,6 +182,14 @@ def _check_report(scenario: Scenario, plan: Plan, load, fail) -> None:  # type: 
     score = score_plan(scenario, plan)
     if plan.objective != score:
         fail("objective", f"the plan reports objective {plan.objective}, its decisions are worth {score}")
+    if scenario.previous_plan is not None and score is not None:
+        cost = _stability_cost(scenario, plan) / VALUE_SCALE
+        if plan.stability_cost != cost:
+            fail("stability", f"the plan reports a stability cost of {plan.stability_cost}, its changes to the previous plan cost {cost:g}")
+        starts = {s.id: s.start for s in plan.scheduled}
+        changed = sorted(i for i, label in scenario.previous_plan.items() if i in scenario.initiative_by_id and starts.get(i) != label)
+        if sorted(c.id for c in plan.changes) != changed:
+            fail("stability", f"the plan lists changes to {_names(c.id for c in plan.changes)}, its decisions change {_names(changed)}")
 
 
 def score_plan(scenario: Scenario, plan: Plan) -> float | None:
@@ -191,4 +201,25 @@ def score_plan(scenario: Scenario, plan: Plan) -> float | None:
     if scenario.policies.objective is Objective.makespan:
         return float(max((k + 1 for k in finishes.values()), default=0))
     by_id = scenario.initiative_by_id
-    return sum(decayed_value(by_id[i], scenario.policies, k) for i, k in finishes.items()) / VALUE_SCALE
+    value = sum(decayed_value(by_id[i], scenario.policies, k) for i, k in finishes.items())
+    return (value - _stability_cost(scenario, plan)) / VALUE_SCALE
+
+
+def _stability_cost(scenario: Scenario, plan: Plan) -> int:
+    """Thousandths of value charged for the plan's changes to the previous plan: each initiative the previous
+    plan scheduled that this one leaves out, or starts some periods earlier or later."""
+    horizon = scenario.horizon
+    starts = {s.id: s.start for s in plan.scheduled}
+    total = 0
+    for initiative_id, previous in (scenario.previous_plan or {}).items():
+        if initiative_id not in scenario.initiative_by_id:
+            continue  # no longer in the scenario: nothing to keep
+        start = starts.get(initiative_id)
+        moved = None if start is None else period_offset(previous, start, horizon.granularity)
+        total += stability_cost(scenario.policies, 0, moved)
+    return total
+
+
+def _names(ids: Iterable[str]) -> str:
+    listed = sorted(ids)
+    return ", ".join(listed) if listed else "nothing"

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from planner.errors import Location, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
 from planner.overlay import apply_overlay
 from planner.scenario import Scenario
-from planner.source import MAX_BYTES, Document, parse_text
+from planner.source import MAX_BYTES, Document, SourceNode, parse_text
 from planner.validation import find_warnings
 
 MAX_EXTENDS_DEPTH = 16
@@ -69,14 +69,17 @@ def load(
     source: str | os.PathLike[str] | Document,
     *,
     resolver: Resolver = file_resolver,
+    previous: str | os.PathLike[str] | None = None,
 ) -> Loaded:
     """Load and validate a scenario from a file path or a parsed document.
 
+    `previous` is a plan JSON file to re-plan against, in place of the scenario's own `previous_plan`.
     Raises ScenarioError listing every problem, each located.
     """
     document = source if isinstance(source, Document) else read_document(source)
     key = str(FsPath(document.name).resolve()) if document.name and not isinstance(source, Document) else document.name
     document = _resolve_extends(document, resolver, [key or "<input>"])
+    document = _resolve_previous_plan(document, resolver, previous)
     try:
         scenario = Scenario.model_validate(document.data)
     except ValidationError as exc:
@@ -121,12 +124,7 @@ def _resolve_extends(document: Document, resolver: Resolver, chain: list[str]) -
         raise ScenarioError([Problem(message="`extends` names the base scenario file, e.g. `extends: acme-2027.yaml`", location=where)])
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise ScenarioError([Problem(message=f"overlays extend each other more than {MAX_EXTENDS_DEPTH} deep", location=where)])
-    try:
-        key, base = resolver(reference, document)
-    except ScenarioError as exc:
-        if _is_missing(exc):
-            raise ScenarioError([Problem(message=f"the base scenario '{reference}' does not exist", location=where)]) from None
-        raise
+    key, base = _fetch(resolver, reference, document, where, "the base scenario")
     if key in chain:
         loop = " -> ".join(os.path.basename(k) for k in chain[chain.index(key):] + [key])
         raise ScenarioError([Problem(message=f"`extends` loops: {loop}", location=where)])
@@ -137,8 +135,74 @@ def _resolve_extends(document: Document, resolver: Resolver, chain: list[str]) -
     return apply_overlay(base, changes)
 
 
-def _is_missing(exc: ScenarioError) -> bool:
-    return len(exc.problems) == 1 and exc.problems[0].message == "no such file"
+# --- previous_plan -----------------------------------------------------------------------------------------
+
+
+def _resolve_previous_plan(document: Document, resolver: Resolver, override: str | os.PathLike[str] | None) -> Document:
+    """Replace a `previous_plan` file reference (or the `--previous` file) by the starts the plan lists.
+
+    Problems with those starts are then located in the plan file, at the `start` they came from.
+    """
+    if override is not None:
+        plan = read_document(override)
+    else:
+        reference = document.data.get("previous_plan")
+        if not isinstance(reference, str):
+            return document  # absent, or written inline: validated with the rest of the scenario
+        node = document.source.children.get("previous_plan", document.source)
+        where = document.source.locate(("previous_plan",))
+        if not reference.strip():
+            raise ScenarioError([Problem(message="`previous_plan` names a plan JSON file, e.g. `previous_plan: plans/2027-q1.json`", location=where)])
+        # Relative to the file that wrote the reference, which for an overlay may be its base.
+        writer = Document(data={}, source=node, name=node.mark.file if node.mark else document.name)
+        _, plan = _fetch(resolver, reference, writer, where, "the previous plan")
+    starts, source = _plan_starts(plan)
+    children = dict(document.source.children)
+    children["previous_plan"] = source
+    return Document(
+        data={**document.data, "previous_plan": starts},
+        source=SourceNode(mark=document.source.mark, key_mark=document.source.key_mark, children=children),
+        name=document.name,
+    )
+
+
+def _plan_starts(plan: Document) -> tuple[dict[str, Any], SourceNode]:
+    """The start of each initiative a plan JSON (`planner solve --format json`) schedules, and where each is written."""
+    data, locate = plan.data, plan.source.locate
+    status = data.get("status")
+    if status in ("infeasible", "unknown"):
+        raise ScenarioError([Problem(message=f"the previous plan has status {status}: it schedules nothing to keep", location=locate(("status",)))])
+    scheduled = data.get("scheduled")
+    if not isinstance(scheduled, list):
+        raise ScenarioError([Problem(
+            message="not a plan: a plan JSON written by `planner solve --format json` lists its `scheduled` initiatives",
+            location=locate(("scheduled",)),
+        )])
+    starts: dict[str, Any] = {}
+    source = SourceNode(mark=plan.source.mark)
+    problems = []
+    for n, item in enumerate(scheduled):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("start"), str):
+            problems.append(Problem(message="a scheduled initiative needs an `id` and a `start` period label", location=locate(("scheduled", n))))
+        elif item["id"] in starts:
+            problems.append(Problem(message=f"'{item['id']}' is scheduled twice", location=locate(("scheduled", n, "id"))))
+        else:
+            starts[item["id"]] = item["start"]
+            entry = plan.source.children.get("scheduled", SourceNode()).children.get(n, SourceNode())
+            source.children[item["id"]] = entry.children.get("start", entry)
+    if problems:
+        raise ScenarioError(problems)
+    return starts, source
+
+
+def _fetch(resolver: Resolver, reference: str, referrer: Document, where: Location, what: str) -> tuple[str, Document]:
+    """The document a reference names; a missing one is reported where the reference is written."""
+    try:
+        return resolver(reference, referrer)
+    except ScenarioError as exc:
+        if len(exc.problems) == 1 and exc.problems[0].message == "no such file":
+            raise ScenarioError([Problem(message=f"{what} '{reference}' does not exist", location=where)]) from None
+        raise
 
 
 # --- problems --------------------------------------------------------------------------------------------
@@ -220,7 +284,10 @@ def _message(error: dict[str, Any], path: Path) -> str:
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
                  "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}[kind]
-        return f"must be {bound[0]} {ctx.get(bound[1])}, got {_shown(value)}"
+        limit = ctx.get(bound[1])
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)  # a float field's bound of 0 reads "0", as the user would write it
+        return f"must be {bound[0]} {limit}, got {_shown(value)}"
     if kind == "string_pattern_mismatch":
         return f"{_shown(value)} is not a valid id: use letters, digits, '-', '_', '.' or ':', starting with a letter or digit"
     if kind == "string_too_short":

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
-from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score
+from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
 
 Backend = Literal["cpsat", "pulp", "greedy"]
 
@@ -73,6 +73,16 @@ class UnscheduledInitiative(Frozen):
     ratio_score: float
 
 
+class PlanChange(Frozen):
+    """An initiative the previous plan scheduled, and what this plan does with it."""
+
+    id: InitiativeId
+    previous_start: PeriodLabel = Field(description="Where the previous plan started it.")
+    start: PeriodLabel | None = Field(description="Where this plan starts it; None when it is left out.")
+    moved: int | None = Field(description="Periods later (negative: earlier) than before; None when left out.")
+    cost: float = Field(description="Value given up for the change (`policies.stability`).")
+
+
 class TeamPeriod(Frozen):
     """One team in one period: capacity, what the plan loads on it, and how much of that is invisible work."""
 
@@ -89,7 +99,9 @@ class Plan(Frozen):
 
     scenario: str = Field(description="The scenario's name.")
     status: PlanStatus
-    objective: float | None = Field(description="Total decayed value (value mode) or periods used (makespan mode).")
+    objective: float | None = Field(
+        description="Total decayed value minus the stability cost (value mode), or periods used (makespan mode)."
+    )
     best_bound: float | None = Field(description="The best the objective can be, as proven by the backend.")
     gap: float | None = Field(description="Relative gap between objective and best bound (0 when proven optimal).")
     objective_mode: Objective
@@ -102,6 +114,13 @@ class Plan(Frozen):
     invisible_share: dict[PeriodLabel, float] = Field(default_factory=dict, description="Invisible work / organisation capacity, per period.")
     invisible_share_by_team: dict[TeamId, dict[PeriodLabel, float]] = Field(default_factory=dict)
     theme_mix: dict[str, float] = Field(default_factory=dict, description="Share of scheduled effort per theme ('' = no theme).")
+    value: float | None = Field(default=None, description="Total decayed value of the scheduled initiatives (value mode).")
+    stability_cost: float | None = Field(
+        default=None, description="Value given up for changing the previous plan; None without a previous plan."
+    )
+    changes: list[PlanChange] = Field(
+        default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order."
+    )
     baseline_objective: float | None = Field(default=None, description="The rank-ordered greedy baseline's objective.")
     uplift: float | None = Field(default=None, description="objective - baseline_objective (value mode).")
     message: str = Field(default="", description="What the backend said, for a person.")
@@ -191,6 +210,8 @@ def build_plan(
     total_effort = sum(theme_effort.values())
     found = status in (PlanStatus.optimal, PlanStatus.feasible)
     objective = score_placements(scenario, placements) if found else None
+    value_mode = policies.objective is Objective.value
+    changes = _changes(scenario, placements) if found else []
     return Plan(
         scenario=scenario.name,
         status=status,
@@ -212,21 +233,50 @@ def build_plan(
             for t in scenario.teams
         },
         theme_mix={theme: _ratio(effort, total_effort) for theme, effort in sorted(theme_effort.items())},
+        value=round(sum(s.decayed_value for s in scheduled), 3) if found and value_mode else None,
+        stability_cost=round(sum(c.cost for c in changes), 3) if found and scenario.previous_plan is not None else None,
+        changes=changes,
         message=message,
     )
+
+
+def _changes(scenario: Scenario, placements: dict[str, Placement]) -> list[PlanChange]:
+    out = []
+    previous = scenario.previous_start
+    for initiative in scenario.initiatives:
+        if initiative.id not in previous:
+            continue
+        placed = placements.get(initiative.id)
+        start = placed.start if placed else None
+        if start == previous[initiative.id]:
+            continue
+        out.append(
+            PlanChange(
+                id=initiative.id,
+                previous_start=scenario.previous_plan[initiative.id],  # type: ignore[index]
+                start=scenario.periods[start] if start is not None else None,
+                moved=start - previous[initiative.id] if start is not None else None,
+                cost=stability_cost(scenario.policies, previous[initiative.id], start) / VALUE_SCALE,
+            )
+        )
+    return out
 
 
 def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> float:
     """The objective of a set of decisions, by the scenario's semantics.
 
     value mode: the sum of each scheduled initiative's value after decay for the period it finishes in,
-    counted in thousandths (`planner.scoring.decayed_value`). makespan mode: the number of periods up to
-    and including the last one in which any scheduled initiative finishes.
+    counted in thousandths (`planner.scoring.decayed_value`), minus the cost of each change to the previous
+    plan (`planner.scoring.stability_cost`). makespan mode: the number of periods up to and including the
+    last one in which any scheduled initiative finishes.
     """
     by_id = scenario.initiative_by_id
     if scenario.policies.objective is Objective.makespan:
         return float(max((p.start + by_id[i].duration for i, p in placements.items()), default=0))
     total = sum(decayed_value(by_id[i], scenario.policies, p.start + by_id[i].duration - 1) for i, p in placements.items())
+    for i, previous in scenario.previous_start.items():
+        placed = placements.get(i)
+        total -= stability_cost(scenario.policies, previous, placed.start if placed else None)
     return total / VALUE_SCALE
 
 

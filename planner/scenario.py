@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from planner.errors import ScenarioError
-from planner.periods import Granularity, period_labels
+from planner.periods import Granularity, period_labels, period_offset
 from planner.quantities import Amount, Share, plain_number
 
 
@@ -252,6 +252,19 @@ class ThemeShare(Frozen):
     max_share: Share | None = Field(default=None, description="At most this share of scheduled effort.")
 
 
+class Stability(Frozen):
+    """What re-planning against `previous_plan` charges for changing it, in the scenario's value units."""
+
+    move_cost: float = Field(
+        default=1, ge=0, allow_inf_nan=False,
+        description="Value lost per period that an initiative of the previous plan starts earlier or later.",
+    )
+    drop_cost: float = Field(
+        default=5, ge=0, allow_inf_nan=False,
+        description="Value lost when an initiative of the previous plan is left out.",
+    )
+
+
 class Policies(Frozen):
     """How value is scored and which guardrails every plan must respect."""
 
@@ -269,6 +282,7 @@ class Policies(Frozen):
         default=Objective.value,
         description="value: maximise decayed value; makespan: schedule everything as early as possible.",
     )
+    stability: Stability = Field(default_factory=Stability, description="Costs of changing the previous plan (with `previous_plan`).")
 
 
 class Scenario(Frozen):
@@ -282,6 +296,11 @@ class Scenario(Frozen):
     themes: list[Theme] = Field(default_factory=list, description="Themes initiatives may belong to.")
     policies: Policies = Field(default_factory=Policies, description="Scoring and guardrails.")
     initiatives: list[Initiative] = Field(default_factory=list, description="The work competing for capacity.")
+    previous_plan: dict[InitiativeId, PeriodLabel] | None = Field(
+        default=None,
+        description="The plan being revised: start period per initiative it scheduled. In a file, also the path "
+        "of a plan JSON written by `planner solve --format json`, relative to the scenario file.",
+    )
 
     @model_validator(mode="after")
     def _validate_as_a_whole(self) -> Scenario:
@@ -317,6 +336,17 @@ class Scenario(Frozen):
     @cached_property
     def _capacities(self) -> dict[str, tuple[Decimal, ...]]:
         return {team.id: tuple(capacity_per_period(team.capacity, self.periods)) for team in self.teams}
+
+    @cached_property
+    def previous_start(self) -> dict[str, int]:
+        """Period offset from the horizon's start (may lie outside it) of each initiative the previous plan scheduled."""
+        if not self.previous_plan:
+            return {}
+        return {
+            i: period_offset(self.horizon.start, label, self.horizon.granularity)
+            for i, label in self.previous_plan.items()
+            if i in self.initiative_by_id
+        }
 
     def is_invisible(self, initiative: Initiative) -> bool:
         return initiative.kind in self.policies.invisible_work.kinds

@@ -50,3 +50,20 @@ def decayed_value(initiative: Initiative, policies: Policies, finish: int) -> in
     value = Decimal(repr(initiative_value(initiative, policies)))
     keep = 1 - Decimal(repr(policies.value_decay_per_period))
     return int((value * keep**finish * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def stability_cost(policies: Policies, previous: int | None, start: int | None) -> int:
+    """Thousandths of value a plan gives up for changing one initiative of the previous plan.
+
+    `previous` and `start` are period offsets from the horizon's start (None: not in that plan).
+    Leaving out what the previous plan scheduled costs `drop_cost`; starting it elsewhere costs
+    `move_cost` per period moved; work the previous plan left out costs nothing either way.
+    """
+    if previous is None:
+        return 0
+    stability = policies.stability
+    if start is None:
+        cost = Decimal(repr(stability.drop_cost))
+    else:
+        cost = Decimal(repr(stability.move_cost)) * abs(start - previous)
+    return int((cost * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

@@ -11,7 +11,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
-from planner.scenario import Scoring
+from planner.periods import period_offset
+from planner.scenario import Objective, Scoring
 
 if TYPE_CHECKING:
     from planner.scenario import Initiative, Scenario
@@ -60,6 +61,7 @@ class _Checker:
         self._dependency_cycles()
         self._mandatory_exclusions()
         self._policies()
+        self._previous_plan()
         return self.problems
 
     def warnings(self) -> list[PathProblem]:
@@ -74,6 +76,13 @@ class _Checker:
                     f"initiative '{initiative.id}' needs {initiative.duration} periods but only {max(last - first + 1, 0)} "
                     f"lie between {self.labels[first] if first < len(self.labels) else 'its earliest start'} and "
                     f"{self.labels[last]}: it can never be scheduled",
+                )
+        for initiative_id in self.s.previous_plan or {}:
+            if initiative_id not in self.initiative_ids:
+                self.warn(
+                    ("previous_plan", initiative_id),
+                    f"the previous plan scheduled '{initiative_id}', which is not an initiative of this scenario: "
+                    "it is ignored" + did_you_mean(initiative_id, self.initiative_ids),
                 )
         return self.problems
 
@@ -300,3 +309,19 @@ class _Checker:
                 self.error(where + ("max_share",), f"max_share {bounds.max_share} is below min_share {bounds.min_share}")
         if policies.scoring is Scoring.weighted and not policies.weights:
             self.error(("policies", "weights"), "scoring 'weighted' needs policies.weights: a weight per criterion")
+
+    # --- previous plan ---------------------------------------------------------------------------------
+
+    def _previous_plan(self) -> None:
+        if self.s.previous_plan is None or self.labels is None:
+            return
+        if self.s.policies.objective is not Objective.value:
+            self.error(("previous_plan",), "re-planning against a previous plan needs `policies.objective: value`; makespan has no value to charge")
+            return
+        horizon = self.s.horizon
+        for initiative_id, label in self.s.previous_plan.items():
+            try:
+                # Outside the horizon is fine (a plan made a quarter ago started earlier); a malformed label is not.
+                period_offset(horizon.start, label, horizon.granularity)
+            except ValueError as exc:
+                self.error(("previous_plan", initiative_id), str(exc))

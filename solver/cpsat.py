@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Initiative, Objective, Scenario
-from planner.scoring import VALUE_SCALE, decayed_value
+from planner.scoring import VALUE_SCALE
 from solver.variables import Variables, status_message
 
 Progress = Callable[[float, float, float], None]
@@ -195,7 +195,8 @@ FAMILIES: list[Callable[[Model], None]] = [
 
 
 def _add_objective(m: Model) -> None:
-    """value: maximise total decayed value (thousandths). makespan: minimise the periods used.
+    """value: maximise total decayed value less the cost of changing the previous plan (thousandths).
+    makespan: minimise the periods used.
 
     The tie-break is a second phase that keeps the objective: start work early, earlier-listed
     initiatives first (a start at p costs p x (2n - position)), and leave out work that adds nothing."""
@@ -208,12 +209,8 @@ def _add_objective(m: Model) -> None:
         m.objective = periods
         model.Minimize(periods)
         return
-    by_id = s.initiative_by_id
-    literals, values = [], []
-    for i, p, literal in v.all_starts():
-        literals.append(literal)
-        values.append(decayed_value(by_id[i], s.policies, p + by_id[i].duration - 1))
-    m.objective = cp_model.LinearExpr.WeightedSum(literals, values)
+    terms, constant = v.value_terms()
+    m.objective = _expression(terms) + constant
     model.Maximize(m.objective)
 
 

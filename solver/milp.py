@@ -29,7 +29,7 @@ import pulp
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Objective, Scenario
-from planner.scoring import VALUE_SCALE, decayed_value
+from planner.scoring import VALUE_SCALE
 from solver.variables import Variables, status_message
 
 
@@ -217,10 +217,9 @@ FAMILIES: list[Callable[[Model], None]] = [
 
 
 def _add_objective(m: Model) -> None:
-    """value: maximise total decayed value (thousandths). makespan: minimise the periods used.
-    The tie-break (`Variables.tie_break_weights`) is a second phase that keeps the objective."""
+    """value: maximise total decayed value less the cost of changing the previous plan (thousandths).
+    makespan: minimise the periods used. The tie-break (`Variables.tie_break_weights`) is a second phase that keeps the objective."""
     s, v = m.scenario, m.v
-    by_id = s.initiative_by_id
     m.tie_break = pulp.lpSum(weight * var for weight, var in v.tie_break_weights())
     if s.policies.objective is Objective.makespan:
         periods = m.problem.add_variable("periods_used", lowBound=0, upBound=len(s.periods), cat=pulp.LpInteger)
@@ -234,7 +233,8 @@ def _add_objective(m: Model) -> None:
                 m.add(periods >= finish, name("periods_used", initiative.id))
         m.objective = pulp.LpAffineExpression(periods)
     else:
-        m.objective = pulp.lpSum(decayed_value(by_id[i], s.policies, p + by_id[i].duration - 1) * var for i, p, var in v.all_starts())
+        terms, constant = v.value_terms()
+        m.objective = pulp.LpAffineExpression([(var, weight) for weight, var in terms], constant)
     m.problem.setObjective(m.objective)
 
 

@@ -12,6 +12,7 @@ from typing import Callable, Generic, TypeVar
 
 from planner.plan import Placement, PlanStatus, SolveSettings
 from planner.scenario import Scenario
+from planner.scoring import decayed_value, stability_cost
 
 V = TypeVar("V")
 
@@ -82,6 +83,29 @@ class Variables(Generic[V]):
             ]
             out[initiative.id] = Placement(start=start, teams=tuple(teams))
         return out
+
+    def value_terms(self) -> tuple[list[tuple[int, V]], int]:
+        """The value objective as (thousandths, variable) terms plus a constant, both backends' alike.
+
+        A start earns the initiative's decayed value for finishing when it would, less the cost of moving
+        it from where the previous plan started it. Dropping an initiative of the previous plan costs
+        `drop_cost`: written as the constant `-drop_cost` earned back by `chosen`, it needs no variable.
+        """
+        s = self.scenario
+        by_id = s.initiative_by_id
+        previous = s.previous_start
+        terms = [
+            (decayed_value(by_id[i], s.policies, p + by_id[i].duration - 1) - stability_cost(s.policies, previous.get(i), p), variable)
+            for i, p, variable in self.all_starts()
+        ]
+        constant = 0
+        for i, before in previous.items():
+            drop = stability_cost(s.policies, before, None)
+            constant -= drop
+            chosen = self.selected(i)
+            if chosen is not None and drop:
+                terms.append((drop, chosen))
+        return terms, constant
 
     def tie_break_weights(self) -> list[tuple[int, V]]:
         """Second-phase weights that keep the objective: start work early, earlier-listed initiatives

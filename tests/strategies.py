@@ -118,7 +118,21 @@ def scenarios(
         data["themes"] = [{"id": theme_id} for theme_id in theme_ids]
     data["policies"] = _policies(draw, scoring, team_ids, theme_ids)
     data["initiatives"] = initiatives
+    if data["policies"].get("objective") != "makespan" and draw(st.integers(0, 2)) == 0:
+        data["previous_plan"] = _previous_plan(draw, [i["id"] for i in initiatives], period_labels(start, periods + 1, granularity))
+        if draw(st.booleans()):
+            data["policies"]["stability"] = {"move_cost": draw(amounts(500)), "drop_cost": draw(amounts(2000))}
     return data
+
+
+def _previous_plan(draw: st.DrawFn, ids: list[str], labels: list[str]) -> dict[str, str]:
+    """Starts of a plan made earlier: some of today's initiatives, one period past today's horizon at most,
+    and sometimes an initiative that has since been removed."""
+    kept = draw(st.lists(st.sampled_from(ids), unique=True)) if ids else []
+    previous = {i: draw(st.sampled_from(labels)) for i in kept}
+    if draw(st.integers(0, 3)) == 0:
+        previous["removed-since"] = labels[0]
+    return previous
 
 
 def _initiative(
