@@ -10,8 +10,10 @@ import json
 
 import pandas as pd
 
+from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
 from planner.plan import Plan, PlanChange, PlanStatus
 from planner.scenario import Objective, Scenario
+from planner.whatif import Rule, RuleKind
 
 
 def _num(value: float | None, places: int = 3) -> str:
@@ -162,3 +164,160 @@ def as_json(plan: Plan, scenario: Scenario) -> str:
 
 
 FORMATS = {"table": table, "json": as_json, "csv": csv, "md": markdown}
+
+
+# --- explanations -----------------------------------------------------------------------------------------
+
+
+RULE_WORDS = {
+    RuleKind.mandatory: "'{initiative}' is mandatory",
+    RuleKind.committed: "'{initiative}' is committed to start in {period}",
+    RuleKind.deadline: "'{initiative}' must finish by {period}",
+    RuleKind.capacity: "team '{team}' has {limit} {unit} in {period}",
+    RuleKind.invisible_floor: "invisible work is at least {share} of capacity every period",
+    RuleKind.invisible_cap: "invisible work is at most {share} of capacity every period",
+    RuleKind.team_invisible_floor: "team '{team}' spends at least {share} on invisible work every period",
+    RuleKind.theme_min_share: "theme '{theme}' gets at least {share} of scheduled effort",
+    RuleKind.theme_max_share: "theme '{theme}' gets at most {share} of scheduled effort",
+}
+
+
+def describe_rule(rule: Rule, scenario: Scenario) -> str:
+    """A business rule in the scenario's words."""
+    return RULE_WORDS[rule.kind].format(**rule.model_dump(), unit=scenario.unit, share=_share(rule.limit))
+
+
+def _share(limit: str | None) -> str:
+    return f"{float(limit or 0):.2%}".replace(".00%", "%")
+
+
+def _ids(ids: list[str]) -> str:
+    return ", ".join(ids)
+
+
+REASON_WORDS = {
+    Reason.excluded_by: "an alternative is in the plan",
+    Reason.prerequisite_not_scheduled: "a prerequisite is not in the plan",
+    Reason.window_too_short: "its window leaves no room",
+    Reason.capacity: "displaced by higher-value work",
+    Reason.floor_or_share: "an invisible-work floor or a theme share blocks it",
+    Reason.not_worth_it: "it fits but adds nothing",
+}
+
+
+def reason_line(item: InitiativeExplanation) -> str:
+    """Why an initiative is out or late, in one line with the ids behind it."""
+    if item.reason is None:
+        return ""
+    text = f"{item.reason.value}: {REASON_WORDS[item.reason]}"
+    if item.excluded_by:
+        text += f" ({_ids(item.excluded_by)})"
+    if item.missing_prerequisites:
+        text += f" ({_ids(item.missing_prerequisites)})"
+    if item.reason is Reason.window_too_short:
+        text += " (earliest start, duration, prerequisites and deadline or horizon)"
+    if item.displaced_by:
+        text += " (" + "; ".join(f"{d.initiative} on {d.team} in {_ids(d.periods)}" for d in item.displaced_by) + ")"
+    return text
+
+
+def _holding(h: Holding) -> str:
+    if h.code is Hold.prerequisite:
+        return f"prerequisite '{h.prerequisite}' finishes in {h.period}"
+    if h.code is Hold.full_team:
+        return f"team '{h.team}' has {_num(float(h.room or 0), 2)} left in {h.period}, it needs {_num(float(h.needed or 0), 2)}"
+    if h.code is Hold.committed:
+        return f"committed to {h.period}"
+    if h.code is Hold.deadline:
+        return f"its deadline is {h.period}"
+    return f"its earliest start is {h.period}"
+
+
+def _counterfactual(c: Counterfactual, mode: Objective) -> str:
+    name = c.kind.replace("_", " ")
+    if c.objective is None:
+        return f"{name}: no plan ({c.status.value})"
+    worse = "periods longer" if mode is Objective.makespan else "value lost"
+    parts = [f"{name}: objective {_num(c.objective)} ({worse} {_num(c.value_lost)})"]
+    if c.kind == "value_to_fit":
+        parts.append(f"at value {_num(c.value)} it {'enters' if c.entered else 'still stays out'}")
+    if c.extra_capacity:
+        cells = ", ".join(f"{x.team} +{_num(float(x.amount), 2)} in {x.period}" for x in c.extra_capacity)
+        parts.append(f"with {cells} it {'enters' if c.entered else 'still stays out'}")
+    if c.start:
+        parts.append(f"starts {c.start}")
+    if c.added:
+        parts.append(f"adds {_ids(c.added)}")
+    if c.dropped:
+        parts.append(f"drops {_ids(c.dropped)}")
+    if c.moved:
+        parts.append("moves " + ", ".join(f"{m.id} {m.start}->{m.to}" for m in c.moved))
+    return "; ".join(parts)
+
+
+def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]:
+    """The explanation as plain lines: initiatives, then policy costs, binding capacity, or the diagnosis."""
+    mode = scenario.policies.objective
+    out: list[str] = []
+    if explanation.diagnosis is not None:
+        d = explanation.diagnosis
+        claim = "dropping any one makes the rest feasible" if d.minimal else "not proven minimal within the time limit"
+        if not d.conflict:
+            out.append("No plan, and no business rule is to blame: dependencies and durations cannot fit the horizon.")
+        else:
+            out.append(f"No plan: these rules cannot all hold ({claim}):")
+            out += [f"  - {describe_rule(rule, scenario)}" for rule in d.conflict]
+        if d.repairs:
+            out.append("Repairs (each verified by a re-solve):")
+            for r in d.repairs:
+                out.append(f"  - {_repair(r, scenario)}: {r.status.value}, objective {_num(r.objective)}")
+        return out
+    for item in explanation.initiatives:
+        if item.scheduled:
+            late = f", {item.late_by} period(s) after its earliest possible {item.earliest_possible}" if item.late_by else ""
+            out.append(f"{item.id}: scheduled {item.start}..{item.finish}{late}, contributes {_num(item.contributes)}")
+        else:
+            out.append(f"{item.id}: not scheduled")
+        if item.reason:
+            out.append(f"  why: {reason_line(item)}")
+        if item.held_by:
+            out.append("  held by: " + "; ".join(_holding(h) for h in item.held_by))
+        out += [f"  {_counterfactual(c, mode)}" for c in item.counterfactuals]
+    if explanation.policy_costs:
+        out.append("Cost of each policy (re-solved without it):")
+        out += [f"  {describe_rule(p.rule, scenario)}: {_num(p.cost)}" for p in explanation.policy_costs]
+    if explanation.binding:
+        out.append("Full teams, and one more unit of capacity there (re-solved):")
+        out += [f"  {b.team} in {b.period} ({_num(float(b.capacity), 2)}): {_num(b.marginal_value)}" for b in explanation.binding]
+    out.append(f"{explanation.resolves} re-solves in {explanation.seconds:.2f} s.")
+    return out
+
+
+def _repair(r: Repair, scenario: Scenario) -> str:
+    rule = describe_rule(r.rule, scenario)
+    if r.change == "extra_capacity":
+        return f"give team '{r.rule.team}' {_num(float(r.amount or 0), 2)} more {scenario.unit} in {r.rule.period}"
+    if r.change == "deadline_moved":
+        return f"move the deadline of '{r.rule.initiative}' {r.periods} period(s) later"
+    if r.change in ("floor_lowered", "cap_raised", "share_relaxed"):
+        return f"change '{rule}' to {_share(str(r.amount))}"
+    if r.change == "made_optional":
+        return f"make '{r.rule.initiative}' optional"
+    return f"drop the commitment of '{r.rule.initiative}' to {r.rule.period}"
+
+
+def explanation_text(explanation: Explanation, scenario: Scenario) -> str:
+    return "\n".join(explanation_lines(explanation, scenario)) + "\n"
+
+
+def explanation_markdown(explanation: Explanation, scenario: Scenario) -> str:
+    out = [f"# Why the plan for {scenario.name} is what it is", ""]
+    out += [f"- {line.strip()}" if line.startswith("  ") else f"\n**{line}**\n" for line in explanation_lines(explanation, scenario)]
+    return "\n".join(out) + "\n"
+
+
+def explanation_json(explanation: Explanation, scenario: Scenario) -> str:
+    return json.dumps(explanation.model_dump(mode="json"), indent=2) + "\n"
+
+
+EXPLAIN_FORMATS = {"table": explanation_text, "json": explanation_json, "md": explanation_markdown}

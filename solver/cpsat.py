@@ -21,9 +21,10 @@ from typing import Callable
 from ortools.sat.python import cp_model
 
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
-from planner.quantities import SHARE_SCALE, hundredths
+from planner.quantities import SHARE_SCALE, hundredths, plain_number
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import VALUE_SCALE
+from planner.whatif import Rule, RuleKind
 from solver.variables import Variables, status_message
 
 Progress = Callable[[float, float, float], None]
@@ -37,17 +38,39 @@ def _expression(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExpr
 class Model:
     """A scenario turned into a CP-SAT model."""
 
-    def __init__(self, scenario: Scenario, settings: SolveSettings) -> None:
+    def __init__(self, scenario: Scenario, settings: SolveSettings, *, diagnosing: bool = False) -> None:
+        """With `diagnosing`, every business rule (a deadline, a committed start, a mandatory initiative, a
+        team's capacity in a period, a floor, a cap, a share) holds only while its literal in `rules` is
+        true, and there is no objective: `solver.diagnose` asks which rules cannot all hold."""
         self.scenario = scenario
         self.settings = settings
         self.model = cp_model.CpModel()
         self.v: Variables[cp_model.IntVar] = Variables(scenario)
         self.objective: cp_model.LinearExprT = 0
         self.tie_break: cp_model.LinearExprT = 0
+        self.diagnosing = diagnosing
+        self.rules: dict[Rule, cp_model.IntVar] = {}
         _add_decisions(self)
         for family in FAMILIES:
             family(self)
-        _add_objective(self)
+        if diagnosing:
+            _add_windows(self)
+        else:
+            _add_objective(self)
+
+    def guard(self, constraint: cp_model.Constraint, rule: Rule) -> None:
+        """While diagnosing, make the constraint hold only when the rule's literal is true."""
+        if self.diagnosing:
+            if rule not in self.rules:
+                self.rules[rule] = self.model.NewBoolVar(f"rule[{rule.kind.value},{rule.initiative or rule.team or rule.theme or ''},{rule.period or ''}]")
+            constraint.OnlyEnforceIf(self.rules[rule])
+
+    def window(self, initiative: Initiative) -> range:
+        """Starts to create variables for: the window, or while diagnosing, all but the deadline and commitment."""
+        if not self.diagnosing or initiative.id in self.settings.force_out:
+            return window(self.scenario, initiative, self.settings)
+        first = self.scenario.period_index[initiative.earliest_start] if initiative.earliest_start else 0
+        return range(first, len(self.scenario.periods) - initiative.duration + 1)
 
     def hint(self, placements: dict[str, Placement]) -> None:
         """Start the search from a known plan (the greedy baseline's)."""
@@ -71,7 +94,7 @@ def _add_decisions(m: Model) -> None:
     """start[i, p] for each allowed start, chosen[i] = one start or none, serve[i, skill, team, p] for skill needs."""
     s, model, v = m.scenario, m.model, m.v
     for initiative in s.initiatives:
-        starts = list(window(s, initiative, m.settings))
+        starts = list(m.window(initiative))
         if not starts:
             continue
         chosen = model.NewBoolVar(f"chosen[{initiative.id}]")
@@ -107,7 +130,9 @@ def add_capacity(m: Model) -> None:
     for team in m.scenario.teams:
         for k, label in enumerate(m.scenario.periods):
             if m.v.can_load(team.id, k):
-                m.model.Add(_expression(m.v.load_terms(team.id, k)) <= hundredths(m.scenario.capacity(team.id)[k])).WithName(f"capacity[{team.id},{label}]")
+                capacity = m.scenario.capacity(team.id)[k]
+                row = m.model.Add(_expression(m.v.load_terms(team.id, k)) <= hundredths(capacity)).WithName(f"capacity[{team.id},{label}]")
+                m.guard(row, Rule(kind=RuleKind.capacity, team=team.id, period=label, limit=str(plain_number(capacity))))
 
 
 def add_required(m: Model) -> None:
@@ -115,7 +140,12 @@ def add_required(m: Model) -> None:
     for initiative in m.scenario.initiatives:
         if is_required(initiative, m.scenario) or initiative.id in m.settings.force_in:
             # No allowed start at all (forced out, or no room in its window) makes the model infeasible, as it should.
-            m.model.AddBoolOr([lit for _, lit in m.v.starts(initiative.id)]).WithName(f"required[{initiative.id}]")
+            row = m.model.AddBoolOr([lit for _, lit in m.v.starts(initiative.id)]).WithName(f"required[{initiative.id}]")
+            hard = m.scenario.policies.objective is Objective.makespan or initiative.id in m.settings.force_in
+            if initiative.mandatory and not hard:
+                m.guard(row, Rule(kind=RuleKind.mandatory, initiative=initiative.id))
+            elif initiative.committed and not hard:
+                m.guard(row, Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed))
 
 
 def add_dependencies(m: Model) -> None:
@@ -153,15 +183,18 @@ def add_invisible_work_floor(m: Model) -> None:
         org_capacity = sum(hundredths(s.capacity(t.id)[k]) for t in s.teams)
         invisible = cp_model.LinearExpr.Sum([_expression(m.v.load_terms(t.id, k, invisible_only=True)) for t in s.teams])
         if floor:
-            m.model.Add(invisible * SHARE_SCALE >= floor * org_capacity).WithName(f"invisible_floor[{label}]")
+            row = m.model.Add(invisible * SHARE_SCALE >= floor * org_capacity).WithName(f"invisible_floor[{label}]")
+            m.guard(row, Rule(kind=RuleKind.invisible_floor, limit=str(policy.min_share)))
         if policy.max_share is not None:
-            m.model.Add(invisible * SHARE_SCALE <= int(policy.max_share * SHARE_SCALE) * org_capacity).WithName(f"invisible_cap[{label}]")
+            row = m.model.Add(invisible * SHARE_SCALE <= int(policy.max_share * SHARE_SCALE) * org_capacity).WithName(f"invisible_cap[{label}]")
+            m.guard(row, Rule(kind=RuleKind.invisible_cap, limit=str(policy.max_share)))
         for team, share in policy.team_min_share.items():
             capacity = hundredths(s.capacity(team)[k])
             if share and capacity:
-                m.model.Add(_expression(m.v.load_terms(team, k, invisible_only=True)) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity).WithName(
+                row = m.model.Add(_expression(m.v.load_terms(team, k, invisible_only=True)) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity).WithName(
                     f"team_invisible_floor[{team},{label}]"
                 )
+                m.guard(row, Rule(kind=RuleKind.team_invisible_floor, team=team, limit=str(share)))
 
 
 def add_theme_shares(m: Model) -> None:
@@ -179,9 +212,11 @@ def add_theme_shares(m: Model) -> None:
                 for i, effort in efforts.items()
             ]
             name = "min" if sense == 1 else "max"
-            m.model.Add(cp_model.LinearExpr.WeightedSum([t[0] for t in terms], [t[1] for t in terms]) >= 0).WithName(
+            row = m.model.Add(cp_model.LinearExpr.WeightedSum([t[0] for t in terms], [t[1] for t in terms]) >= 0).WithName(
                 f"theme_{name}_share[{theme}]"
             )
+            kind = RuleKind.theme_min_share if sense == 1 else RuleKind.theme_max_share
+            m.guard(row, Rule(kind=kind, theme=theme, limit=str(bound)))
 
 
 FAMILIES: list[Callable[[Model], None]] = [
@@ -192,6 +227,21 @@ FAMILIES: list[Callable[[Model], None]] = [
     add_invisible_work_floor,
     add_theme_shares,
 ]
+
+
+def _add_windows(m: Model) -> None:
+    """While diagnosing: deadlines and committed starts as rules over the widened windows."""
+    s = m.scenario
+    for initiative in s.initiatives:
+        allowed = window(s, initiative, m.settings)
+        for p, literal in m.v.starts(initiative.id):
+            if p in allowed:
+                continue
+            if initiative.committed:
+                rule = Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed)
+            else:
+                rule = Rule(kind=RuleKind.deadline, initiative=initiative.id, period=initiative.deadline)
+            m.guard(m.model.Add(literal == 0).WithName(f"window[{initiative.id},{s.periods[p]}]"), rule)
 
 
 def _add_objective(m: Model) -> None:

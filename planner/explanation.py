@@ -1,0 +1,156 @@
+"""Explanations as data: why each initiative is in, out or late, what would change it, what each policy
+costs, and why an infeasible scenario is impossible. Every number here comes from an actual re-solve
+(`solver.explain`); words are rendered at the edge (`api.render`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from planner.plan import PlanStatus
+from planner.quantities import Amount, Share
+from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
+from planner.whatif import Rule
+
+
+class Reason(str, Enum):
+    """Why an initiative is not scheduled, or later than its earliest possible period."""
+
+    excluded_by = "excluded_by"  # an alternative it excludes is in the plan
+    prerequisite_not_scheduled = "prerequisite_not_scheduled"  # something it depends on is not in the plan
+    window_too_short = "window_too_short"  # earliest start, duration, prerequisites and deadline/horizon leave no room
+    capacity = "capacity"  # displaced by higher-value work on the same teams and periods
+    floor_or_share = "floor_or_share"  # it would fit, but an invisible-work floor/cap or a theme share blocks it
+    not_worth_it = "not_worth_it"  # it fits, but adds nothing to the objective
+
+
+class Hold(str, Enum):
+    """What keeps a scheduled initiative where it is."""
+
+    earliest_start = "earliest_start"  # it starts in the first period its window (or the horizon) allows
+    prerequisite = "prerequisite"  # a prerequisite finishes the period before it starts
+    committed = "committed"  # its start was committed
+    deadline = "deadline"  # it finishes in its deadline period: it cannot go later
+    full_team = "full_team"  # a team it needs has too little room left in the period before its start
+
+
+class Holding(Frozen):
+    code: Hold
+    prerequisite: InitiativeId | None = None
+    team: TeamId | None = None
+    period: PeriodLabel | None = None
+    room: Amount | None = Field(default=None, description="full_team: capacity left on the team in that period.")
+    needed: Amount | None = Field(default=None, description="full_team: what the initiative would need there.")
+
+
+class Displacement(Frozen):
+    """Work that holds the capacity an initiative would need: on which team, in which periods."""
+
+    initiative: InitiativeId
+    team: TeamId
+    periods: list[PeriodLabel]
+
+
+class Move(Frozen):
+    id: InitiativeId
+    start: PeriodLabel = Field(description="Start in the current plan.")
+    to: PeriodLabel = Field(description="Start in the re-solved plan.")
+
+
+class CapacityCell(Frozen):
+    team: TeamId
+    period: PeriodLabel
+    amount: Amount = Field(description="Extra capacity, in the scenario's unit.")
+
+
+CounterfactualKind = Literal["force_in", "force_earlier", "force_out", "capacity_to_fit", "value_to_fit"]
+
+
+class Counterfactual(Frozen):
+    """A what-if, answered by an actual re-solve."""
+
+    kind: CounterfactualKind
+    status: PlanStatus = Field(description="Status of the re-solve.")
+    objective: float | None = Field(description="Objective the re-solve reached.")
+    value_lost: float | None = Field(description="Current objective minus the re-solve's (positive = the change costs value).")
+    start: PeriodLabel | None = Field(default=None, description="Where the initiative starts in the re-solved plan.")
+    added: list[InitiativeId] = Field(default_factory=list, description="Scheduled in the re-solve, not in the plan.")
+    dropped: list[InitiativeId] = Field(default_factory=list, description="In the plan, not in the re-solve.")
+    moved: list[Move] = Field(default_factory=list, description="In both, at a different start.")
+    extra_capacity: list[CapacityCell] = Field(default_factory=list, description="capacity_to_fit: the capacity added.")
+    value: float | None = Field(default=None, description="value_to_fit: the value with which it enters the optimal plan.")
+    entered: bool | None = Field(default=None, description="capacity_to_fit, value_to_fit: whether the initiative is in the re-solved plan.")
+
+
+class InitiativeExplanation(Frozen):
+    id: InitiativeId
+    title: str
+    scheduled: bool
+    start: PeriodLabel | None = None
+    finish: PeriodLabel | None = None
+    earliest_possible: PeriodLabel | None = Field(
+        description="The first period it could start in, from its window and its prerequisites' durations; None if none."
+    )
+    late_by: int = Field(default=0, description="Periods after its earliest possible start.")
+    contributes: float = Field(default=0, description="Value counted in the objective (after decay).")
+    reason: Reason | None = Field(default=None, description="Why it is out, or late; None for work on time.")
+    held_by: list[Holding] = Field(default_factory=list, description="What keeps a scheduled initiative where it is.")
+    excluded_by: list[InitiativeId] = Field(default_factory=list)
+    missing_prerequisites: list[InitiativeId] = Field(default_factory=list)
+    displaced_by: list[Displacement] = Field(default_factory=list)
+    counterfactuals: list[Counterfactual] = Field(default_factory=list)
+
+
+class PolicyCost(Frozen):
+    """What honouring one rule costs: the objective without it, by re-solve."""
+
+    rule: Rule
+    status: PlanStatus = Field(description="Status of the re-solve without the rule.")
+    objective_without: float | None
+    cost: float | None = Field(description="Value given up to honour the rule (periods, in makespan mode).")
+
+
+class BindingCapacity(Frozen):
+    """A team full in a period, and what one more unit of its capacity there is worth."""
+
+    team: TeamId
+    period: PeriodLabel
+    capacity: Amount
+    marginal_value: float | None = Field(description="Objective gained with one more unit of capacity, by re-solve.")
+    method: Literal["re-solve"] = "re-solve"
+
+
+class Repair(Frozen):
+    """A change that makes an infeasible scenario feasible, verified by a re-solve."""
+
+    rule: Rule
+    change: Literal["extra_capacity", "deadline_moved", "floor_lowered", "cap_raised", "share_relaxed", "made_optional", "commitment_dropped"]
+    amount: Share | Amount | None = Field(default=None, description="Extra capacity, or the new share.")
+    periods: int | None = Field(default=None, description="deadline_moved: periods later.")
+    status: PlanStatus = Field(description="Status of the verifying re-solve.")
+    objective: float | None
+
+
+class Diagnosis(Frozen):
+    """Why no plan exists: a minimal set of rules that cannot all hold, and repairs."""
+
+    conflict: list[Rule] = Field(description="Dropping any one of these makes the rest feasible (each checked by a re-solve).")
+    minimal: bool = Field(description="Every member was checked: without it the rest is feasible.")
+    repairs: list[Repair] = Field(default_factory=list)
+
+
+class Explanation(Frozen):
+    """Every explanation of one solved plan."""
+
+    scenario: str
+    status: PlanStatus
+    objective: float | None
+    initiatives: list[InitiativeExplanation] = Field(default_factory=list)
+    policy_costs: list[PolicyCost] = Field(default_factory=list)
+    binding: list[BindingCapacity] = Field(default_factory=list)
+    diagnosis: Diagnosis | None = None
+    resolves: int = Field(description="Re-solves run to prove these explanations.")
+    seconds: float

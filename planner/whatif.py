@@ -1,0 +1,164 @@
+"""What-if edits of a scenario: the changes an explanation re-solves to prove what it says.
+
+Each edit returns a new, validated `Scenario` (scenarios are immutable), built from the scenario's own
+data the way a user would have written the change: a business rule dropped, a deadline moved, capacity
+added to one team in one period, a value changed. `Rule` names one business rule in the scenario's ids.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Callable
+
+from pydantic import Field
+
+from planner.quantities import plain_number
+from planner.scenario import Frozen, Scenario
+
+
+class RuleKind(str, Enum):
+    mandatory = "mandatory"  # an initiative must be scheduled
+    committed = "committed"  # an initiative must start in a given period
+    deadline = "deadline"  # an initiative must finish by a period
+    capacity = "capacity"  # a team's load in a period stays within its capacity
+    invisible_floor = "invisible_floor"  # policies.invisible_work.min_share
+    invisible_cap = "invisible_cap"  # policies.invisible_work.max_share
+    team_invisible_floor = "team_invisible_floor"  # policies.invisible_work.team_min_share[team]
+    theme_min_share = "theme_min_share"  # policies.themes[theme].min_share
+    theme_max_share = "theme_max_share"  # policies.themes[theme].max_share
+
+
+class Rule(Frozen):
+    """One business rule of a scenario, named by the ids it is about."""
+
+    kind: RuleKind
+    initiative: str | None = Field(default=None, description="The initiative a mandatory, committed or deadline rule is about.")
+    team: str | None = Field(default=None, description="The team of a capacity rule or a team floor.")
+    theme: str | None = Field(default=None, description="The theme of a share bound.")
+    period: str | None = Field(default=None, description="The period of a capacity rule, a deadline or a committed start.")
+    limit: str | None = Field(default=None, description="The rule's number as the scenario writes it (a share, a capacity).")
+
+
+def policy_rules(scenario: Scenario) -> list[Rule]:
+    """The guardrails whose price a plan can be asked for: floors, caps, theme shares, mandatory and committed work."""
+    policy = scenario.policies.invisible_work
+    rules = []
+    if policy.min_share:
+        rules.append(Rule(kind=RuleKind.invisible_floor, limit=str(policy.min_share)))
+    if policy.max_share is not None:
+        rules.append(Rule(kind=RuleKind.invisible_cap, limit=str(policy.max_share)))
+    rules += [Rule(kind=RuleKind.team_invisible_floor, team=t, limit=str(s)) for t, s in policy.team_min_share.items() if s]
+    for theme, bounds in scenario.policies.themes.items():
+        if bounds.min_share is not None:
+            rules.append(Rule(kind=RuleKind.theme_min_share, theme=theme, limit=str(bounds.min_share)))
+        if bounds.max_share is not None:
+            rules.append(Rule(kind=RuleKind.theme_max_share, theme=theme, limit=str(bounds.max_share)))
+    for i in scenario.initiatives:
+        if i.mandatory:
+            rules.append(Rule(kind=RuleKind.mandatory, initiative=i.id))
+        if i.committed:
+            rules.append(Rule(kind=RuleKind.committed, initiative=i.id, period=i.committed))
+    return rules
+
+
+def edited(scenario: Scenario, change: Callable[[dict[str, Any]], None]) -> Scenario:
+    """The scenario with `change` applied to its data, validated again."""
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    change(data)
+    return Scenario.model_validate(data)
+
+
+def _initiative(data: dict[str, Any], initiative_id: str) -> dict[str, Any]:
+    return next(i for i in data["initiatives"] if i["id"] == initiative_id)
+
+
+def without(scenario: Scenario, rule: Rule) -> Scenario:
+    """The scenario without one policy rule (a floor, cap, share bound, mandatory flag or committed start)."""
+
+    def change(data: dict[str, Any]) -> None:
+        policies = data.setdefault("policies", {})
+        invisible = policies.setdefault("invisible_work", {})
+        if rule.kind is RuleKind.invisible_floor:
+            invisible.pop("min_share", None)
+        elif rule.kind is RuleKind.invisible_cap:
+            invisible.pop("max_share", None)
+        elif rule.kind is RuleKind.team_invisible_floor:
+            invisible.get("team_min_share", {}).pop(rule.team, None)
+        elif rule.kind in (RuleKind.theme_min_share, RuleKind.theme_max_share):
+            bounds = policies["themes"][rule.theme]
+            bounds.pop("min_share" if rule.kind is RuleKind.theme_min_share else "max_share", None)
+        elif rule.kind is RuleKind.mandatory:
+            _initiative(data, rule.initiative).pop("mandatory", None)  # type: ignore[arg-type]
+        elif rule.kind is RuleKind.committed:
+            _initiative(data, rule.initiative).pop("committed", None)  # type: ignore[arg-type]
+        elif rule.kind is RuleKind.deadline:
+            _initiative(data, rule.initiative).pop("deadline", None)  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"a {rule.kind.value} rule cannot be dropped from a scenario; add capacity instead")
+
+    return edited(scenario, change)
+
+
+def without_policies(scenario: Scenario) -> Scenario:
+    """The scenario without invisible-work floors and caps and theme share bounds."""
+
+    def change(data: dict[str, Any]) -> None:
+        policies = data.setdefault("policies", {})
+        invisible = policies.setdefault("invisible_work", {})
+        for key in ("min_share", "max_share", "team_min_share"):
+            invisible.pop(key, None)
+        policies.pop("themes", None)
+
+    return edited(scenario, change)
+
+
+def with_capacity(scenario: Scenario, extra: dict[tuple[str, str], Decimal]) -> Scenario:
+    """The scenario with `extra` capacity added per (team, period label)."""
+    index = scenario.period_index
+
+    def change(data: dict[str, Any]) -> None:
+        for team in data["teams"]:
+            cells = {k: amount for (t, label), amount in extra.items() if t == team["id"] for k in [index[label]]}
+            if cells:
+                capacity = scenario.capacity(team["id"])
+                team["capacity"] = [plain_number(c + cells.get(k, Decimal(0))) for k, c in enumerate(capacity)]
+
+    return edited(scenario, change)
+
+
+def with_initiative(scenario: Scenario, initiative_id: str, **fields: Any) -> Scenario:
+    """The scenario with fields of one initiative set (None removes a field), e.g. `value=42` or `deadline="2027-Q2"`."""
+
+    def change(data: dict[str, Any]) -> None:
+        initiative = _initiative(data, initiative_id)
+        for key, value in fields.items():
+            if value is None:
+                initiative.pop(key, None)
+            else:
+                initiative[key] = value
+
+    return edited(scenario, change)
+
+
+def with_policy(scenario: Scenario, rule: Rule, limit: Decimal) -> Scenario:
+    """The scenario with a floor, cap or share bound set to `limit`."""
+
+    def change(data: dict[str, Any]) -> None:
+        policies = data.setdefault("policies", {})
+        invisible = policies.setdefault("invisible_work", {})
+        value = plain_number(limit)
+        if rule.kind is RuleKind.invisible_floor:
+            invisible["min_share"] = value
+        elif rule.kind is RuleKind.invisible_cap:
+            invisible["max_share"] = value
+        elif rule.kind is RuleKind.team_invisible_floor:
+            invisible.setdefault("team_min_share", {})[rule.team] = value
+        elif rule.kind is RuleKind.theme_min_share:
+            policies["themes"][rule.theme]["min_share"] = value
+        elif rule.kind is RuleKind.theme_max_share:
+            policies["themes"][rule.theme]["max_share"] = value
+        else:
+            raise ValueError(f"a {rule.kind.value} rule has no share to set")
+
+    return edited(scenario, change)

@@ -1,0 +1,396 @@
+"""Explanations proven by re-solving: every reason and every what-if here is an actual CP-SAT solve of an
+edited scenario (`planner.whatif`) or of the same scenario with an initiative forced in or out.
+
+Re-solves start from the current plan as a hint, use one worker each and run side by side in threads
+(CP-SAT releases the GIL while it searches), so a 2-core machine runs two at once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from functools import cached_property
+from typing import Callable, Iterable
+
+from planner.explanation import (
+    BindingCapacity,
+    CapacityCell,
+    Counterfactual,
+    CounterfactualKind,
+    Displacement,
+    Explanation,
+    Hold,
+    Holding,
+    InitiativeExplanation,
+    Move,
+    PolicyCost,
+    Reason,
+)
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, is_required, need_loads, window
+from planner.quantities import hundredths
+from planner.scenario import Initiative, Objective, Scenario
+from planner.whatif import policy_rules, with_capacity, with_initiative, without, without_policies
+from solver.cpsat import solve_cpsat
+
+FOUND = (PlanStatus.optimal, PlanStatus.feasible)
+
+
+def placements_of(scenario: Scenario, plan: Plan) -> dict[str, Placement]:
+    """The decisions behind a plan, to warm-start a re-solve from it."""
+    index = scenario.period_index
+    return {s.id: Placement(start=index[s.start], teams=tuple(n.team for n in s.needs)) for s in plan.scheduled}
+
+
+class _Explainer:
+    def __init__(self, scenario: Scenario, plan: Plan, settings: SolveSettings, time_limit: float) -> None:
+        self.s = scenario
+        self.plan = plan
+        self.settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat"})
+        self.hint = placements_of(scenario, plan)
+        self.starts = {s.id: scenario.period_index[s.start] for s in plan.scheduled}
+        self.makespan = scenario.policies.objective is Objective.makespan
+        self.count = 0
+        self._lock = threading.Lock()
+
+    # --- re-solving ---
+
+    def resolve(self, scenario: Scenario | None = None, *, force_in: Iterable[str] = (), force_out: Iterable[str] = ()) -> Plan:
+        settings = self.settings.model_copy(
+            update={"force_in": [*self.settings.force_in, *force_in], "force_out": [*self.settings.force_out, *force_out]}
+        )
+        with self._lock:
+            self.count += 1
+        return solve_cpsat(scenario or self.s, settings, hint=self.hint)
+
+    def loss(self, other: Plan, base: float | None = None) -> float | None:
+        """How much worse `other` is than the plan (or than `base`); None when it has no plan."""
+        base = self.plan.objective if base is None else base
+        if other.objective is None or base is None:
+            return None
+        return round(other.objective - base if self.makespan else base - other.objective, 6) + 0.0
+
+    @cached_property
+    def relaxed(self) -> Plan | None:
+        """The best plan without floors, caps and theme shares (None when the scenario has none)."""
+        bare = without_policies(self.s)
+        return None if bare == self.s else self.resolve(bare)
+
+    def gain(self, other: Plan) -> float | None:
+        lost = self.loss(other)
+        return None if lost is None else 0.0 - lost  # 0.0 - x: no "-0.0" in reports
+
+    def counterfactual(self, kind: CounterfactualKind, initiative: str, other: Plan, **extra: object) -> Counterfactual:
+        if other.status not in FOUND:
+            return Counterfactual(kind=kind, status=other.status, objective=None, value_lost=None, **extra)  # type: ignore[arg-type]
+        after = {s.id: s.start for s in other.scheduled}
+        before = {s.id: s.start for s in self.plan.scheduled}
+        return Counterfactual(
+            kind=kind, status=other.status, objective=other.objective, value_lost=self.loss(other),
+            start=after.get(initiative),
+            added=sorted(i for i in after if i not in before and i != initiative),
+            dropped=sorted(i for i in before if i not in after and i != initiative),
+            moved=[Move(id=i, start=before[i], to=after[i]) for i in sorted(before) if i in after and after[i] != before[i] and i != initiative],
+            **extra,  # type: ignore[arg-type]
+        )
+
+    # --- structure ---
+
+    @cached_property
+    def earliest(self) -> dict[str, int | None]:
+        """Earliest possible start of each initiative from its window and its prerequisites' durations alone."""
+        out: dict[str, int | None] = {}
+        by_id = self.s.initiative_by_id
+
+        def visit(i: Initiative) -> int | None:
+            if i.id not in out:
+                allowed = window(self.s, i, self.settings)
+                first = allowed.start if allowed else None
+                for p in i.depends_on:
+                    ready = visit(by_id[p])
+                    first = None if first is None or ready is None else max(first, ready + by_id[p].duration)
+                out[i.id] = first if first is not None and first < allowed.stop else None
+            return out[i.id]
+
+        for initiative in self.s.initiatives:
+            visit(initiative)
+        return out
+
+    def holdings(self, initiative: Initiative, start: int) -> list[Holding]:
+        labels = self.s.periods
+        out = []
+        if initiative.committed:
+            out.append(Holding(code=Hold.committed, period=initiative.committed))
+        allowed = window(self.s, initiative, self.settings)
+        if start == allowed.start and not initiative.committed:
+            out.append(Holding(code=Hold.earliest_start, period=labels[start]))
+        by_id = self.s.initiative_by_id
+        for p in initiative.depends_on:
+            if p in self.starts and self.starts[p] + by_id[p].duration == start:
+                out.append(Holding(code=Hold.prerequisite, prerequisite=p, period=labels[start - 1]))
+        if initiative.deadline and start + initiative.duration - 1 == self.s.period_index[initiative.deadline]:
+            out.append(Holding(code=Hold.deadline, period=initiative.deadline))
+        if start > 0 and not initiative.committed:
+            room = self.room(exclude=initiative.id)
+            for team, cells in self.loads(initiative, start - 1).items():
+                for k, amount in cells.items():
+                    if k < len(labels) and amount > room[team, k]:
+                        out.append(Holding(
+                            code=Hold.full_team, team=team, period=labels[k],
+                            room=Decimal(room[team, k]) / 100, needed=Decimal(amount) / 100,
+                        ))
+                        break
+        return out
+
+    def loads(self, initiative: Initiative, start: int) -> dict[str, dict[int, int]]:
+        """Hundredths the initiative puts on each team per period index when started at `start`."""
+        out: dict[str, dict[int, int]] = {}
+        placed = self.hint.get(initiative.id)
+        for n, need in enumerate(initiative.all_needs):
+            team = need.team or (placed.teams[n] if placed else None)
+            # Not placed: any qualified team could carry a skill need, so it would need room on each.
+            candidates = [team] if team else [t.id for t in self.s.teams if need.skill in t.skills]
+            for candidate in candidates:
+                for offset, amount in enumerate(need_loads(need, initiative.duration)):
+                    cell = out.setdefault(candidate, {})
+                    cell[start + offset] = cell.get(start + offset, 0) + amount
+        return out
+
+    def room(self, exclude: str | None = None) -> dict[tuple[str, int], int]:
+        """Capacity left per (team, period index) in the plan, in hundredths, without one initiative's load."""
+        left = {(t.id, k): hundredths(self.s.capacity(t.id)[k]) for t in self.s.teams for k in range(len(self.s.periods))}
+        for s in self.plan.scheduled:
+            if s.id == exclude:
+                continue
+            for team, row in s.load.items():
+                for label, amount in row.items():
+                    left[team, self.s.period_index[label]] -= hundredths(amount)
+        return left
+
+    def displaced(self, initiative: Initiative, forced: Plan) -> list[Displacement]:
+        """Work in the plan on the teams and periods the initiative takes in the forced plan, that the forced plan drops or moves."""
+        taken = forced.scheduled_by_id().get(initiative.id)
+        if taken is None:
+            return []
+        mine = {(team, label) for team, row in taken.load.items() for label in row}
+        changed = {c.id for c in self.counterfactual("force_in", initiative.id, forced).moved} | {
+            i for i in self.starts if i not in forced.scheduled_by_id() and i != initiative.id
+        }
+        return self.work_on(mine, changed)
+
+    def work_on(self, cells: set[tuple[str, str]], among: set[str]) -> list[Displacement]:
+        """The plan's initiatives among `among` that load any of the (team, period label) cells, and where."""
+        out = []
+        for s in self.plan.scheduled:
+            if s.id not in among:
+                continue
+            for team, row in sorted(s.load.items()):
+                periods = [label for label in row if (team, label) in cells]
+                if periods:
+                    out.append(Displacement(initiative=s.id, team=team, periods=periods))
+        return out
+
+    # --- one initiative ---
+
+    def explain_one(self, initiative: Initiative, counterfactuals: bool) -> InitiativeExplanation:
+        labels = self.s.periods
+        earliest = self.earliest[initiative.id]
+        base = dict(
+            id=initiative.id, title=initiative.title,
+            earliest_possible=labels[earliest] if earliest is not None else None,
+        )
+        placed = self.plan.scheduled_by_id().get(initiative.id)
+        if placed is not None:
+            start = self.starts[initiative.id]
+            late_by = start - earliest if earliest is not None else 0
+            found: list[Counterfactual] = []
+            reason, displaced = None, []
+            if late_by > 0:
+                reason, displaced, earlier = self.classify(initiative, self.force_earlier(initiative, start))
+                found.append(earlier)
+            if counterfactuals and not is_required(initiative, self.s):
+                found.append(self.counterfactual("force_out", initiative.id, self.resolve(force_out=[initiative.id])))
+            return InitiativeExplanation(
+                **base, scheduled=True, start=placed.start, finish=placed.finish, late_by=late_by,
+                contributes=placed.decayed_value, reason=reason, held_by=self.holdings(initiative, start),
+                displaced_by=displaced, counterfactuals=found,
+            )
+        excluded = sorted(
+            {o for o in initiative.excludes if o in self.starts}
+            | {o.id for o in self.s.initiatives if initiative.id in o.excludes and o.id in self.starts}
+        )
+        missing = [p for p in initiative.depends_on if p not in self.starts]
+        if excluded:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.excluded_by, excluded_by=excluded)
+        if missing:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=missing)
+        if earliest is None:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.window_too_short)
+        forced_plan = self.resolve(force_in=[initiative.id])
+        reason, displaced, forced_in = self.classify(initiative, ("force_in", forced_plan))
+        found = [forced_in]
+        if counterfactuals and not self.makespan and forced_in.objective is not None:
+            found.append(self.value_to_fit(initiative, forced_in))
+        if counterfactuals and reason is Reason.capacity and forced_plan.status in FOUND:
+            fit = self.capacity_to_fit(initiative, forced_plan)
+            if fit is not None:
+                found.append(fit)
+        return InitiativeExplanation(**base, scheduled=False, reason=reason, displaced_by=displaced, counterfactuals=found)
+
+    def force_earlier(self, initiative: Initiative, start: int) -> tuple[CounterfactualKind, Plan]:
+        """Re-solve with the initiative required to start at least one period earlier."""
+        finish = start - 1 + initiative.duration - 1
+        deadline = self.s.periods[finish]
+        if initiative.deadline and self.s.period_index[initiative.deadline] < finish:
+            deadline = initiative.deadline
+        return "force_earlier", self.resolve(with_initiative(self.s, initiative.id, deadline=deadline, mandatory=True))
+
+    def classify(self, initiative: Initiative, attempt: tuple[CounterfactualKind, Plan]) -> tuple[Reason, list[Displacement], Counterfactual]:
+        """Why the plan does not do what `attempt` forced: it costs nothing (not worth it), a policy, or capacity."""
+        kind, forced = attempt
+        found = self.counterfactual(kind, initiative.id, forced)
+        lost = self.loss(forced)
+        if lost is not None and lost <= 0:
+            return Reason.not_worth_it, [], found
+        if self.relaxed is not None and self.policy_blocks(initiative, kind, lost):
+            return Reason.floor_or_share, [], found
+        if forced.status not in FOUND:
+            return Reason.capacity, self.occupants(initiative), found
+        return Reason.capacity, self.displaced(initiative, forced), found
+
+    def occupants(self, initiative: Initiative) -> list[Displacement]:
+        """When no plan can do what was forced: the work on the teams that are too full for it in the periods it
+        would need first (its earliest possible start, or for late work the period before its start)."""
+        placed = self.starts.get(initiative.id)
+        earliest = self.earliest[initiative.id]
+        if earliest is None:
+            return []
+        start = earliest if placed is None else placed - 1  # late work: the period just before its start
+        room = self.room(exclude=initiative.id)
+        wanted = {
+            (team, self.s.periods[k])
+            for team, cells in self.loads(initiative, start).items()
+            for k, amount in cells.items()
+            if k < len(self.s.periods) and amount > room[team, k]  # only where the team is too full for it
+        }
+        return self.work_on(wanted, set(self.starts) - {initiative.id})
+
+    def policy_blocks(self, initiative: Initiative, kind: CounterfactualKind, lost: float | None) -> bool:
+        """Without floors, caps and shares, the forced change would cost less (or nothing)."""
+        bare = without_policies(self.s)
+        if kind == "force_in":
+            relaxed_forced = self.resolve(bare, force_in=[initiative.id])
+        else:
+            start = self.starts[initiative.id]
+            finish = self.s.periods[start - 1 + initiative.duration - 1]
+            relaxed_forced = self.resolve(with_initiative(bare, initiative.id, deadline=finish, mandatory=True))
+        relaxed_lost = self.loss(relaxed_forced, self.relaxed.objective)  # type: ignore[union-attr]
+        if relaxed_lost is None:
+            return False
+        return lost is None or relaxed_lost < lost
+
+    def value_to_fit(self, initiative: Initiative, forced_in: Counterfactual) -> Counterfactual:
+        """The value at which the initiative enters the optimal plan: its value plus the loss of forcing it in,
+        divided by the decay at the period it finishes in there; checked by a re-solve just above it."""
+        value = self.s.initiative_by_id[initiative.id]
+        current = self.plan.not_scheduled[[u.id for u in self.plan.not_scheduled].index(initiative.id)].value
+        assert forced_in.start is not None and forced_in.value_lost is not None
+        finish = self.s.period_index[forced_in.start] + value.duration - 1
+        keep = (1 - self.s.policies.value_decay_per_period) ** finish
+        needed = math.floor((current + forced_in.value_lost / keep) * 1000 + 1) / 1000
+        other = self.resolve(with_initiative(self.s, initiative.id, value=needed))
+        entered = initiative.id in other.scheduled_by_id()
+        return self.counterfactual("value_to_fit", initiative.id, other, value=needed, entered=entered)
+
+    def capacity_to_fit(self, initiative: Initiative, forced: Plan) -> Counterfactual | None:
+        """The extra capacity (team, periods, amount) with which the initiative fits next to the plan: the
+        plan as it is, plus the initiative and its prerequisites where the best forced-in plan puts them;
+        every team-period that combination overloads gets the overload. A re-solve with that capacity then
+        says whether the initiative enters and what else changes (floors grow with capacity, so it may not)."""
+        by_id = self.s.initiative_by_id
+        moved = {initiative.id}
+        stack = [initiative.id]
+        while stack:
+            for p in by_id[stack.pop()].depends_on:
+                if p not in moved:
+                    moved.add(p)
+                    stack.append(p)
+        combined = {i: p for i, p in self.hint.items() if i not in moved}
+        combined.update({i: p for i, p in placements_of(self.s, forced).items() if i in moved})
+        for i, placed in combined.items():  # a prerequisite moved later would break its dependents: no answer then
+            if any(p in combined and combined[p].start + by_id[p].duration > placed.start for p in by_id[i].depends_on):
+                return None
+        left = {(t.id, k): hundredths(self.s.capacity(t.id)[k]) for t in self.s.teams for k in range(len(self.s.periods))}
+        for i, placed in combined.items():
+            for n, need in enumerate(by_id[i].all_needs):
+                for offset, amount in enumerate(need_loads(need, by_id[i].duration)):
+                    left[placed.teams[n], placed.start + offset] -= amount
+        extra = {(team, self.s.periods[k]): Decimal(-room) / 100 for (team, k), room in left.items() if room < 0}
+        if not extra:
+            return None
+        other = self.resolve(with_capacity(self.s, extra))
+        return self.counterfactual(
+            "capacity_to_fit", initiative.id, other,
+            extra_capacity=[CapacityCell(team=t, period=p, amount=a) for (t, p), a in sorted(extra.items(), key=lambda kv: (kv[0][0], self.s.period_index[kv[0][1]]))],
+            entered=initiative.id in other.scheduled_by_id(),
+        )
+
+    # --- the plan as a whole ---
+
+    def policy_cost(self, rule) -> PolicyCost:  # type: ignore[no-untyped-def]
+        other = self.resolve(without(self.s, rule))
+        return PolicyCost(rule=rule, status=other.status, objective_without=other.objective, cost=self.gain(other))
+
+    def binding(self) -> list[tuple[str, str, Decimal]]:
+        return [(u.team, u.period, u.capacity) for u in self.plan.utilisation if u.capacity > 0 and u.load >= u.capacity]
+
+    def marginal(self, team: str, period: str, capacity: Decimal) -> BindingCapacity:
+        other = self.resolve(with_capacity(self.s, {(team, period): Decimal(1)}))
+        return BindingCapacity(team=team, period=period, capacity=capacity, marginal_value=self.gain(other))
+
+
+def explain(
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    initiative: str | None = None,
+    counterfactuals: bool = True,
+    time_limit: float = 10.0,
+    threads: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Explanation:
+    """Explain a solved plan: every initiative (or one), and with `counterfactuals` the what-ifs, the cost of
+    each policy and the value of capacity where teams are full. Each re-solve gets `time_limit` seconds."""
+    began = time.perf_counter()
+    if plan.status not in FOUND:
+        from solver.diagnose import diagnose
+
+        diagnosis, count = diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads) if plan.status is PlanStatus.infeasible else (None, 0)
+        return Explanation(
+            scenario=scenario.name, status=plan.status, objective=None, diagnosis=diagnosis,
+            resolves=count, seconds=round(time.perf_counter() - began, 3),
+        )
+    x = _Explainer(scenario, plan, plan.settings, time_limit)
+    chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
+    jobs: list[Callable[[], object]] = [lambda i=i: x.explain_one(i, counterfactuals) for i in chosen]
+    if counterfactuals and initiative is None:
+        jobs += [lambda r=r: x.policy_cost(r) for r in policy_rules(scenario)]
+        jobs += [lambda b=b: x.marginal(*b) for b in x.binding()]
+    done = 0
+    results: list[object] = []
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+        for result in pool.map(lambda job: job(), jobs):
+            results.append(result)
+            done += 1
+            if on_progress:
+                on_progress(done, len(jobs))
+    return Explanation(
+        scenario=scenario.name, status=plan.status, objective=plan.objective,
+        initiatives=[r for r in results if isinstance(r, InitiativeExplanation)],
+        policy_costs=[r for r in results if isinstance(r, PolicyCost)],
+        binding=[r for r in results if isinstance(r, BindingCapacity)],
+        resolves=x.count, seconds=round(time.perf_counter() - began, 3),
+    )
