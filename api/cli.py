@@ -12,13 +12,13 @@ import os
 import sys
 import tempfile
 from decimal import Decimal
-from typing import Sequence, TextIO
+from typing import Sequence, TextIO, get_args
 
 from api import render
 from planner import __version__
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.loader import Loaded, load
-from planner.plan import PlanStatus, SolveSettings
+from planner.plan import MilpSolver, PlanStatus, SolveSettings
 from solver import solve
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
@@ -104,7 +104,7 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
             if initiative not in scenario.initiative_by_id:
                 raise NotFound(f"{option} {initiative}: no initiative '{initiative}' in {args.file}" + did_you_mean(initiative, scenario.initiative_by_id))
     settings = SolveSettings(
-        backend=args.backend, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
+        backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
         force_in=args.force_in, force_out=args.force_out,
     )
     progress = _progress_printer(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve_.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
     solve_.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="seconds to search (default: 10)")
     solve_.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
+    solve_.add_argument(
+        "--milp-solver", choices=get_args(MilpSolver), default="auto",
+        help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
+    )
     solve_.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default: one per core)")
     solve_.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
     solve_.add_argument("--format", choices=sorted(render.FORMATS), default="table", help="output format (default: table)")

@@ -19,12 +19,14 @@ from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, 
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
 
 Backend = Literal["cpsat", "pulp", "greedy"]
+MilpSolver = Literal["auto", "highs", "cbc"]
 
 
 class SolveSettings(Frozen):
-    """How to solve: which backend, for how long, with how many workers and which seed."""
+    """How to solve: which backend (and MILP solver), for how long, with how many workers and which seed."""
 
     backend: Backend = Field(default="cpsat", description="cpsat (OR-Tools CP-SAT), pulp (CBC or HiGHS as a MILP) or greedy (the rank-ordered baseline).")
+    milp_solver: MilpSolver = Field(default="auto", description="The pulp backend's solver: highs (HiGHS), cbc (CBC) or auto (HiGHS when installed, else CBC).")
     time_limit: float = Field(default=10.0, gt=0, le=86_400, description="Wall-clock limit in seconds.")
     workers: int = Field(default=0, ge=0, le=64, description="Parallel search workers; 0 = one per core.")
     seed: int = Field(default=0, ge=0, description="Random seed; with one worker the same seed gives the same plan.")

@@ -1,4 +1,4 @@
-"""The CP-SAT model of `solver.cpsat`, solved as a MILP with PuLP: HiGHS when installed, else CBC.
+"""The CP-SAT model of `solver.cpsat`, solved as a MILP with PuLP and HiGHS or CBC (`SolveSettings.milp_solver`).
 
 Same decisions (time-indexed `start[i, p]`, `chosen[i]`, `serve[i, skill, team, p]`), same constraint
 families in the same order, and the same integers (hundredths of the unit, `SHARE_SCALE`
@@ -20,12 +20,15 @@ PuLP is only imported by this module, and this module only when the `pulp` backe
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import time
 from typing import Callable
 
 import pulp
 
+from planner.errors import PlannerError
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Objective, Scenario
@@ -70,9 +73,18 @@ class Model:
     def add(self, constraint: pulp.LpConstraint, constraint_name: str) -> None:
         """Add a row in integers, divided by the gcd of its coefficients (the same integer points, smaller numbers).
 
-        A row without variables is kept as it is: `0 >= 1` is how an impossible requirement reaches the
-        solver, which then reports the model infeasible, as CP-SAT does for an empty clause.
+        A row without variables is kept only when it cannot hold: `0 >= 1` is how an impossible requirement
+        reaches the solver, which then reports the model infeasible, as CP-SAT does for an empty clause.
+        One that holds (`0 >= 0`: a theme bound with nothing to schedule, or the objective kept by the
+        tie-break when nothing is scheduled) says nothing, and the CBC that cbcbox 2.931 and later builds
+        aborts on it, so it is left out. "Without variables" means without a nonzero coefficient: once
+        solved, an objective with no variables holds PuLP's `0 * __dummy`.
         """
+        if not any(constraint.values()):
+            constant = int(constraint.constant)  # PuLP keeps a row as `expression (sense) 0`
+            holds = constant == 0 if constraint.sense == pulp.LpConstraintEQ else constant * constraint.sense >= 0
+            if holds:
+                return
         coefficients = [int(c) for c in constraint.values()] + [int(constraint.constant)]
         divisor = math.gcd(*coefficients)
         if divisor > 1:
@@ -242,19 +254,38 @@ def _add_objective(m: Model) -> None:
 
 
 def _solver(settings: SolveSettings, time_limit: float) -> tuple[str, pulp.LpSolver]:
-    """HiGHS when it is installed (the highspy package, or a `highs` binary), else the CBC that ships with PuLP.
+    """The solver `settings.milp_solver` names: HiGHS through highspy, CBC through the binary cbcbox ships,
+    and for `auto` HiGHS when it is installed, else CBC. A named solver that is not installed is an error.
 
     `gapRel=0`: HiGHS stops at a 0.01% gap by default; "optimal" here means proven, as it does for CP-SAT.
     """
     threads = settings.workers or None
-    highs = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads, gapRel=0, random_seed=settings.seed)
-    if highs.available():
-        return "HiGHS", highs
-    highs_cmd = pulp.HiGHS_CMD(msg=False, timeLimit=time_limit, threads=threads, gapRel=0)
-    if highs_cmd.available():
-        return "HiGHS", highs_cmd
+    if settings.milp_solver in ("auto", "highs"):
+        highs = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads, gapRel=0, random_seed=settings.seed)
+        if highs.available():
+            return "HiGHS", highs
+        if settings.milp_solver == "highs":
+            raise PlannerError("the highs MILP solver is not installed: install highspy (`pip install 'pulp[highs]'`) or choose cbc")
     # CBC's search is deterministic for a given thread count, so it takes no seed.
-    return "CBC", pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, threads=threads, gapRel=0)
+    cbc = pulp.COIN_CMD(msg=False, timeLimit=time_limit, threads=threads, gapRel=0, path=_cbc_path())
+    if not cbc.available():
+        raise PlannerError("the cbc MILP solver is not installed: install cbcbox (`pip install 'pulp[cbc]'`) or put a cbc binary on PATH")
+    return "CBC", cbc
+
+
+def _cbc_path() -> str | None:
+    """The CBC binary of the cbcbox package, else None: COIN_CMD then looks for `cbc` on PATH.
+
+    PuLP 3.3 only looks on PATH, which holds the venv's `cbc` only while the venv is activated;
+    PuLP 4 looks in cbcbox first, as this does. cbcbox prints which build it picked when CBCBOX_BUILD
+    or CBCBOX_VERBOSE is set: that goes to stderr, as stdout may be carrying `--format json`.
+    """
+    try:
+        import cbcbox
+    except ImportError:
+        return None
+    with contextlib.redirect_stdout(sys.stderr):
+        return cbcbox.cbc_bin_path()
 
 
 def _solve(m: Model, solver: pulp.LpSolver, time_limit: float) -> PlanStatus:
@@ -309,8 +340,8 @@ def solve_milp(scenario: Scenario, settings: SolveSettings) -> Plan:
     The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver.
     """
     began = time.perf_counter()
-    m = Model(scenario, settings)
     solver_name, solver = _solver(settings, settings.time_limit)
+    m = Model(scenario, settings)
     status = _solve(m, solver, settings.time_limit)
     if status not in (PlanStatus.optimal, PlanStatus.feasible):
         return build_plan(
