@@ -17,9 +17,12 @@ from typing import Sequence, TextIO, get_args
 from api import render
 from planner import __version__
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
+from planner.explanation import Explanation
 from planner.loader import Loaded, load
-from planner.plan import MilpSolver, PlanStatus, SolveSettings
+from planner.plan import MilpSolver, Plan, PlanStatus, SolveSettings
+from planner.scenario import Scenario
 from solver import solve
+from solver.explain import explain
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
 EXIT: dict[type[PlannerError], int] = {NotFound: EXIT_INVALID, ScenarioError: EXIT_INVALID, PlannerError: EXIT_INVALID}
@@ -29,6 +32,9 @@ EXIT_FOR_STATUS = {
     PlanStatus.infeasible: EXIT_INFEASIBLE,
     PlanStatus.unknown: EXIT_NO_PLAN,
 }
+
+
+REASONS_BUDGET = 30.0  # seconds `planner solve` spends at most on its reasons (or the time limit, if longer)
 
 
 class UsageError(Exception):
@@ -94,12 +100,14 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_INVALID if failed else EXIT_OK
 
 
-def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
+def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
+    """Load, check the ids the options name, and solve, as `solve` and `explain` both do."""
     loaded = load(_existing(args.file), previous=_existing(args.previous) if args.previous else None)
     scenario = loaded.scenario
     for problem in loaded.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    for option, ids in (("--force-in", args.force_in), ("--force-out", args.force_out)):
+    named = [("--force-in", args.force_in), ("--force-out", args.force_out), ("--initiative", [args.initiative] if getattr(args, "initiative", None) else [])]
+    for option, ids in named:
         for initiative in ids:
             if initiative not in scenario.initiative_by_id:
                 raise NotFound(f"{option} {initiative}: no initiative '{initiative}' in {args.file}" + did_you_mean(initiative, scenario.initiative_by_id))
@@ -107,14 +115,45 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
         backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
         force_in=args.force_in, force_out=args.force_out,
     )
-    progress = _progress_printer(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
-    plan = solve(scenario, settings, on_progress=progress)
-    text = render.FORMATS[args.format](plan, scenario)
+    interactive = sys.stderr.isatty() and not args.quiet
+    plan = solve(scenario, settings, on_progress=_progress_printer(sys.stderr) if interactive else None)
+    return scenario, plan
+
+
+def _explained(args: argparse.Namespace, scenario: Scenario, plan: Plan, *, counterfactuals: bool, initiative: str | None = None) -> Explanation:
+    def report(done: int, total: int) -> None:
+        print(f"\r  explaining: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    interactive = sys.stderr.isatty() and not args.quiet
+    # The reasons `solve` adds by default get a budget, so a large portfolio is not held up by them.
+    budget = None if counterfactuals else max(REASONS_BUDGET, args.time_limit)
+    return explain(
+        scenario, plan, initiative=initiative, counterfactuals=counterfactuals, time_limit=args.time_limit,
+        budget=budget, on_progress=report if interactive else None,
+    )
+
+
+def _emit(args: argparse.Namespace, text: str, line: str, out: TextIO) -> None:
     if args.out:
         _write_atomically(args.out, text)
-        print(render.headline(plan, scenario), file=sys.stderr)
+        print(line, file=sys.stderr)
     else:
         out.write(text)
+
+
+def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
+    scenario, plan = _solved(args)
+    if args.explain or not args.no_reasons:
+        plan = plan.model_copy(update={"explanation": _explained(args, scenario, plan, counterfactuals=args.explain)})
+    _emit(args, render.FORMATS[args.format](plan, scenario), render.headline(plan, scenario), out)
+    return EXIT_FOR_STATUS[plan.status]
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    scenario, plan = _solved(args)
+    explanation = _explained(args, scenario, plan, counterfactuals=True, initiative=args.initiative)
+    text = render.EXPLAIN_FORMATS[args.format](explanation, plan, scenario)
+    _emit(args, text, render.headline(plan, scenario), out)
     return EXIT_FOR_STATUS[plan.status]
 
 
@@ -167,33 +206,52 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     check.set_defaults(func=cmd_check, parser=check)
 
-    solve_ = commands.add_parser(
-        "solve",
-        help="find the best plan for a scenario",
-        description="Solve a scenario: which initiatives are scheduled, when, and by which teams, with the proof of "
-        "how good the plan is and its uplift over a rank-ordered baseline. Exit 0 with a plan, 1 invalid input, "
-        "2 usage error, 3 infeasible scenario, 4 no plan within the time limit.",
-    )
-    solve_.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
-    solve_.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="seconds to search (default: 10)")
-    solve_.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
-    solve_.add_argument(
+    solving = argparse.ArgumentParser(add_help=False)
+    solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
+    solving.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)")
+    solving.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
+    solving.add_argument(
         "--milp-solver", choices=get_args(MilpSolver), default="auto",
         help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
     )
-    solve_.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default: one per core)")
-    solve_.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
-    solve_.add_argument("--format", choices=sorted(render.FORMATS), default="table", help="output format (default: table)")
-    solve_.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
-    solve_.add_argument(
+    solving.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default: one per core)")
+    solving.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
+    solving.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
+    solving.add_argument(
         "--previous", metavar="PLAN.json",
         help="re-plan against this plan (from --format json): moving or dropping what it scheduled costs value "
         "(policies.stability); replaces the scenario's previous_plan",
     )
-    solve_.add_argument("--force-in", action="append", default=[], metavar="ID", help="schedule this initiative (repeatable)")
-    solve_.add_argument("--force-out", action="append", default=[], metavar="ID", help="leave this initiative out (repeatable)")
-    solve_.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
+    solving.add_argument("--force-in", action="append", default=[], metavar="ID", help="schedule this initiative (repeatable)")
+    solving.add_argument("--force-out", action="append", default=[], metavar="ID", help="leave this initiative out (repeatable)")
+    solving.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
+
+    solve_ = commands.add_parser(
+        "solve",
+        parents=[solving],
+        help="find the best plan for a scenario",
+        description="Solve a scenario: which initiatives are scheduled, when, and by which teams, with the proof of "
+        "how good the plan is, its uplift over a rank-ordered baseline, and why each initiative is out or late "
+        "(each reason checked by a re-solve). Exit 0 with a plan, 1 invalid input, 2 usage error, "
+        "3 infeasible scenario, 4 no plan within the time limit.",
+    )
+    solve_.add_argument("--format", choices=sorted(render.FORMATS), default="table", help="output format (default: table)")
+    solve_.add_argument("--explain", action="store_true", help="add the what-ifs, the cost of each policy and the value of full teams (see planner explain)")
+    solve_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late (a re-solve each; at most 30 s or the time limit in all)")
     solve_.set_defaults(func=cmd_solve, parser=solve_)
+
+    explain_ = commands.add_parser(
+        "explain",
+        parents=[solving],
+        help="why each initiative is in, out or late, and what would change it",
+        description="Solve a scenario and explain the plan with numbers proven by re-solving: why each initiative "
+        "is in, out or late; forcing it in, out or earlier; the value and the capacity with which it would fit; "
+        "what each policy costs; what one more unit of capacity is worth where a team is full. For an infeasible "
+        "scenario: a minimal set of rules that cannot all hold, and verified repairs. Exit codes as for solve.",
+    )
+    explain_.add_argument("--initiative", metavar="ID", help="explain only this initiative")
+    explain_.add_argument("--format", choices=sorted(render.EXPLAIN_FORMATS), default="table", help="output format (default: table)")
+    explain_.set_defaults(func=cmd_explain, parser=explain_)
     return parser
 
 

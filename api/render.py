@@ -48,7 +48,8 @@ def table(plan: Plan, scenario: Scenario) -> str:
     """What a person reads in a terminal: a roadmap grid (periods across, teams down), then the lists."""
     out = [headline(plan, scenario), plan.message, ""]
     if plan.status not in (PlanStatus.optimal, PlanStatus.feasible):
-        return "\n".join(out[:2]) + "\n"
+        return "\n".join(out[:2] + (explanation_lines(plan.explanation, scenario) if plan.explanation else [])) + "\n"
+    why = _reasons(plan)
     out.append(_grid(plan, scenario))
     out.append("")
     share = "  ".join(f"{label} {plan.invisible_share[label]:.0%}" for label in scenario.periods)
@@ -61,16 +62,30 @@ def table(plan: Plan, scenario: Scenario) -> str:
     for s in plan.scheduled:
         when = s.start if s.start == s.finish else f"{s.start}..{s.finish}"
         flag = " invisible" if s.invisible else ""
-        out.append(f"  {s.id:<{width}}  {when:<18} value {_num(s.decayed_value):>9}  {s.kind}{flag}")
+        late = f"  late: {why[s.id]}" if s.id in why else ""
+        out.append(f"  {s.id:<{width}}  {when:<18} value {_num(s.decayed_value):>9}  {s.kind}{flag}{late}")
     out.append(f"Not scheduled ({len(plan.not_scheduled)}):")
     width = max((len(u.id) for u in plan.not_scheduled), default=0)
     for u in plan.not_scheduled:
-        out.append(f"  {u.id:<{width}}  value {_num(u.value):>9}  ratio {_num(u.ratio_score, 2):>6}  {u.kind}")
+        reason = f"  {why[u.id]}" if u.id in why else ""
+        out.append(f"  {u.id:<{width}}  value {_num(u.value):>9}  ratio {_num(u.ratio_score, 2):>6}  {u.kind}{reason}")
     if plan.stability_cost is not None:
         out.append(f"Changes from the previous plan ({len(plan.changes)}, cost {_num(plan.stability_cost)}):")
         width = max((len(c.id) for c in plan.changes), default=0)
         out += [f"  {c.id:<{width}}  {_change(c)}, cost {_num(c.cost)}" for c in plan.changes]
+    if plan.explanation and _has_what_ifs(plan.explanation):
+        out += ["", "Explanations (each number from a re-solve):", *explanation_lines(plan.explanation, scenario)]
     return "\n".join(out) + "\n"
+
+
+def _reasons(plan: Plan) -> dict[str, str]:
+    """Initiative id -> its reason line, for the work out or late, when the plan was explained."""
+    items = plan.explanation.initiatives if plan.explanation else []
+    return {i.id: reason_line(i) for i in items if i.reason is not None}
+
+
+def _has_what_ifs(explanation: Explanation) -> bool:
+    return explanation.what_ifs or bool(explanation.unexplained)
 
 
 def _change(change: PlanChange) -> str:
@@ -109,23 +124,25 @@ def _grid(plan: Plan, scenario: Scenario) -> str:
 
 
 def initiatives_frame(plan: Plan) -> pd.DataFrame:
-    """One row per initiative: scheduled or not, when, which teams, what it is worth."""
+    """One row per initiative: scheduled or not, when, which teams, what it is worth, why it is out or late."""
+    why = {i.id: i.reason.value for i in (plan.explanation.initiatives if plan.explanation else []) if i.reason}
     rows = [
         {
             "id": s.id, "title": s.title, "kind": s.kind, "theme": s.theme or "", "scheduled": True,
             "start": s.start, "finish": s.finish, "teams": " ".join(sorted(s.load)),
             "value": s.value, "decayed_value": s.decayed_value, "ratio_score": round(s.ratio_score, 6),
+            "reason": why.get(s.id, ""),
         }
         for s in plan.scheduled
     ] + [
         {
             "id": u.id, "title": u.title, "kind": u.kind, "theme": "", "scheduled": False,
             "start": "", "finish": "", "teams": "", "value": u.value, "decayed_value": 0.0,
-            "ratio_score": round(u.ratio_score, 6),
+            "ratio_score": round(u.ratio_score, 6), "reason": why.get(u.id, ""),
         }
         for u in plan.not_scheduled
     ]
-    return pd.DataFrame(rows, columns=["id", "title", "kind", "theme", "scheduled", "start", "finish", "teams", "value", "decayed_value", "ratio_score"])
+    return pd.DataFrame(rows, columns=["id", "title", "kind", "theme", "scheduled", "start", "finish", "teams", "value", "decayed_value", "ratio_score", "reason"])
 
 
 def csv(plan: Plan, scenario: Scenario) -> str:
@@ -137,7 +154,8 @@ def csv(plan: Plan, scenario: Scenario) -> str:
 def markdown(plan: Plan, scenario: Scenario) -> str:
     out = [f"# Plan for {plan.scenario}", "", headline(plan, scenario) + ".", ""]
     if plan.status not in (PlanStatus.optimal, PlanStatus.feasible):
-        return "\n".join(out + [f"No plan: {plan.message}.", ""])
+        lines = explanation_lines(plan.explanation, scenario) if plan.explanation else []
+        return "\n".join(out + [f"No plan: {plan.message}.", ""] + _markdown_list(lines))
     out += ["## Roadmap", "", "| Team | " + " | ".join(scenario.periods) + " |", "|---" * (len(scenario.periods) + 1) + "|"]
     for team in scenario.teams:
         row = []
@@ -146,16 +164,19 @@ def markdown(plan: Plan, scenario: Scenario) -> str:
             use = next(u for u in plan.utilisation if u.team == team.id and u.period == label)
             row.append(f"{use.utilisation:.0%}: " + ", ".join(names) if names else f"{use.utilisation:.0%}")
         out.append(f"| {team.display_name} | " + " | ".join(row) + " |")
-    out += ["", "## Initiatives", "", "| Initiative | Kind | Start | Finish | Value |", "|---|---|---|---|---|"]
+    why = _reasons(plan)
+    out += ["", "## Initiatives", "", "| Initiative | Kind | Start | Finish | Value | Why out or late |", "|---|---|---|---|---|---|"]
     for s in plan.scheduled:
-        out.append(f"| {s.title} (`{s.id}`) | {s.kind} | {s.start} | {s.finish} | {_num(s.decayed_value)} |")
+        out.append(f"| {s.title} (`{s.id}`) | {s.kind} | {s.start} | {s.finish} | {_num(s.decayed_value)} | {why.get(s.id, '')} |")
     for u in plan.not_scheduled:
-        out.append(f"| {u.title} (`{u.id}`) | {u.kind} | not scheduled | | {_num(u.value)} |")
+        out.append(f"| {u.title} (`{u.id}`) | {u.kind} | not scheduled | | {_num(u.value)} | {why.get(u.id, '')} |")
     out += ["", "Invisible work per period: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.invisible_share.items()) + ".", ""]
     if plan.stability_cost is not None:
         out += ["## Changes from the previous plan", ""]
         out += [f"- `{c.id}`: {_change(c)}; costs {_num(c.cost)}." for c in plan.changes] or ["None: the previous plan stands."]
         out.append("")
+    if plan.explanation and _has_what_ifs(plan.explanation):
+        out += ["## Explanations", "", *_markdown_list(explanation_lines(plan.explanation, scenario))]
     return "\n".join(out)
 
 
@@ -237,8 +258,12 @@ def _counterfactual(c: Counterfactual, mode: Objective) -> str:
     name = c.kind.replace("_", " ")
     if c.objective is None:
         return f"{name}: no plan ({c.status.value})"
-    worse = "periods longer" if mode is Objective.makespan else "value lost"
-    parts = [f"{name}: objective {_num(c.objective)} ({worse} {_num(c.value_lost)})"]
+    lost = c.value_lost or 0.0
+    if mode is Objective.makespan:
+        change = f"{_num(abs(lost))} periods {'more' if lost >= 0 else 'fewer'}"
+    else:
+        change = f"value {'lost' if lost >= 0 else 'gained'} {_num(abs(lost))}"
+    parts = [f"{name}: objective {_num(c.objective)} ({change})"]
     if c.kind == "value_to_fit":
         parts.append(f"at value {_num(c.value)} it {'enters' if c.entered else 'still stays out'}")
     if c.extra_capacity:
@@ -289,6 +314,8 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
     if explanation.binding:
         out.append("Full teams, and one more unit of capacity there (re-solved):")
         out += [f"  {b.team} in {b.period} ({_num(float(b.capacity), 2)}): {_num(b.marginal_value)}" for b in explanation.binding]
+    if explanation.unexplained:
+        out.append(f"Not explained within the time budget: {_ids(explanation.unexplained)}.")
     out.append(f"{explanation.resolves} re-solves in {explanation.seconds:.2f} s.")
     return out
 
@@ -306,17 +333,27 @@ def _repair(r: Repair, scenario: Scenario) -> str:
     return f"drop the commitment of '{r.rule.initiative}' to {r.rule.period}"
 
 
-def explanation_text(explanation: Explanation, scenario: Scenario) -> str:
-    return "\n".join(explanation_lines(explanation, scenario)) + "\n"
+def explanation_text(explanation: Explanation, plan: Plan, scenario: Scenario) -> str:
+    return "\n".join([headline(plan, scenario), *explanation_lines(explanation, scenario)]) + "\n"
 
 
-def explanation_markdown(explanation: Explanation, scenario: Scenario) -> str:
-    out = [f"# Why the plan for {scenario.name} is what it is", ""]
-    out += [f"- {line.strip()}" if line.startswith("  ") else f"\n**{line}**\n" for line in explanation_lines(explanation, scenario)]
-    return "\n".join(out) + "\n"
+def _markdown_list(lines: list[str]) -> list[str]:
+    """Explanation lines as Markdown: top lines as paragraphs, indented ones as their list items."""
+    out: list[str] = []
+    for line in lines:
+        if line.startswith("  "):
+            out.append(f"- {line.strip().removeprefix('- ')}")
+        else:
+            out += ["", line, ""]
+    return out + [""]
 
 
-def explanation_json(explanation: Explanation, scenario: Scenario) -> str:
+def explanation_markdown(explanation: Explanation, plan: Plan, scenario: Scenario) -> str:
+    out = [f"# Why the plan for {scenario.name} is what it is", "", headline(plan, scenario) + "."]
+    return "\n".join(out + _markdown_list(explanation_lines(explanation, scenario)))
+
+
+def explanation_json(explanation: Explanation, plan: Plan, scenario: Scenario) -> str:
     return json.dumps(explanation.model_dump(mode="json"), indent=2) + "\n"
 
 

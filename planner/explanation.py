@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from planner.plan import PlanStatus
 from planner.quantities import Amount, Share
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
+from planner.status import PlanStatus
 from planner.whatif import Rule
 
 
@@ -152,5 +152,7 @@ class Explanation(Frozen):
     policy_costs: list[PolicyCost] = Field(default_factory=list)
     binding: list[BindingCapacity] = Field(default_factory=list)
     diagnosis: Diagnosis | None = None
+    what_ifs: bool = Field(default=False, description="Whether the counterfactuals, policy costs and binding capacity were computed.")
+    unexplained: list[InitiativeId] = Field(default_factory=list, description="Initiatives not explained before the time budget ran out.")
     resolves: int = Field(description="Re-solves run to prove these explanations.")
     seconds: float

@@ -9,14 +9,15 @@ greedy baseline report through it, and `planner.check.check_plan` re-derives it 
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
 from typing import Literal
 
 from pydantic import Field
 
+from planner.explanation import Explanation
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
+from planner.status import PlanStatus
 
 Backend = Literal["cpsat", "pulp", "greedy"]
 MilpSolver = Literal["auto", "highs", "cbc"]
@@ -32,13 +33,6 @@ class SolveSettings(Frozen):
     seed: int = Field(default=0, ge=0, description="Random seed; with one worker the same seed gives the same plan.")
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
-
-
-class PlanStatus(str, Enum):
-    optimal = "optimal"  # proven best
-    feasible = "feasible"  # a valid plan, not proven best (the time limit came first)
-    infeasible = "infeasible"  # proven: no plan satisfies every hard constraint
-    unknown = "unknown"  # no plan found and no proof either way within the time limit
 
 
 class NeedAssignment(Frozen):
@@ -126,6 +120,9 @@ class Plan(Frozen):
     baseline_objective: float | None = Field(default=None, description="The rank-ordered greedy baseline's objective.")
     uplift: float | None = Field(default=None, description="objective - baseline_objective (value mode).")
     message: str = Field(default="", description="What the backend said, for a person.")
+    explanation: Explanation | None = Field(
+        default=None, description="Why each initiative is in, out or late (and with --explain, what would change it)."
+    )
 
     def scheduled_by_id(self) -> dict[str, ScheduledInitiative]:
         return {s.id: s for s in self.scheduled}

@@ -32,8 +32,10 @@ class _Counter:
         self.n = 0
 
 
-def diagnose(scenario: Scenario, settings: SolveSettings, *, time_limit: float = 10.0, threads: int | None = None) -> tuple[Diagnosis, int]:
-    """A minimal conflict and its repairs, with the number of solves it took."""
+def diagnose(
+    scenario: Scenario, settings: SolveSettings, *, time_limit: float = 10.0, threads: int | None = None, repairs: bool = True,
+) -> tuple[Diagnosis, int]:
+    """A minimal conflict and (with `repairs`) the repairs, with the number of solves it took."""
     settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat"})
     count = _Counter()
     conflict, minimal = _minimal_conflict(scenario, settings, time_limit, count)
@@ -41,9 +43,11 @@ def diagnose(scenario: Scenario, settings: SolveSettings, *, time_limit: float =
     def repair(rule: Rule) -> Repair | None:
         return _repair(scenario, settings, rule, count)
 
-    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
-        repairs = [r for r in pool.map(repair, conflict) if r is not None]
-    return Diagnosis(conflict=conflict, minimal=minimal, repairs=repairs), count.n
+    found: list[Repair] = []
+    if repairs:
+        with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+            found = [r for r in pool.map(repair, conflict) if r is not None]
+    return Diagnosis(conflict=conflict, minimal=minimal, repairs=found), count.n
 
 
 def _minimal_conflict(scenario: Scenario, settings: SolveSettings, time_limit: float, count: _Counter) -> tuple[list[Rule], bool]:

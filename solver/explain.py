@@ -45,8 +45,12 @@ def placements_of(scenario: Scenario, plan: Plan) -> dict[str, Placement]:
     return {s.id: Placement(start=index[s.start], teams=tuple(n.team for n in s.needs)) for s in plan.scheduled}
 
 
+class _OutOfTime(Exception):
+    """The explanation's overall budget is spent: what is left is reported unexplained."""
+
+
 class _Explainer:
-    def __init__(self, scenario: Scenario, plan: Plan, settings: SolveSettings, time_limit: float) -> None:
+    def __init__(self, scenario: Scenario, plan: Plan, settings: SolveSettings, time_limit: float, deadline: float = math.inf) -> None:
         self.s = scenario
         self.plan = plan
         self.settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat"})
@@ -54,14 +58,19 @@ class _Explainer:
         self.starts = {s.id: scenario.period_index[s.start] for s in plan.scheduled}
         self.makespan = scenario.policies.objective is Objective.makespan
         self.count = 0
+        self.deadline = deadline
         self._lock = threading.Lock()
 
     # --- re-solving ---
 
     def resolve(self, scenario: Scenario | None = None, *, force_in: Iterable[str] = (), force_out: Iterable[str] = ()) -> Plan:
-        settings = self.settings.model_copy(
-            update={"force_in": [*self.settings.force_in, *force_in], "force_out": [*self.settings.force_out, *force_out]}
-        )
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            raise _OutOfTime
+        settings = self.settings.model_copy(update={
+            "force_in": [*self.settings.force_in, *force_in], "force_out": [*self.settings.force_out, *force_out],
+            "time_limit": min(self.settings.time_limit, left),
+        })
         with self._lock:
             self.count += 1
         return solve_cpsat(scenario or self.s, settings, hint=self.hint)
@@ -360,25 +369,47 @@ def explain(
     counterfactuals: bool = True,
     time_limit: float = 10.0,
     threads: int | None = None,
+    budget: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Explanation:
     """Explain a solved plan: every initiative (or one), and with `counterfactuals` the what-ifs, the cost of
-    each policy and the value of capacity where teams are full. Each re-solve gets `time_limit` seconds."""
+    each policy and the value of capacity where teams are full. An infeasible plan gets a diagnosis (with
+    `counterfactuals`, its repairs too). Each re-solve gets `time_limit` seconds; with a `budget` (seconds for
+    all of it), what is not explained when it runs out is listed in `unexplained`."""
     began = time.perf_counter()
     if plan.status not in FOUND:
         from solver.diagnose import diagnose
 
-        diagnosis, count = diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads) if plan.status is PlanStatus.infeasible else (None, 0)
+        diagnosis, count = (
+            diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads, repairs=counterfactuals)
+            if plan.status is PlanStatus.infeasible
+            else (None, 0)
+        )
         return Explanation(
             scenario=scenario.name, status=plan.status, objective=None, diagnosis=diagnosis,
-            resolves=count, seconds=round(time.perf_counter() - began, 3),
+            what_ifs=counterfactuals, resolves=count, seconds=round(time.perf_counter() - began, 3),
         )
-    x = _Explainer(scenario, plan, plan.settings, time_limit)
+    x = _Explainer(scenario, plan, plan.settings, time_limit, began + budget if budget is not None else math.inf)
     chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
-    jobs: list[Callable[[], object]] = [lambda i=i: x.explain_one(i, counterfactuals) for i in chosen]
+    unexplained: list[str] = []
+
+    def one(i: Initiative) -> InitiativeExplanation | None:
+        try:
+            return x.explain_one(i, counterfactuals)
+        except _OutOfTime:
+            unexplained.append(i.id)
+            return None
+
+    def whole(job: Callable[[], object]) -> object:
+        try:
+            return job()
+        except _OutOfTime:
+            return None
+
+    jobs: list[Callable[[], object]] = [lambda i=i: one(i) for i in chosen]
     if counterfactuals and initiative is None:
-        jobs += [lambda r=r: x.policy_cost(r) for r in policy_rules(scenario)]
-        jobs += [lambda b=b: x.marginal(*b) for b in x.binding()]
+        jobs += [lambda r=r: whole(lambda: x.policy_cost(r)) for r in policy_rules(scenario)]
+        jobs += [lambda b=b: whole(lambda: x.marginal(*b)) for b in x.binding()]
     done = 0
     results: list[object] = []
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
@@ -392,5 +423,6 @@ def explain(
         initiatives=[r for r in results if isinstance(r, InitiativeExplanation)],
         policy_costs=[r for r in results if isinstance(r, PolicyCost)],
         binding=[r for r in results if isinstance(r, BindingCapacity)],
-        resolves=x.count, seconds=round(time.perf_counter() - began, 3),
+        what_ifs=counterfactuals, resolves=x.count,
+        unexplained=[i.id for i in scenario.initiatives if i.id in unexplained], seconds=round(time.perf_counter() - began, 3),
     )

@@ -184,3 +184,14 @@ def test_a_deadline_too_early_for_mandatory_work_is_repaired_by_moving_it():
     moved = next(r for r in d.repairs if r.change == "deadline_moved")
     assert moved.periods == 1
     assert solved(with_initiative(s, moved.rule.initiative, deadline="2027-Q2")).status is PlanStatus.optimal
+
+
+def test_what_the_budget_leaves_unexplained_is_listed_not_guessed():
+    s = load_scenario(REFERENCE)
+    plan = solved(s)
+    e = explain(s, plan, counterfactuals=False, budget=0)
+    needing_a_re_solve = {"support-chatbot", "dynamic-pricing", "visual-search", "size-recommendation"}
+    assert needing_a_re_solve <= set(e.unexplained)
+    assert "fraud-new-data" not in e.unexplained  # excluded_by needs no re-solve
+    assert about(e, "fraud-new-data").reason is Reason.excluded_by
+    assert all(i.id not in e.unexplained for i in e.initiatives)
