@@ -12,7 +12,7 @@ from pydantic import Field
 
 from planner.quantities import Amount, Share
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
-from planner.status import PlanStatus
+from planner.settings import PlanStatus, SolveSettings
 from planner.whatif import Rule
 
 
@@ -83,6 +83,9 @@ class Counterfactual(Frozen):
     extra_capacity: list[CapacityCell] = Field(default_factory=list, description="capacity_to_fit: the capacity added.")
     value: float | None = Field(default=None, description="value_to_fit: the value with which it enters the optimal plan.")
     entered: bool | None = Field(default=None, description="capacity_to_fit, value_to_fit: whether the initiative is in the re-solved plan.")
+    settings: SolveSettings | None = Field(
+        default=None, description="The re-solve's settings: with the change above, `planner solve` reproduces its objective."
+    )
 
 
 class InitiativeExplanation(Frozen):

@@ -9,7 +9,6 @@ greedy baseline report through it, and `planner.check.check_plan` re-derives it 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import Field
 
@@ -17,23 +16,7 @@ from planner.explanation import Explanation
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
-from planner.status import PlanStatus
-
-Backend = Literal["cpsat", "pulp", "greedy"]
-MilpSolver = Literal["auto", "highs", "cbc"]
-
-
-class SolveSettings(Frozen):
-    """How to solve: which backend (and MILP solver), for how long, with how many workers and which seed."""
-
-    backend: Backend = Field(default="cpsat", description="cpsat (OR-Tools CP-SAT), pulp (CBC or HiGHS as a MILP) or greedy (the rank-ordered baseline).")
-    milp_solver: MilpSolver = Field(default="auto", description="The pulp backend's solver: highs (HiGHS), cbc (CBC) or auto (HiGHS when installed, else CBC).")
-    time_limit: float = Field(default=10.0, gt=0, le=86_400, description="Wall-clock limit in seconds.")
-    workers: int = Field(default=0, ge=0, le=64, description="Parallel search workers; 0 = one per core.")
-    seed: int = Field(default=0, ge=0, description="Random seed; with one worker the same seed gives the same plan.")
-    force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
-    force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
-
+from planner.settings import Backend, MilpSolver, PlanStatus, SolveSettings
 
 class NeedAssignment(Frozen):
     """Which team carries one need of a scheduled initiative."""

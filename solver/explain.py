@@ -94,7 +94,7 @@ class _Explainer:
 
     def counterfactual(self, kind: CounterfactualKind, initiative: str, other: Plan, **extra: object) -> Counterfactual:
         if other.status not in FOUND:
-            return Counterfactual(kind=kind, status=other.status, objective=None, value_lost=None, **extra)  # type: ignore[arg-type]
+            return Counterfactual(kind=kind, status=other.status, objective=None, value_lost=None, settings=other.settings, **extra)  # type: ignore[arg-type]
         after = {s.id: s.start for s in other.scheduled}
         before = {s.id: s.start for s in self.plan.scheduled}
         return Counterfactual(
@@ -103,6 +103,7 @@ class _Explainer:
             added=sorted(i for i in after if i not in before and i != initiative),
             dropped=sorted(i for i in before if i not in after and i != initiative),
             moved=[Move(id=i, start=before[i], to=after[i]) for i in sorted(before) if i in after and after[i] != before[i] and i != initiative],
+            settings=other.settings,
             **extra,  # type: ignore[arg-type]
         )
 

@@ -195,3 +195,36 @@ def test_what_the_budget_leaves_unexplained_is_listed_not_guessed():
     assert "fraud-new-data" not in e.unexplained  # excluded_by needs no re-solve
     assert about(e, "fraud-new-data").reason is Reason.excluded_by
     assert all(i.id not in e.unexplained for i in e.initiatives)
+
+
+def test_a_floor_with_too_little_invisible_work_to_fill_it_is_diagnosed_and_lowered():
+    data = scenario(
+        work("feature", {"web": 6}, 40), work("debt", {"web": 2}, 1, kind="tech_debt"), periods=1,
+        invisible_work={"min_share": 0.3},
+    )
+    s = Scenario.model_validate(data)
+    d = explain(s, solved(s)).diagnosis
+    assert d is not None and d.minimal
+    assert d.conflict == [Rule(kind=RuleKind.invisible_floor, limit="0.3")]
+    (repair,) = d.repairs
+    assert (repair.change, repair.amount) == ("floor_lowered", Decimal("0.2"))
+    assert solved(with_policy(s, repair.rule, Decimal("0.2"))).status is PlanStatus.optimal
+    assert solved(with_policy(s, repair.rule, Decimal("0.2001"))).status is PlanStatus.infeasible
+
+
+def test_committed_starts_that_contradict_a_dependency_are_the_conflict():
+    data = scenario(
+        work("api", {"web": 2}, 5, committed="2027-Q2"),
+        work("app", {"web": 2}, 5, committed="2027-Q2", depends_on=["api"]),
+        periods=3,
+    )
+    s = Scenario.model_validate(data)
+    d = explain(s, solved(s)).diagnosis
+    assert d is not None and d.minimal
+    assert d.conflict == [
+        Rule(kind=RuleKind.committed, initiative="api", period="2027-Q2"),
+        Rule(kind=RuleKind.committed, initiative="app", period="2027-Q2"),
+    ]
+    for rule in d.conflict:  # minimal: without either commitment the rest is feasible
+        assert solved(without(s, rule)).status is PlanStatus.optimal
+    assert {r.change for r in d.repairs} == {"commitment_dropped"} and len(d.repairs) == 2

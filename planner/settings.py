@@ -1,0 +1,33 @@
+"""What a solve is asked (`SolveSettings`) and what its status can be: shared by plans and their explanations."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from planner.scenario import Frozen, InitiativeId
+
+
+class PlanStatus(str, Enum):
+    optimal = "optimal"  # proven best
+    feasible = "feasible"  # a valid plan, not proven best (the time limit came first)
+    infeasible = "infeasible"  # proven: no plan satisfies every hard constraint
+    unknown = "unknown"  # no plan found and no proof either way within the time limit
+
+
+Backend = Literal["cpsat", "pulp", "greedy"]
+MilpSolver = Literal["auto", "highs", "cbc"]
+
+
+class SolveSettings(Frozen):
+    """How to solve: which backend (and MILP solver), for how long, with how many workers and which seed."""
+
+    backend: Backend = Field(default="cpsat", description="cpsat (OR-Tools CP-SAT), pulp (CBC or HiGHS as a MILP) or greedy (the rank-ordered baseline).")
+    milp_solver: MilpSolver = Field(default="auto", description="The pulp backend's solver: highs (HiGHS), cbc (CBC) or auto (HiGHS when installed, else CBC).")
+    time_limit: float = Field(default=10.0, gt=0, le=86_400, description="Wall-clock limit in seconds.")
+    workers: int = Field(default=0, ge=0, le=64, description="Parallel search workers; 0 = one per core.")
+    seed: int = Field(default=0, ge=0, description="Random seed; with one worker the same seed gives the same plan.")
+    force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
+    force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
