@@ -19,8 +19,9 @@ from planner import __version__
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
 from planner.loader import Loaded, load
-from planner.plan import MilpSolver, Plan, PlanStatus, SolveSettings
+from planner.plan import Plan
 from planner.scenario import Scenario
+from planner.settings import MilpSolver, PlanStatus, SolveSettings
 from solver import solve
 from solver.explain import explain
 

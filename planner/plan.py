@@ -16,7 +16,7 @@ from planner.explanation import Explanation
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
-from planner.settings import Backend, MilpSolver, PlanStatus, SolveSettings
+from planner.settings import Backend, PlanStatus, SolveSettings
 
 class NeedAssignment(Frozen):
     """Which team carries one need of a scheduled initiative."""

@@ -20,7 +20,7 @@ from typing import Callable
 
 from ortools.sat.python import cp_model
 
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, window
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import VALUE_SCALE
@@ -91,35 +91,16 @@ class Model:
 
 
 def _add_decisions(m: Model) -> None:
-    """start[i, p] for each allowed start, chosen[i] = one start or none, serve[i, skill, team, p] for skill needs."""
-    s, model, v = m.scenario, m.model, m.v
-    for initiative in s.initiatives:
-        starts = list(m.window(initiative))
-        if not starts:
-            continue
-        chosen = model.NewBoolVar(f"chosen[{initiative.id}]")
-        v.add_chosen(initiative.id, chosen)
-        for p in starts:
-            v.add_start(initiative.id, p, model.NewBoolVar(f"start[{initiative.id},{s.periods[p]}]"))
-        model.AddExactlyOne([lit for _, lit in v.starts(initiative.id)] + [chosen.Not()]).WithName(f"one_start[{initiative.id}]")
-        for n, need in enumerate(initiative.all_needs):
-            loads = need_loads(need, initiative.duration)
-            qualified = [t.id for t in s.teams if need.skill in t.skills]
-            for p, started in v.starts(initiative.id):
-                if need.team is not None:
-                    carriers = [(need.team, started)]
-                else:
-                    for team in qualified:
-                        v.add_serve(initiative.id, n, p, team, model.NewBoolVar(f"serve[{initiative.id},{need.skill},{team},{s.periods[p]}]"))
-                    carriers = v.serving(initiative.id, n, p)
-                    # Started at p: exactly one qualified team carries the need.
-                    model.AddExactlyOne([lit for _, lit in carriers] + [started.Not()]).WithName(
-                        f"skill_need[{initiative.id},{need.skill},{s.periods[p]}]"
-                    )
-                for team, literal in carriers:
-                    for offset, amount in enumerate(loads):
-                        if amount:
-                            v.add_load(team, p + offset, amount, literal, initiative.id)
+    """start[i, p], chosen[i] and serve[i, skill, team, p] (`Variables.declare`), as CP-SAT literals."""
+
+    def binary(family: str, *ids: str) -> cp_model.IntVar:
+        return m.model.NewBoolVar(f"{family}[{','.join(ids)}]")
+
+    def sum_equals(literals: list[cp_model.IntVar], total: cp_model.IntVar, family: str, *ids: str) -> None:
+        # For literals, "sum == total" is "exactly one of them or not total": CP-SAT's native form.
+        m.model.AddExactlyOne(literals + [total.Not()]).WithName(f"{family}[{','.join(ids)}]")
+
+    m.v.declare(m.window, binary, sum_equals)
 
 
 # --- constraint families, in the order the scenario file reads ---------------------------------------

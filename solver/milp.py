@@ -29,7 +29,7 @@ from typing import Callable
 import pulp
 
 from planner.errors import PlannerError
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, window
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, window
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
@@ -99,36 +99,15 @@ class Model:
 
 
 def _add_decisions(m: Model) -> None:
-    """start[i, p] for each allowed start, chosen[i] = one start or none, serve[i, skill, team, p] for skill needs."""
-    s, v = m.scenario, m.v
-    for initiative in s.initiatives:
-        starts = list(window(s, initiative, m.settings))
-        if not starts:
-            continue
-        chosen = m.binary(name("chosen", initiative.id))
-        v.add_chosen(initiative.id, chosen)
-        for p in starts:
-            v.add_start(initiative.id, p, m.binary(name("start", initiative.id, s.periods[p])))
-        m.add(pulp.lpSum(var for _, var in v.starts(initiative.id)) == chosen, name("one_start", initiative.id))
-        for n, need in enumerate(initiative.all_needs):
-            loads = need_loads(need, initiative.duration)
-            qualified = [t.id for t in s.teams if need.skill in t.skills]
-            for p, started in v.starts(initiative.id):
-                if need.team is not None:
-                    carriers = [(need.team, started)]
-                else:
-                    for team in qualified:
-                        v.add_serve(initiative.id, n, p, team, m.binary(name("serve", initiative.id, need.skill, team, s.periods[p])))
-                    carriers = v.serving(initiative.id, n, p)
-                    # Started at p: exactly one qualified team carries the need.
-                    m.add(
-                        pulp.lpSum(var for _, var in carriers) == started,
-                        name("skill_need", initiative.id, need.skill, s.periods[p]),
-                    )
-                for team, variable in carriers:
-                    for offset, amount in enumerate(loads):
-                        if amount:
-                            v.add_load(team, p + offset, amount, variable, initiative.id)
+    """start[i, p], chosen[i] and serve[i, skill, team, p] (`Variables.declare`), as binaries."""
+
+    def binary(family: str, *ids: str) -> pulp.LpVariable:
+        return m.binary(name(family, *ids))
+
+    def sum_equals(variables: list[pulp.LpVariable], total: pulp.LpVariable, family: str, *ids: str) -> None:
+        m.add(pulp.lpSum(variables) == total, name(family, *ids))
+
+    m.v.declare(lambda initiative: window(m.scenario, initiative, m.settings), binary, sum_equals)
 
 
 # --- constraint families, in the order the scenario file reads ---------------------------------------

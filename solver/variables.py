@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Generic, TypeVar
 
-from planner.plan import Placement, PlanStatus, SolveSettings
-from planner.scenario import Scenario
+from planner.plan import Placement, PlanStatus, SolveSettings, need_loads
+from planner.scenario import Initiative, Scenario
 from planner.scoring import decayed_value, stability_cost
 
 V = TypeVar("V")
@@ -29,6 +29,45 @@ class Variables(Generic[V]):
         self._load: dict[tuple[str, int], list[tuple[int, V, str]]] = defaultdict(list)
 
     # --- building ---
+
+    def declare(
+        self,
+        window_of: Callable[[Initiative], range],
+        binary: Callable[..., V],
+        sum_equals: Callable[..., None],
+    ) -> None:
+        """Create every decision with the backend's `binary(family, *ids)` and tie them with its
+        `sum_equals(variables, variable, family, *ids)` (the sum of the variables equals the variable):
+
+        start[i, p] for each start `window_of(i)` allows, chosen[i] = the sum of its starts (one or none),
+        and for a skill need serve[i, need, team, p] per qualified team, summing to start[i, p]. Each
+        carrier of a need (the start itself, or a serve) puts the need's load on its team."""
+        s = self.scenario
+        for initiative in s.initiatives:
+            starts = list(window_of(initiative))
+            if not starts:
+                continue
+            chosen = binary("chosen", initiative.id)
+            self.add_chosen(initiative.id, chosen)
+            for p in starts:
+                self.add_start(initiative.id, p, binary("start", initiative.id, s.periods[p]))
+            sum_equals([var for _, var in self.starts(initiative.id)], chosen, "one_start", initiative.id)
+            for n, need in enumerate(initiative.all_needs):
+                loads = need_loads(need, initiative.duration)
+                qualified = [t.id for t in s.teams if need.skill in t.skills]
+                for p, started in self.starts(initiative.id):
+                    if need.team is not None:
+                        carriers = [(need.team, started)]
+                    else:
+                        for team in qualified:
+                            self.add_serve(initiative.id, n, p, team, binary("serve", initiative.id, need.skill, team, s.periods[p]))
+                        carriers = self.serving(initiative.id, n, p)
+                        # Started at p: exactly one qualified team carries the need.
+                        sum_equals([var for _, var in carriers], started, "skill_need", initiative.id, need.skill, s.periods[p])
+                    for team, variable in carriers:
+                        for offset, amount in enumerate(loads):
+                            if amount:
+                                self.add_load(team, p + offset, amount, variable, initiative.id)
 
     def add_chosen(self, initiative_id: str, variable: V) -> None:
         self._chosen[initiative_id] = variable
