@@ -11,6 +11,7 @@ proven necessary by a re-solve. Each repair is then verified by solving the real
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Callable
@@ -28,8 +29,15 @@ FOUND = (PlanStatus.optimal, PlanStatus.feasible)
 
 
 class _Counter:
+    """Solves run, counted from several threads."""
+
     def __init__(self) -> None:
         self.n = 0
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        with self._lock:
+            self.n += 1
 
 
 def diagnose(
@@ -62,7 +70,7 @@ def _minimal_conflict(scenario: Scenario, settings: SolveSettings, time_limit: f
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = time_limit
         solver.parameters.random_seed = settings.seed
-        count.n += 1
+        count.tick()
         code = solver.Solve(m.model)
         if code == cp_model.INFEASIBLE:
             core = set(solver.SufficientAssumptionsForInfeasibility())
@@ -108,7 +116,7 @@ def _ordered(scenario: Scenario, rules: list[Rule]) -> list[Rule]:
 
 
 def _feasible(scenario: Scenario, settings: SolveSettings, count: _Counter) -> Plan:
-    count.n += 1
+    count.tick()
     return solve_cpsat(scenario, settings)
 
 

@@ -33,8 +33,10 @@ from planner.explanation import (
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, is_required, need_loads, window
 from planner.quantities import hundredths
 from planner.scenario import Initiative, Objective, Scenario
+from planner.scoring import initiative_value
 from planner.whatif import policy_rules, with_capacity, with_initiative, without, without_policies
 from solver.cpsat import solve_cpsat
+from solver.diagnose import diagnose
 
 FOUND = (PlanStatus.optimal, PlanStatus.feasible)
 
@@ -83,10 +85,16 @@ class _Explainer:
         return round(other.objective - base if self.makespan else base - other.objective, 6) + 0.0
 
     @cached_property
-    def relaxed(self) -> Plan | None:
-        """The best plan without floors, caps and theme shares (None when the scenario has none)."""
+    def bare(self) -> Scenario | None:
+        """The scenario without floors, caps and theme shares (None when it has none)."""
         bare = without_policies(self.s)
-        return None if bare == self.s else self.resolve(bare)
+        return None if bare == self.s else bare
+
+    @cached_property
+    def relaxed(self) -> Plan:
+        """The best plan of the bare scenario."""
+        assert self.bare is not None
+        return self.resolve(self.bare)
 
     def gain(self, other: Plan) -> float | None:
         lost = self.loss(other)
@@ -180,16 +188,13 @@ class _Explainer:
                     left[team, self.s.period_index[label]] -= hundredths(amount)
         return left
 
-    def displaced(self, initiative: Initiative, forced: Plan) -> list[Displacement]:
+    def displaced(self, initiative: Initiative, forced: Plan, found: Counterfactual) -> list[Displacement]:
         """Work in the plan on the teams and periods the initiative takes in the forced plan, that the forced plan drops or moves."""
         taken = forced.scheduled_by_id().get(initiative.id)
         if taken is None:
             return []
         mine = {(team, label) for team, row in taken.load.items() for label in row}
-        changed = {c.id for c in self.counterfactual("force_in", initiative.id, forced).moved} | {
-            i for i in self.starts if i not in forced.scheduled_by_id() and i != initiative.id
-        }
-        return self.work_on(mine, changed)
+        return self.work_on(mine, {m.id for m in found.moved} | set(found.dropped))
 
     def work_on(self, cells: set[tuple[str, str]], among: set[str]) -> list[Displacement]:
         """The plan's initiatives among `among` that load any of the (team, period label) cells, and where."""
@@ -219,7 +224,7 @@ class _Explainer:
             found: list[Counterfactual] = []
             reason, displaced = None, []
             if late_by > 0:
-                reason, displaced, earlier = self.classify(initiative, self.force_earlier(initiative, start))
+                reason, displaced, earlier, _ = self.classify(initiative, "force_earlier", self.earlier(initiative, start))
                 found.append(earlier)
             if counterfactuals and not is_required(initiative, self.s):
                 found.append(self.counterfactual("force_out", initiative.id, self.resolve(force_out=[initiative.id])))
@@ -239,8 +244,9 @@ class _Explainer:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=missing)
         if earliest is None:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.window_too_short)
-        forced_plan = self.resolve(force_in=[initiative.id])
-        reason, displaced, forced_in = self.classify(initiative, ("force_in", forced_plan))
+        reason, displaced, forced_in, forced_plan = self.classify(
+            initiative, "force_in", lambda scenario: self.resolve(scenario, force_in=[initiative.id])
+        )
         found = [forced_in]
         if counterfactuals and not self.makespan and forced_in.objective is not None:
             found.append(self.value_to_fit(initiative, forced_in))
@@ -250,26 +256,31 @@ class _Explainer:
                 found.append(fit)
         return InitiativeExplanation(**base, scheduled=False, reason=reason, displaced_by=displaced, counterfactuals=found)
 
-    def force_earlier(self, initiative: Initiative, start: int) -> tuple[CounterfactualKind, Plan]:
-        """Re-solve with the initiative required to start at least one period earlier."""
+    def earlier(self, initiative: Initiative, start: int) -> Callable[[Scenario], Plan]:
+        """Re-solve a scenario with the initiative required to start at least one period before `start`."""
         finish = start - 1 + initiative.duration - 1
+        if initiative.deadline:
+            finish = min(finish, self.s.period_index[initiative.deadline])
         deadline = self.s.periods[finish]
-        if initiative.deadline and self.s.period_index[initiative.deadline] < finish:
-            deadline = initiative.deadline
-        return "force_earlier", self.resolve(with_initiative(self.s, initiative.id, deadline=deadline, mandatory=True))
+        return lambda scenario: self.resolve(with_initiative(scenario, initiative.id, deadline=deadline, mandatory=True))
 
-    def classify(self, initiative: Initiative, attempt: tuple[CounterfactualKind, Plan]) -> tuple[Reason, list[Displacement], Counterfactual]:
-        """Why the plan does not do what `attempt` forced: it costs nothing (not worth it), a policy, or capacity."""
-        kind, forced = attempt
+    def classify(
+        self, initiative: Initiative, kind: CounterfactualKind, force: Callable[[Scenario], Plan]
+    ) -> tuple[Reason, list[Displacement], Counterfactual, Plan]:
+        """Why the plan does not do what `force` forces: it would cost nothing (not worth it), the policies make it
+        cost more than it would without them (floor or share), or else capacity."""
+        forced = force(self.s)
         found = self.counterfactual(kind, initiative.id, forced)
         lost = self.loss(forced)
         if lost is not None and lost <= 0:
-            return Reason.not_worth_it, [], found
-        if self.relaxed is not None and self.policy_blocks(initiative, kind, lost):
-            return Reason.floor_or_share, [], found
+            return Reason.not_worth_it, [], found, forced
+        if self.bare is not None:
+            relaxed_lost = self.loss(force(self.bare), self.relaxed.objective)
+            if relaxed_lost is not None and (lost is None or relaxed_lost < lost):
+                return Reason.floor_or_share, [], found, forced
         if forced.status not in FOUND:
-            return Reason.capacity, self.occupants(initiative), found
-        return Reason.capacity, self.displaced(initiative, forced), found
+            return Reason.capacity, self.occupants(initiative), found, forced
+        return Reason.capacity, self.displaced(initiative, forced, found), found, forced
 
     def occupants(self, initiative: Initiative) -> list[Displacement]:
         """When no plan can do what was forced: the work on the teams that are too full for it in the periods it
@@ -288,28 +299,13 @@ class _Explainer:
         }
         return self.work_on(wanted, set(self.starts) - {initiative.id})
 
-    def policy_blocks(self, initiative: Initiative, kind: CounterfactualKind, lost: float | None) -> bool:
-        """Without floors, caps and shares, the forced change would cost less (or nothing)."""
-        bare = without_policies(self.s)
-        if kind == "force_in":
-            relaxed_forced = self.resolve(bare, force_in=[initiative.id])
-        else:
-            start = self.starts[initiative.id]
-            finish = self.s.periods[start - 1 + initiative.duration - 1]
-            relaxed_forced = self.resolve(with_initiative(bare, initiative.id, deadline=finish, mandatory=True))
-        relaxed_lost = self.loss(relaxed_forced, self.relaxed.objective)  # type: ignore[union-attr]
-        if relaxed_lost is None:
-            return False
-        return lost is None or relaxed_lost < lost
-
     def value_to_fit(self, initiative: Initiative, forced_in: Counterfactual) -> Counterfactual:
         """The value at which the initiative enters the optimal plan: its value plus the loss of forcing it in,
         divided by the decay at the period it finishes in there; checked by a re-solve just above it."""
-        value = self.s.initiative_by_id[initiative.id]
-        current = self.plan.not_scheduled[[u.id for u in self.plan.not_scheduled].index(initiative.id)].value
         assert forced_in.start is not None and forced_in.value_lost is not None
-        finish = self.s.period_index[forced_in.start] + value.duration - 1
+        finish = self.s.period_index[forced_in.start] + initiative.duration - 1
         keep = (1 - self.s.policies.value_decay_per_period) ** finish
+        current = initiative_value(initiative, self.s.policies)
         needed = math.floor((current + forced_in.value_lost / keep) * 1000 + 1) / 1000
         other = self.resolve(with_initiative(self.s, initiative.id, value=needed))
         entered = initiative.id in other.scheduled_by_id()
@@ -379,8 +375,6 @@ def explain(
     all of it), what is not explained when it runs out is listed in `unexplained`."""
     began = time.perf_counter()
     if plan.status not in FOUND:
-        from solver.diagnose import diagnose
-
         diagnosis, count = (
             diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads, repairs=counterfactuals)
             if plan.status is PlanStatus.infeasible
@@ -394,23 +388,18 @@ def explain(
     chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
     unexplained: list[str] = []
 
-    def one(i: Initiative) -> InitiativeExplanation | None:
-        try:
-            return x.explain_one(i, counterfactuals)
-        except _OutOfTime:
-            unexplained.append(i.id)
-            return None
-
-    def whole(job: Callable[[], object]) -> object:
+    def run(job: Callable[[], object], initiative_id: str | None = None) -> object:
         try:
             return job()
         except _OutOfTime:
+            if initiative_id:
+                unexplained.append(initiative_id)
             return None
 
-    jobs: list[Callable[[], object]] = [lambda i=i: one(i) for i in chosen]
+    jobs: list[Callable[[], object]] = [lambda i=i: run(lambda: x.explain_one(i, counterfactuals), i.id) for i in chosen]
     if counterfactuals and initiative is None:
-        jobs += [lambda r=r: whole(lambda: x.policy_cost(r)) for r in policy_rules(scenario)]
-        jobs += [lambda b=b: whole(lambda: x.marginal(*b)) for b in x.binding()]
+        jobs += [lambda r=r: run(lambda: x.policy_cost(r)) for r in policy_rules(scenario)]
+        jobs += [lambda b=b: run(lambda: x.marginal(*b)) for b in x.binding()]
     done = 0
     results: list[object] = []
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:

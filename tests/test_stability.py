@@ -14,7 +14,7 @@ from planner.errors import ScenarioError
 from planner.loader import load
 from planner.scenario import Scenario
 from tests.factories import BUNDLED, write_yaml
-from tests.solving import solved, starts, verified
+from tests.solving import solved, starts
 from tests.test_solver import scenario, work
 
 
@@ -214,7 +214,7 @@ def test_the_cli_reports_a_missing_previous_file_as_a_usage_error(tmp_path, caps
     assert main(["solve", str(path), "--previous", str(tmp_path / "gone.json")]) == 2
     err = capsys.readouterr().err
     assert "usage: planner solve" in err
-    assert f"gone.json: no such file" in err
+    assert "gone.json: no such file" in err
 
 
 def test_a_previous_plan_written_in_a_base_is_found_next_to_the_base(tmp_path):
