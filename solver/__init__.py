@@ -18,14 +18,14 @@ def solve(scenario: Scenario, settings: SolveSettings | None = None, *, on_progr
     """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception."""
     settings = settings or SolveSettings()
     baseline = greedy_plan(scenario, settings)
+    hint = greedy_placements(scenario, settings) if baseline.status is PlanStatus.feasible else None
     if settings.backend == "greedy":
         plan = baseline
     elif settings.backend == "pulp":
         from solver.milp import solve_milp  # PuLP is only imported when asked for
 
-        plan = solve_milp(scenario, settings)
+        plan = solve_milp(scenario, settings, hint=hint)
     else:
-        hint = greedy_placements(scenario, settings) if baseline.status is PlanStatus.feasible else None
         plan = solve_cpsat(scenario, settings, hint=hint, on_progress=on_progress)
     return with_baseline(plan, baseline, scenario)
 

@@ -25,7 +25,7 @@ from planner.quantities import SHARE_SCALE, hundredths, plain_number
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from planner.whatif import Rule, RuleKind
-from solver.variables import Variables, status_message
+from solver.variables import Variables, periods_used, status_message, tightened
 
 Progress = Callable[[float, float, float], None]
 """Called on each better plan: (objective, best bound, seconds elapsed), in the scenario's value units."""
@@ -38,8 +38,10 @@ def _expression(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExpr
 class Model:
     """A scenario turned into a CP-SAT model."""
 
-    def __init__(self, scenario: Scenario, settings: SolveSettings, *, diagnosing: bool = False) -> None:
-        """With `diagnosing`, every business rule (a deadline, a committed start, a mandatory initiative, a
+    def __init__(self, scenario: Scenario, settings: SolveSettings, *, finish_by: int | None = None, diagnosing: bool = False) -> None:
+        """`finish_by`: in makespan mode, the periods a known plan uses; no start that ends later is created.
+
+        With `diagnosing`, every business rule (a deadline, a committed start, a mandatory initiative, a
         team's capacity in a period, a floor, a cap, a share) holds only while its literal in `rules` is
         true, and there is no objective: `solver.diagnose` asks which rules cannot all hold."""
         self.scenario = scenario
@@ -50,6 +52,7 @@ class Model:
         self.tie_break: cp_model.LinearExprT = 0
         self.diagnosing = diagnosing
         self.rules: dict[Rule, cp_model.IntVar] = {}
+        self.finish_by = finish_by
         _add_decisions(self)
         for family in FAMILIES:
             family(self)
@@ -100,7 +103,8 @@ def _add_decisions(m: Model) -> None:
         # For literals, "sum == total" is "exactly one of them or not total": CP-SAT's native form.
         m.model.AddExactlyOne(literals + [total.Not()]).WithName(f"{family}[{','.join(ids)}]")
 
-    m.v.declare(m.window, binary, sum_equals)
+    # While diagnosing, deadlines and commitments are rules that may be dropped: no tails from them.
+    m.v.declare(tightened(m.scenario, m.settings, m.window, finish_by=m.finish_by, tails=not m.diagnosing), binary, sum_equals)
 
 
 # --- constraint families, in the order the scenario file reads ---------------------------------------
@@ -270,7 +274,7 @@ def solve_cpsat(
     on_progress: Progress | None = None,
 ) -> Plan:
     began = time.perf_counter()
-    m = Model(scenario, settings)
+    m = Model(scenario, settings, finish_by=periods_used(scenario, hint))
     if hint:
         m.hint(hint)
     solver = cp_model.CpSolver()

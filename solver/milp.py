@@ -33,7 +33,7 @@ from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan,
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
-from solver.variables import Variables, status_message
+from solver.variables import Variables, periods_used, status_message, tightened
 
 
 def name(family: str, *parts: object) -> str:
@@ -54,9 +54,11 @@ def _is_set(variable: pulp.LpVariable) -> bool:
 class Model:
     """A scenario turned into a PuLP problem."""
 
-    def __init__(self, scenario: Scenario, settings: SolveSettings) -> None:
+    def __init__(self, scenario: Scenario, settings: SolveSettings, *, finish_by: int | None = None) -> None:
+        """`finish_by`: in makespan mode, the periods a known plan uses; no start that ends later is created."""
         self.scenario = scenario
         self.settings = settings
+        self.finish_by = finish_by
         makespan = scenario.policies.objective is Objective.makespan
         self.problem = pulp.LpProblem("portfolio_plan", pulp.LpMinimize if makespan else pulp.LpMaximize)
         self.v: Variables[pulp.LpVariable] = Variables(scenario)
@@ -107,7 +109,7 @@ def _add_decisions(m: Model) -> None:
     def sum_equals(variables: list[pulp.LpVariable], total: pulp.LpVariable, family: str, *ids: str) -> None:
         m.add(pulp.lpSum(variables) == total, name(family, *ids))
 
-    m.v.declare(lambda initiative: window(m.scenario, initiative, m.settings), binary, sum_equals)
+    m.v.declare(tightened(m.scenario, m.settings, lambda initiative: window(m.scenario, initiative, m.settings), finish_by=m.finish_by), binary, sum_equals)
 
 
 # --- constraint families, in the order the scenario file reads ---------------------------------------
@@ -313,14 +315,16 @@ def _best_bound(m: Model, solver: pulp.LpSolver, status: PlanStatus, objective: 
     return None
 
 
-def solve_milp(scenario: Scenario, settings: SolveSettings) -> Plan:
+def solve_milp(scenario: Scenario, settings: SolveSettings, *, hint: dict[str, Placement] | None = None) -> Plan:
     """The best plan HiGHS or CBC finds within the settings' time limit; infeasibility is a status.
+
+    A `hint` (a valid plan) is not handed to the solver; in makespan mode it bounds the horizon, as for CP-SAT.
 
     The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver.
     """
     began = time.perf_counter()
     solver_name, solver = _solver(settings, settings.time_limit)
-    m = Model(scenario, settings)
+    m = Model(scenario, settings, finish_by=periods_used(scenario, hint))
     status = _solve(m, solver, settings.time_limit)
     if status not in (PlanStatus.optimal, PlanStatus.feasible):
         return build_plan(

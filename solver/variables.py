@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Generic, TypeVar
 
-from planner.plan import Placement, PlanStatus, SolveSettings, need_loads
-from planner.scenario import Initiative, Scenario
+from planner.plan import Placement, PlanStatus, SolveSettings, is_required, need_loads
+from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import decayed_value, stability_cost
 
 V = TypeVar("V")
@@ -152,6 +152,63 @@ class Variables(Generic[V]):
         n = len(self.scenario.initiatives)
         position = {i.id: k for k, i in enumerate(self.scenario.initiatives)}
         return [(p * (2 * n - position[i]) + 1, variable) for i, p, variable in self.all_starts()]
+
+
+def tightened(
+    scenario: Scenario,
+    settings: SolveSettings,
+    window_of: Callable[[Initiative], range],
+    *,
+    finish_by: int | None = None,
+    tails: bool = True,
+) -> Callable[[Initiative], range]:
+    """Each initiative's starts (`window_of`) without those no plan can use: fewer variables, same optimum.
+
+    Heads: an initiative cannot start before each prerequisite could finish (its earliest start plus its
+    duration, down the whole chain). Tails, with `tails`: a prerequisite of a required initiative (one
+    every plan schedules) must finish before that initiative's latest start. `finish_by`: every plan worth
+    finding finishes within that many periods (makespan mode, given a plan that does). Why: dependency
+    rows grow with the product of two windows, and long horizons of short periods (a project scheduled by
+    the day) leave most starts unusable; cutting them is what lets those models solve in seconds.
+    """
+    by_id = scenario.initiative_by_id
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(initiative_id: str) -> None:  # prerequisites first; the scenario has no cycles
+        if initiative_id not in seen:
+            seen.add(initiative_id)
+            for prerequisite in by_id[initiative_id].depends_on:
+                visit(prerequisite)
+            order.append(initiative_id)
+
+    for initiative in scenario.initiatives:
+        visit(initiative.id)
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}  # the latest start, inclusive
+    for i in order:
+        allowed = window_of(by_id[i])
+        first[i] = max([allowed.start] + [first[p] + by_id[p].duration for p in by_id[i].depends_on])
+        last[i] = allowed.stop - 1
+        if finish_by is not None:
+            last[i] = min(last[i], finish_by - by_id[i].duration)
+        if any(first[p] > last[p] for p in by_id[i].depends_on):
+            last[i] = -1  # a prerequisite cannot be scheduled, so neither can this
+    if tails:
+        for i in reversed(order):
+            if last[i] < first[i] or not (is_required(by_id[i], scenario) or i in settings.force_in):
+                continue
+            for p in by_id[i].depends_on:
+                last[p] = min(last[p], last[i] - by_id[p].duration)
+    windows = {i: range(first[i], max(first[i], last[i] + 1)) for i in order}
+    return lambda initiative: windows[initiative.id]
+
+
+def periods_used(scenario: Scenario, plan: dict[str, Placement] | None) -> int | None:
+    """In makespan mode, the periods a known plan uses: no better plan needs more (`tightened`'s `finish_by`)."""
+    if not plan or scenario.policies.objective is not Objective.makespan:
+        return None
+    return max(placed.start + scenario.initiative_by_id[i].duration for i, placed in plan.items())
 
 
 def status_message(status: PlanStatus, settings: SolveSettings) -> str:
