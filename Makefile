@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check clean
+.PHONY: run test check bench bench-full clean
 
 run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
@@ -13,6 +13,13 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 check: run
+
+# Benchmarks write docs/benchmarks.md (and its plot); they read ../shared/bench-data (BENCH_DATA overrides).
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run
+
+bench-full: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run --full
 
 # The stamps depend on pyproject.toml, so editing dependencies reinstalls on the next run.
 $(BIN)/python:
@@ -25,6 +32,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@ $(VENV)/.installed
 
 clean:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -160,7 +161,8 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 
 def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
     def report(objective: float, bound: float, seconds: float) -> None:
-        print(f"  {seconds:7.2f} s  plan {objective:,.3f}  bound {bound:,.3f}", file=stream, flush=True)
+        shown = "unknown" if math.isnan(bound) else f"{bound:,.3f}"  # CBC through PuLP reports no bound
+        print(f"  {seconds:7.2f} s  plan {objective:,.3f}  bound {shown}", file=stream, flush=True)
     return report
 
 

@@ -24,7 +24,7 @@ def solve(scenario: Scenario, settings: SolveSettings | None = None, *, on_progr
     elif settings.backend == "pulp":
         from solver.milp import solve_milp  # PuLP is only imported when asked for
 
-        plan = solve_milp(scenario, settings, hint=hint)
+        plan = solve_milp(scenario, settings, hint=hint, on_progress=on_progress)
     else:
         plan = solve_cpsat(scenario, settings, hint=hint, on_progress=on_progress)
     return with_baseline(plan, baseline, scenario)

@@ -28,7 +28,9 @@ from planner.whatif import Rule, RuleKind
 from solver.variables import Variables, periods_used, status_message, tightened
 
 Progress = Callable[[float, float, float], None]
-"""Called on each better plan: (objective, best bound, seconds elapsed), in the scenario's value units."""
+"""Called on each better plan, and once more when the search ends (then the bound is final, and equals the
+objective when optimality is proven): (objective, best bound or NaN when the solver gives none, seconds of
+search), in the scenario's units. The PuLP backend, which has no callback, calls it only at the end."""
 
 
 def _expression(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
@@ -295,6 +297,8 @@ def solve_cpsat(
         )
     placements = m.v.placements(lambda var: bool(solver.Value(var)))
     best_bound = solver.BestObjectiveBound() / scale
+    if on_progress:
+        on_progress(solver.ObjectiveValue() / scale, best_bound, solver.WallTime())
     if status is PlanStatus.optimal:
         placements = _break_ties(m, solver, settings, began) or placements
     return build_plan(

@@ -315,10 +315,13 @@ def _best_bound(m: Model, solver: pulp.LpSolver, status: PlanStatus, objective: 
     return None
 
 
-def solve_milp(scenario: Scenario, settings: SolveSettings, *, hint: dict[str, Placement] | None = None) -> Plan:
+def solve_milp(
+    scenario: Scenario, settings: SolveSettings, *, hint: dict[str, Placement] | None = None, on_progress: Callable[[float, float, float], None] | None = None
+) -> Plan:
     """The best plan HiGHS or CBC finds within the settings' time limit; infeasibility is a status.
 
     A `hint` (a valid plan) is not handed to the solver; in makespan mode it bounds the horizon, as for CP-SAT.
+    PuLP offers no callback during the search: `on_progress` hears once, when it ends (before the tie-break).
 
     The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver.
     """
@@ -334,9 +337,11 @@ def solve_milp(scenario: Scenario, settings: SolveSettings, *, hint: dict[str, P
     placements = m.v.placements(_is_set)
     objective = _integer_value(m.objective)
     bound = _best_bound(m, solver, status, objective)
+    scale = 1 if scenario.policies.objective is Objective.makespan else VALUE_SCALE
+    if on_progress:
+        on_progress(objective / scale, math.nan if bound is None else bound / scale, time.perf_counter() - began)
     if status is PlanStatus.optimal:
         placements = _break_ties(m, objective, settings, began) or placements
-    scale = 1 if scenario.policies.objective is Objective.makespan else VALUE_SCALE
     return build_plan(
         scenario, placements, status=status, best_bound=None if bound is None else bound / scale,
         solve_seconds=time.perf_counter() - began, backend="pulp", settings=settings,

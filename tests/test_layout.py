@@ -38,14 +38,20 @@ def import_all(packages: str, forbidden: str) -> dict[str, list[str]]:
 
 
 def test_the_planner_domain_imports_no_solver_and_no_web_framework():
-    result = import_all("planner", "ortools,pulp,flask,solver,api")
+    result = import_all("planner", "ortools,pulp,flask,solver,api,bench")
     assert {"planner.loader", "planner.overlay", "planner.check", "planner.plan"} <= set(result["imported"])
     assert result["forbidden"] == []
 
 
 def test_the_solvers_import_nothing_from_the_edges():
-    result = import_all("solver", "flask,api")
+    result = import_all("solver", "flask,api,bench")
     assert {"solver.cpsat", "solver.greedy"} <= set(result["imported"])
+    assert result["forbidden"] == []
+
+
+def test_the_api_imports_nothing_from_the_benchmarks():
+    result = import_all("api", "bench")
+    assert "api.cli" in result["imported"]
     assert result["forbidden"] == []
 
 

@@ -1,0 +1,389 @@
+"""The benchmark report: tables and a plot from the results file, `python -m bench.report` to re-render."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+from collections import defaultdict
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+from bench import cases
+from bench.generate import GENERATOR_VERSION
+
+ROOT = Path(__file__).resolve().parents[1]
+PLOT = "benchmarks-value-vs-time.png"
+SOLVER_NAMES = {"cpsat": "CP-SAT (this planner)", "highs": "PuLP + HiGHS", "cbc": "PuLP + CBC", "greedy": "greedy (rank-ordered)"}
+
+Result = dict[str, Any]
+
+
+def run_facts(command: str) -> dict[str, Any]:
+    """The machine, versions and commit a run is measured on."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = {}
+    for package in ("ortools", "pulp", "highspy", "cbcbox"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {
+        "command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty else ""),
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory, 1), "os": platform.platform(), "python": platform.python_version(), "versions": versions,
+    }
+
+
+def read(path: Path) -> tuple[dict[str, Any], list[Result]]:
+    facts: dict[str, Any] = {}
+    results = []
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if "run" in record:
+            facts = record["run"]
+        else:
+            results.append(record)
+    return facts, results
+
+
+# --- figures ---------------------------------------------------------------------------------------------
+
+
+def solved(r: Result) -> bool:
+    return r.get("status") in ("optimal", "feasible") and r.get("objective") is not None
+
+
+def first_plan(r: Result) -> float | None:
+    return r["trajectory"][0][0] if r.get("trajectory") else None
+
+
+def time_to_within(r: Result, target: float, maximise: bool) -> float | None:
+    """Seconds until the plan's objective is at least `target` (at most, when minimising)."""
+    for seconds, objective, _ in r.get("trajectory") or []:
+        if (objective >= target - 1e-9) if maximise else (objective <= target + 1e-9):
+            return seconds
+    return None
+
+
+def time_to_proof(r: Result) -> float | None:
+    return r["trajectory"][-1][0] if r.get("status") == "optimal" and r.get("trajectory") else None
+
+
+def value_at(r: Result, seconds: float) -> float | None:
+    """The best objective the run had `seconds` into it (maximising)."""
+    best = None
+    for t, objective, _ in r.get("trajectory") or []:
+        if t <= seconds:
+            best = objective
+    return best
+
+
+def gap(value: float | None, reference: float | None) -> float | None:
+    """Relative distance in percent from `value` to `reference` (a best-known value or a bound)."""
+    if value is None or reference is None or reference == 0:
+        return None
+    return abs(reference - value) / abs(reference) * 100
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def table(header: list[str], rows: Iterable[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def met(ok: bool | None) -> str:
+    return "–" if ok is None else "**met**" if ok else "**missed**"
+
+
+# --- sections ------------------------------------------------------------------------------------------
+
+
+def j30_section(results: list[Result], targets: list[list[str]]) -> list[str]:
+    known = _j30_optima()
+    by_solver: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        by_solver[r["solver"]].append(r)
+    rows = []
+    for solver, runs in by_solver.items():
+        times = sorted(r["seconds"] for r in runs if "seconds" in r)
+        proofs = [t for t in (time_to_proof(r) for r in runs) if t is not None]
+        at_optimum = sum(1 for r in runs if solved(r) and r["objective"] == known[r["case"]["name"]])
+        proven = sum(1 for r in runs if r.get("status") == "optimal" and r["objective"] == known[r["case"]["name"]])
+        wrong = sum(1 for r in runs if r.get("status") == "optimal" and r["objective"] != known[r["case"]["name"]])
+        invalid = sum(1 for r in runs if solved(r) and not r.get("valid"))
+        rows.append([
+            SOLVER_NAMES[solver], len(runs), at_optimum, proven if solver != "greedy" else "–", fmt(statistics.median(times) if times else None),
+            fmt(_quantile(times, 0.9)), fmt(max(times) if times else None), sum(1 for t in times if t > 10), fmt(statistics.median(proofs) if proofs else None),
+            wrong + invalid,
+        ])
+        if solver == "cpsat":
+            median = statistics.median(times) if times else None
+            targets.append(["j30: all at the proven optimum", f"{proven} of {len(runs)}", met(proven == len(runs) == 480 if len(runs) == 480 else None if len(runs) < 480 else False)])
+            targets.append(["j30: median under 0.2 s, none over 10 s", f"median {fmt(median)} s, {sum(1 for t in times if t > 10)} over 10 s", met((median or 99) < 0.2 and all(t <= 10 for t in times)) if len(runs) == 480 else "–"])
+    out = ["## PSPLIB j30: makespan against the proven optimum", "",
+           f"Each instance as a makespan scenario (`bench/psplib.py`), {J30_LIMIT_TEXT}. Time is the whole `solve()`: baseline, model, search and tie-break; "
+           "time to proof is when the search proved the optimum. The MILP solvers run on the first instance of each parameter group.", ""]
+    out += table(["solver", "instances", "at the optimum", "proven", "median s", "p90 s", "max s", "over 10 s", "median s to proof", "wrong or invalid"], rows)
+    return out
+
+
+J30_LIMIT_TEXT = "10 s limit, 2 workers"
+
+
+def _j30_optima() -> dict[str, int]:
+    from bench import psplib
+
+    return psplib.optimal_makespans(cases.PSPLIB / "j30opt.sm")
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def mknap1_section(results: list[Result]) -> list[str]:
+    by_case: dict[str, dict[str, Result]] = defaultdict(dict)
+    for r in results:
+        by_case[r["case"]["name"]][r["solver"]] = r
+    from bench import orlib
+
+    known = {k.name: k.known for k in orlib.parse(cases.ORLIB / "mknap1.txt")}
+    solvers = ["cpsat", "highs", "cbc", "greedy"]
+    rows = [[name, f"{known[name]:g}"] + [_value_cell(runs.get(s)) for s in solvers] for name, runs in by_case.items()]
+    return ["## OR-Library mknap1: the known optima", "", "Values found (with the status); every instance's proven optimum is in the second column.", ""] + table(
+        ["instance", "optimum"] + [SOLVER_NAMES[s] for s in solvers], rows
+    )
+
+
+def _value_cell(r: Result | None) -> str:
+    if r is None:
+        return "–"
+    if not solved(r):
+        return r.get("status", "–")
+    mark = "" if r.get("valid") else " INVALID"
+    return f"{r['objective']:g} ({r['status']}){mark}"
+
+
+def mknapcb_section(results: list[Result], targets: list[list[str]]) -> list[str]:
+    from bench import orlib
+
+    best, _ = orlib.best_known(cases.ORLIB / "best-feasible-slns.txt")
+    by_file: dict[str, dict[str, dict[str, Result]]] = defaultdict(lambda: defaultdict(dict))
+    for r in results:
+        by_file[r["case"]["file"]][r["case"]["name"]][r["solver"]] = r
+    rows = []
+    for file, instances in by_file.items():
+        worse_than_milp = []
+        for solver in ("cpsat", "highs", "cbc", "greedy"):
+            gaps = [gap(runs[solver].get("objective"), best[name]) for name, runs in instances.items() if solver in runs]
+            found = [g for g in gaps if g is not None]
+            optimal = sum(1 for runs in instances.values() if runs.get(solver, {}).get("status") == "optimal")
+            rows.append([file, SOLVER_NAMES[solver], len(gaps), len(found), fmt(statistics.mean(found), 3) if found else "–", fmt(max(found), 3) if found else "–", optimal if solver != "greedy" else "–"])
+            if solver == "cpsat":
+                mean = statistics.mean(found) if len(found) == len(gaps) and found else None
+        for name, runs in instances.items():
+            mine = runs.get("cpsat", {}).get("objective")
+            others = [runs[s].get("objective") for s in ("highs", "cbc") if s in runs and runs[s].get("objective") is not None]
+            if others and (mine is None or mine < max(others) - 1e-6):
+                worse_than_milp.append(name)
+        targets.append([f"{file}: mean gap to best known ≤ 0.05% at 10 s", f"{fmt(mean, 3)}% over {len(instances)} instances", met(mean is not None and mean <= 0.05)])
+        targets.append([f"{file}: never worse than the better of CBC and HiGHS", f"worse on {len(worse_than_milp)} of {len(instances)}" + (f" ({', '.join(worse_than_milp[:6])}{'…' if len(worse_than_milp) > 6 else ''})" if worse_than_milp else ""), met(not worse_than_milp)])
+    return ["## OR-Library mknapcb1 and mknapcb4: gap to the best-known value", "",
+            f"Each instance as a one-period value scenario (`bench/orlib.py`), {MKNAP_TEXT}. Gap: how far below the Chu–Beasley best-known value the plan is, in percent.", ""] + table(
+        ["file", "solver", "instances", "with a plan", "mean gap %", "worst gap %", "proven optimal"], rows
+    )
+
+
+MKNAP_TEXT = "10 s limit per instance and solver"
+
+
+def large_section(results: list[Result], targets: list[list[str]], plot_to: Path | None) -> list[str]:
+    if not results:
+        return []
+    case = results[0]["case"]
+    limits = sorted({r["time_limit"] for r in results if r["solver"] != "greedy"})
+    runs = {(r["solver"], r["time_limit"]): r for r in results}
+    greedy = next((r for r in results if r["solver"] == "greedy"), None)
+    bounds = [r["bound"] for r in results if r.get("bound") is not None]
+    best_bound = min(bounds) if bounds else None
+    rows = []
+    beaten_everywhere = True
+    for limit in limits:
+        row: list[Any] = [f"{limit:g}"]
+        values = {}
+        for solver in ("cpsat", "highs", "cbc"):
+            r = runs.get((solver, limit))
+            values[solver] = r.get("objective") if r else None
+            row.append(f"{fmt(values[solver], 1)}" + ("" if not r or not solved(r) else f" ({fmt(gap(values[solver], best_bound), 1)}%)"))
+        rows.append(row)
+        milp = [v for s, v in values.items() if s != "cpsat" and v is not None]
+        if values["cpsat"] is None or (milp and values["cpsat"] <= max(milp)):
+            beaten_everywhere = False
+    longest = runs.get(("cpsat", limits[-1]))
+    first = first_plan(longest) if longest else None
+    within2 = time_to_within(longest, best_bound * 0.98, True) if longest and best_bound else None
+    final = longest.get("objective") if longest else None
+    within1 = time_to_within(longest, final - abs(final) * 0.01, True) if final is not None else None
+    targets.append([f"{case['name']}: a first plan under 2 s", f"{fmt(first)} s", met(first is not None and first < 2)])
+    targets.append([f"{case['name']}: within 2% of the best bound by 30 s", f"{fmt(within2)} s" if within2 else f"gap at 30 s {fmt(gap(value_at(longest, 30), best_bound), 1)}%", met(within2 is not None and within2 <= 30)])
+    targets.append([f"{case['name']}: better than CBC and HiGHS at every time limit", "yes" if beaten_everywhere else "no (see the table)", met(beaten_everywhere)])
+    out = [f"## Generated portfolio {case['name']}: value by time limit", "",
+           f"One generated portfolio (generator version {GENERATOR_VERSION}, `python -m bench.generate --initiatives {case['initiatives']} --teams {case['teams']} "
+           f"--periods {case['periods']} --seed {case['seed']}`), each solver run once per time limit. In brackets: the gap to the best bound any run proved ({fmt(best_bound, 1)}). "
+           f"The greedy baseline: {fmt(greedy.get('objective') if greedy else None, 1)}.", ""]
+    out += table(["limit s"] + [SOLVER_NAMES[s] for s in ("cpsat", "highs", "cbc")], rows)
+    out += [f"CP-SAT at the {limits[-1]:g} s limit: first plan after {fmt(first)} s, within 1% of its final value after {fmt(within1)} s, "
+            f"within 2% of the best bound after {fmt(within2)} s, peak memory {fmt(longest.get('peak_mb') if longest else None, 0)} MB.", ""]
+    if plot_to is not None:
+        _plot(results, best_bound, greedy, plot_to)
+        out += [f"![Value against time]({PLOT})", ""]
+    return out
+
+
+def _plot(results: list[Result], best_bound: float | None, greedy: Result | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    longest = max((r for r in results if r["solver"] == "cpsat" and r.get("trajectory")), key=lambda r: r["time_limit"], default=None)
+    if longest:
+        points = longest["trajectory"]
+        axes.step([p[0] for p in points] + [longest["seconds"]], [p[1] for p in points] + [points[-1][1]], where="post", label="CP-SAT (one run, every improving plan)")
+    for solver, marker in (("highs", "s"), ("cbc", "^"), ("cpsat", "o")):
+        shown = [(r["time_limit"], r["objective"]) for r in results if r["solver"] == solver and solved(r)]
+        if shown:
+            axes.plot(*zip(*shown), marker, label=f"{SOLVER_NAMES[solver]}: final value at each limit", alpha=0.8)
+    if greedy and greedy.get("objective") is not None:
+        axes.axhline(greedy["objective"], color="grey", linestyle=":", label="greedy baseline")
+    if best_bound is not None:
+        axes.axhline(best_bound, color="black", linestyle="--", label="best proven bound")
+    axes.set_xscale("log")
+    axes.set_xlabel("seconds (log scale)")
+    axes.set_ylabel("plan value (decayed RICE)")
+    axes.set_title(f"Value against time: {results[0]['case']['name']}")
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def uplift_section(results: list[Result], targets: list[list[str]]) -> list[str]:
+    by_case: dict[str, dict[str, Result]] = defaultdict(dict)
+    for r in results:
+        by_case[r["case"]["name"]][r["solver"]] = r
+    rows, margins = [], []
+    for name, runs in by_case.items():
+        mine, base = runs.get("cpsat", {}), runs.get("greedy", {})
+        margin = None
+        if mine.get("objective") is not None and base.get("objective"):
+            margin = (mine["objective"] - base["objective"]) / abs(base["objective"]) * 100
+            margins.append(margin)
+        rows.append([name, fmt(base.get("objective"), 1), fmt(mine.get("objective"), 1), mine.get("status", "–"), fmt(margin, 1)])
+    if margins:
+        rows.append(["**mean / worst**", "", "", "", f"{fmt(statistics.mean(margins), 1)} / {fmt(min(margins), 1)}"])
+    targets.append(["Optimal plans beat the greedy baseline (mean, worst), never below it", f"+{fmt(statistics.mean(margins), 1)}% mean, +{fmt(min(margins), 1)}% worst" if margins else "–", met(bool(margins) and min(margins) >= 0)])
+    return ["## Uplift over the rank-ordered baseline", "",
+            "Generated portfolios of 60 initiatives, 6 teams and 4 quarters (seeds in the names), 30 s limit: the value of CP-SAT's plan against the greedy "
+            "baseline's (what a spreadsheet waterline or a Jira-style auto-scheduler would plan).", ""] + table(["portfolio", "greedy", "CP-SAT", "status", "uplift %"], rows)
+
+
+def scale_section(results: list[Result], targets: list[list[str]]) -> list[str]:
+    if not results:
+        return ["## Scale: 2,000 initiatives × 40 teams × 26 periods", "", "Not run in the quick benchmark: `make bench-full` runs it.", ""]
+    rows = []
+    for r in results:
+        rows.append([SOLVER_NAMES[r["solver"]], r.get("status"), fmt(r.get("objective"), 1), fmt(r.get("bound"), 1), fmt(first_plan(r)), fmt(r.get("seconds"), 1),
+                     fmt(r.get("load_seconds"), 1), fmt(r.get("peak_mb"), 0), "yes" if r.get("valid") else "no" if solved(r) else "–"])
+        if r["solver"] == "cpsat":
+            ok = solved(r) and r.get("valid") and (first_plan(r) or 99) <= 60 and r.get("peak_mb", 1e9) < 4096
+            targets.append(["2,000 × 40 × 26: a valid plan within 60 s, under 4 GB", f"first plan {fmt(first_plan(r))} s, {fmt(r.get('peak_mb'), 0)} MB, {'valid' if r.get('valid') else 'not valid'}", met(bool(ok))])
+    case = results[0]["case"]
+    return [f"## Scale: {case['name']}", "", "A 60 s limit. First plan: seconds from the start of `solve()` (after loading) to the first valid plan. "
+            "Peak memory: the worker process's maximum resident size plus its largest child's (CBC runs as one).", ""] + table(
+        ["solver", "status", "value", "bound", "first plan s", "solve s", "load s", "peak MB", "valid"], rows
+    )
+
+
+def explain_section(results: list[Result], targets: list[list[str]]) -> list[str]:
+    rows = []
+    for r in results:
+        rows.append([r["case"]["name"], r.get("initiatives"), r.get("explained"), r.get("unexplained"), r.get("resolves"), fmt(r.get("explain_seconds"), 1), r.get("status")])
+        targets.append([f"Explaining every initiative of {r.get('initiatives')} in under a minute", f"{fmt(r.get('explain_seconds'), 1)} s", met(r.get("explain_seconds") is not None and r["explain_seconds"] < 60)])
+    limits = ", ".join(sorted({f"{r['time_limit']:g} s solve, {r.get('resolve_limit', r['time_limit']):g} s per re-solve" for r in results}))
+    return ["## Explanations", "", f"`explain(scenario, plan)` with counterfactuals for every initiative ({limits}): reason codes, force-in/out, capacity and value to fit, "
+            "policy costs, binding capacity, each a re-solve, two at a time in threads. A re-solve that reaches its limit states its objective with status `feasible`.", ""] + table(
+        ["portfolio", "initiatives", "explained", "unexplained", "re-solves", "seconds", "plan status"], rows)
+
+
+def write(results_path: Path, out: Path) -> None:
+    facts, results = read(results_path)
+    suites: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        suites[r["suite"]].append(r)
+    targets: list[list[str]] = []
+    body: list[str] = []
+    if suites["j30"]:
+        body += j30_section(suites["j30"], targets)
+    if suites["mknap1"]:
+        body += mknap1_section(suites["mknap1"])
+    if suites["mknapcb"]:
+        body += mknapcb_section(suites["mknapcb"], targets)
+    body += large_section(suites["large"], targets, out.parent / PLOT)
+    if suites["uplift"]:
+        body += uplift_section(suites["uplift"], targets)
+    body += scale_section(suites["scale"], targets)
+    if suites["explain"]:
+        body += explain_section(suites["explain"], targets)
+    body += ["## API", "", "Not measured: the service (issue #5) is not built yet.", ""]
+    failures = [r for r in results if r.get("status") in ("crashed", "killed") or (solved(r) and not r.get("valid"))]
+    versions = ", ".join(f"{k} {v}" for k, v in facts.get("versions", {}).items())
+    head = [
+        "# Benchmarks", "",
+        "Written by `bench/run.py`; do not edit by hand. Every plan below was re-checked by the solver-free plan checker (`planner.check`).", "",
+        f"- Command: `{facts.get('command')}` at commit `{facts.get('commit')}`, {facts.get('date')}",
+        f"- Machine: {facts.get('cpu')}, {facts.get('cores')} cores, {facts.get('memory_gb')} GB; {facts.get('os')}; Python {facts.get('python')}; {versions}",
+        "- Each solve runs alone, in its own process, with the planner's defaults (CP-SAT: one worker per core, seed 0).",
+        f"- Generated portfolios: `bench/generate.py` version {GENERATOR_VERSION}; the seed is in each name.",
+        f"- Runs that crashed, hung or returned an invalid plan: {len(failures)}" + (": " + "; ".join(f"{r['case']['name']} {r['solver']}: {r.get('error') or r.get('violations')}" for r in failures[:5]) if failures else ""),
+        "",
+        "## Targets", "",
+    ]
+    head += table(["target", "measured", ""], targets)
+    out.write_text("\n".join(head + body))
+
+
+def main() -> int:
+    from bench.run import RESULTS
+
+    write(RESULTS, ROOT / "docs" / "benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Run the benchmark suites and write `docs/benchmarks.md`: `python -m bench.run [--full]`.
+
+Every solve runs in its own process (`bench.worker`), one after another, so solvers never compete for
+the two cores and each reports its own peak memory. Results are appended to a JSON-lines file as they
+arrive: a crash or a Ctrl-C keeps everything finished so far, and `python -m bench.report` renders
+the report again from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from bench import cases, report
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "out" / "results.jsonl"
+
+MKNAP_LIMIT = 10.0
+J30_LIMIT = 10.0
+
+
+def jobs(full: bool) -> Iterator[dict[str, Any]]:
+    """Every solve of the run, suite by suite."""
+    groups = range(1, 49)
+    j30_all = [f"j30{g}_{i}" for g in groups for i in range(1, 11)] if full else [f"j30{g}_1" for g in groups]
+    j30_milp = [f"j30{g}_1" for g in groups] if full else [f"j30{g}_1" for g in range(1, 49, 8)]
+    for solver in ("cpsat", "greedy"):
+        for name in j30_all:
+            yield {"suite": "j30", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
+    for solver in ("highs", "cbc"):
+        for name in j30_milp:
+            yield {"suite": "j30", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
+
+    for index in range(7):
+        for solver in ("cpsat", "highs", "cbc", "greedy"):
+            yield {"suite": "mknap1", "case": cases.orlib_case("mknap1", index), "solver": solver, "time_limit": MKNAP_LIMIT}
+    picked = range(30) if full else (0, 15)
+    for file in ("mknapcb1", "mknapcb4"):
+        for index in picked:
+            for solver in ("cpsat", "highs", "cbc", "greedy"):
+                yield {"suite": "mknapcb", "case": cases.orlib_case(file, index), "solver": solver, "time_limit": MKNAP_LIMIT}
+
+    large = cases.generated_case(500, 20, 8)
+    for limit in (2, 5, 10, 30, 60) if full else (2, 10, 30):
+        for solver in ("cpsat", "highs", "cbc"):
+            yield {"suite": "large", "case": large, "solver": solver, "time_limit": float(limit)}
+    yield {"suite": "large", "case": large, "solver": "greedy", "time_limit": 10.0}
+
+    for seed in range(1, 11 if full else 5):
+        for solver in ("cpsat", "greedy"):
+            yield {"suite": "uplift", "case": cases.generated_case(60, 6, 4, seed=seed), "solver": solver, "time_limit": 30.0}
+
+    if full:
+        scale = cases.generated_case(2000, 40, 26, granularity="sprint")
+        for solver in ("cpsat", "highs", "cbc", "greedy"):
+            yield {"suite": "scale", "case": scale, "solver": solver, "time_limit": 60.0}
+
+    # Explanations: a 30 s solve, then every re-solve of the explanation gets `resolve_limit` seconds.
+    yield {"suite": "explain", "case": cases.generated_case(200, 10, 4), "solver": "cpsat", "time_limit": 30.0, "explain": True, "resolve_limit": 0.25}
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One solve in a fresh process; a crash or a hang is recorded as such, never raised."""
+    deadline = job["time_limit"] * (20 if job.get("explain") else 2) + 180
+    began = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.worker"], input=json.dumps(job), capture_output=True, text=True, timeout=deadline, cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        return {**job, "status": "killed", "error": f"no answer within {deadline:g} s", "wall": time.perf_counter() - began}
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        return {**job, "status": "crashed", "error": lines[-1] if lines else f"exit {done.returncode}", "wall": time.perf_counter() - began}
+    return {**job, **json.loads(done.stdout), "wall": time.perf_counter() - began}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description="Run the benchmarks and write docs/benchmarks.md.")
+    parser.add_argument("--full", action="store_true", help="every instance and time limit (tens of minutes); default: a quick subset")
+    parser.add_argument("--suite", action="append", help="run only this suite (repeatable): j30, mknap1, mknapcb, large, uplift, scale, explain")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the report to write (default docs/benchmarks.md)")
+    args = parser.parse_args(argv)
+    if not cases.DATA.is_dir():
+        parser.error(f"benchmark data not found at {cases.DATA} (set BENCH_DATA to the folder holding psplib-j30 and orlib-mknap)")
+    selected = [j for j in jobs(args.full) if not args.suite or j["suite"] in args.suite]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    command = "make bench-full" if args.full else "make bench"
+    if args.suite:
+        command = "python -m bench.run" + (" --full" if args.full else "") + "".join(f" --suite {s}" for s in args.suite)
+    began = time.perf_counter()
+    with RESULTS.open("w") as out:
+        out.write(json.dumps({"run": report.run_facts(command)}) + "\n")
+        for n, job in enumerate(selected, 1):
+            result = run_job(job)
+            out.write(json.dumps(result) + "\n")
+            out.flush()
+            shown = result.get("objective")
+            print(
+                f"[{n}/{len(selected)}] {job['suite']:8} {job['case']['name']:24} {job['solver']:6} {job['time_limit']:>4g} s: "
+                f"{result['status']} {'' if shown is None else f'{shown:g}'} ({result['wall']:.1f} s)",
+                file=sys.stderr, flush=True,
+            )
+    print(f"{len(selected)} solves in {time.perf_counter() - began:.0f} s; results in {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+    report.write(RESULTS, Path(args.out))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
