@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from planner.periods import period_labels
+from planner.periods import Granularity, period_labels
 
 GENERATOR_VERSION = 1  # not yet published in a report: still free to change
 
@@ -57,7 +57,7 @@ def portfolio(initiatives: int, teams: int, periods: int, *, granularity: str = 
         raise ValueError(f"granularity must be one of {', '.join(WEEKS)}")
     rng = random.Random(f"{GENERATOR_VERSION}:{initiatives}:{teams}:{periods}:{granularity}:{seed}")
     weeks = WEEKS[granularity]
-    labels = period_labels(START[granularity], periods, granularity)
+    labels = period_labels(START[granularity], periods, Granularity(granularity))
     per_year = PERIODS_PER_YEAR[granularity]
     # Durations in periods: about one to three quarters of calendar time, at least one period.
     scale = max(1, round(13 / weeks))

@@ -68,7 +68,7 @@ def test_the_same_seed_gives_the_same_portfolio_and_another_seed_a_different_one
     assert portfolio(40, 4, 4, seed=3) != portfolio(40, 4, 4, seed=4)
 
 
-@pytest.mark.parametrize("shape", [(25, 3, 4, "quarter"), (120, 10, 12, "month"), (80, 6, 26, "sprint"), (60, 5, 52, "week")])
+@pytest.mark.parametrize("shape", [(25, 3, 4, "quarter"), (40, 4, 8, "quarter"), (120, 10, 12, "month"), (80, 6, 26, "sprint"), (60, 5, 52, "week")])
 def test_generated_portfolios_are_valid_scenarios_with_the_promised_shape(shape):
     initiatives, teams, periods, granularity = shape
     loaded = parse_scenario(json.dumps(portfolio(initiatives, teams, periods, granularity=granularity, seed=1)), fmt="json")
