@@ -5,11 +5,11 @@ A spec travels to the worker process as JSON, so every solve builds its own scen
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from bench import validated
 from planner.scenario import Scenario
 
 DATA = Path(os.environ.get("BENCH_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "bench-data"))
@@ -36,8 +36,6 @@ def generated_case(initiatives: int, teams: int, periods: int, granularity: str 
 
 def load(spec: Spec) -> Scenario:
     """The scenario a spec names, read through the user's loader (so it is validated like any file)."""
-    from planner.loader import parse_scenario
-
     if spec["kind"] == "psplib":
         from bench import psplib
 
@@ -50,5 +48,5 @@ def load(spec: Spec) -> Scenario:
         from bench.generate import portfolio
 
         document = portfolio(spec["initiatives"], spec["teams"], spec["periods"], granularity=spec["granularity"], seed=spec["seed"])
-        return parse_scenario(json.dumps(document), name=spec["name"], fmt="json").scenario
+        return validated(document, spec["name"]).scenario
     raise ValueError(f"unknown case kind {spec['kind']!r}")

@@ -89,8 +89,7 @@ def portfolio(initiatives: int, teams: int, periods: int, *, granularity: str = 
         kind = rng.choice(INVISIBLE) if invisible else "feature"
         theme = rng.choice(["scale", "governance", "trust"]) if invisible else rng.choice(THEMES)
         total = rng.lognormvariate(mu, 0.8)
-        duration = min(periods, rng.choice([1, 1, 1, 2, 2, 3]) * scale if scale > 1 else rng.choice([1, 1, 1, 2, 2, 3]))
-        duration = max(1, min(duration, periods))
+        duration = min(periods, rng.choice([1, 1, 1, 2, 2, 3]) * scale)
         home = rng.choice(infra_teams if invisible and rng.random() < 0.5 else team_ids)
         shares = [(home, 1.0)]
         if rng.random() < 0.4:

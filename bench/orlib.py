@@ -7,13 +7,13 @@ plan is then exactly the best knapsack: value objective, no decay, no policies.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.loader import Loaded, parse_scenario
+from bench import validated
+from planner.loader import Loaded
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ def scenario_document(knapsack: Knapsack) -> dict[str, Any]:
 
 
 def convert(knapsack: Knapsack) -> Loaded:
-    """The instance as a validated scenario, read through the same loader a user's file goes through."""
-    return parse_scenario(json.dumps(scenario_document(knapsack)), name=knapsack.name, fmt="json")
+    """The instance as a validated scenario."""
+    return validated(scenario_document(knapsack), knapsack.name)
 
 
 # mknapcb file -> (m, n) of the class keyed in best-feasible-slns.txt

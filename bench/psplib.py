@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.loader import Loaded, parse_scenario
+from bench import validated
+from planner.loader import Loaded
 
 NAME = re.compile(r"^j(\d\d)(\d+)_(\d+)\.sm$")
 
@@ -94,10 +95,8 @@ def scenario_document(project: Project) -> dict[str, Any]:
 
 
 def convert(path: Path) -> Loaded:
-    """The instance as a validated scenario, read through the same loader a user's file goes through."""
-    import json
-
-    return parse_scenario(json.dumps(scenario_document(parse(path))), name=path.name, fmt="json")
+    """The instance as a validated scenario."""
+    return validated(scenario_document(parse(path)), path.name)
 
 
 def optimal_makespans(table: Path) -> dict[str, int]:

@@ -244,6 +244,12 @@ def _changes(scenario: Scenario, placements: dict[str, Placement]) -> list[PlanC
     return out
 
 
+def placements_of(scenario: Scenario, plan: Plan) -> dict[str, Placement]:
+    """The decisions behind a plan (the inverse of `build_plan`), e.g. to warm-start a solve from it."""
+    index = scenario.period_index
+    return {s.id: Placement(start=index[s.start], teams=tuple(n.team for n in s.needs)) for s in plan.scheduled}
+
+
 def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> float:
     """The objective of a set of decisions, by the scenario's semantics.
 

@@ -6,10 +6,10 @@ backend as a first solution, and reports the backend's plan with the baseline's 
 
 from __future__ import annotations
 
-from planner.plan import Plan, PlanStatus, SolveSettings
+from planner.plan import Plan, PlanStatus, SolveSettings, placements_of
 from planner.scenario import Objective, Scenario
 from solver.cpsat import Progress, solve_cpsat
-from solver.greedy import greedy_placements, greedy_plan
+from solver.greedy import greedy_plan
 
 __all__ = ["Progress", "solve", "greedy_plan"]
 
@@ -18,7 +18,8 @@ def solve(scenario: Scenario, settings: SolveSettings | None = None, *, on_progr
     """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception."""
     settings = settings or SolveSettings()
     baseline = greedy_plan(scenario, settings)
-    hint = greedy_placements(scenario, settings) if baseline.status is PlanStatus.feasible else None
+    # The baseline's plan is the backend's first solution (CP-SAT) or its makespan bound (both).
+    hint = placements_of(scenario, baseline) if baseline.status is PlanStatus.feasible else None
     if settings.backend == "greedy":
         plan = baseline
     elif settings.backend == "pulp":

@@ -30,7 +30,7 @@ from planner.explanation import (
     PolicyCost,
     Reason,
 )
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, is_required, need_loads, window
+from planner.plan import Plan, PlanStatus, SolveSettings, is_required, need_loads, placements_of, window
 from planner.quantities import hundredths
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import initiative_value
@@ -39,12 +39,6 @@ from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
 
 FOUND = (PlanStatus.optimal, PlanStatus.feasible)
-
-
-def placements_of(scenario: Scenario, plan: Plan) -> dict[str, Placement]:
-    """The decisions behind a plan, to warm-start a re-solve from it."""
-    index = scenario.period_index
-    return {s.id: Placement(start=index[s.start], teams=tuple(n.team for n in s.needs)) for s in plan.scheduled}
 
 
 class _OutOfTime(Exception):
