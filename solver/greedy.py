@@ -54,12 +54,18 @@ class _Fill:
         )
 
     def try_place(self, initiative: Initiative, covering: tuple[str | None, int] | None = None) -> bool:
-        """Place it at its earliest start that fits; with `covering=(team or None, k)`, only where it loads that period."""
+        """Place it at its earliest start that fits.
+
+        With `covering=(team or None, k)`, only where it loads period k, starting as late as it can: the
+        floors of the periods before k are met already, so its load should go to k and after.
+        """
         if not self.ready(initiative) or not self._shares_allow(initiative):
             return False
-        for start in self.starts(initiative):
-            if covering is not None and not start <= covering[1] < start + initiative.duration:
-                continue
+        starts = self.starts(initiative)
+        if covering is not None:
+            k = covering[1]
+            starts = range(min(k, starts.stop - 1), max(k - initiative.duration, starts.start - 1), -1)
+        for start in starts:
             teams = self._teams_with_room(initiative, start)
             if teams is None or (covering is not None and covering[0] is not None and covering[0] not in teams):
                 continue

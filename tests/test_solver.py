@@ -214,6 +214,17 @@ def test_the_optimum_is_never_below_the_rank_ordered_baseline():
     assert plan.baseline_objective == 12 and plan.uplift == 8
 
 
+def test_the_baseline_meets_each_floor_with_work_that_starts_where_the_floor_is_short():
+    # Two half-year tech-debt items can cover a 50% floor in four quarters only as Q1-Q2 and Q3-Q4;
+    # the earliest start that touches Q3 (Q2-Q3) would leave Q4 short and the baseline without a plan.
+    data = scenario(
+        work("debt-a", {"web": 6}, 1, kind="tech_debt", duration=2), work("debt-b", {"web": 6}, 1, kind="tech_debt", duration=2),
+        work("feature", {"web": 12}, 50, duration=4), periods=4, teams=[{"id": "web", "capacity": 6}], invisible_work={"min_share": 0.5},
+    )
+    baseline = verified(Scenario.model_validate(data), greedy_plan(Scenario.model_validate(data)))
+    assert starts(baseline) == {"debt-a": "2027-Q1", "debt-b": "2027-Q3", "feature": "2027-Q1"}
+
+
 @pytest.mark.parametrize("backend", ["cpsat", "greedy"])
 def test_every_plan_reports_the_baseline_and_uplift(backend):
     plan = solved(scenario(work("a", {"web": 5}, 10)), backend=backend)
