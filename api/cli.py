@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--milp-solver", choices=get_args(MilpSolver), default="auto",
         help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
     )
-    solving.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default: one per core)")
+    solving.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)")
     solving.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
     solving.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
     solving.add_argument(

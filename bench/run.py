@@ -23,6 +23,8 @@ RESULTS = ROOT / "bench" / "out" / "results.jsonl"
 
 MKNAP_LIMIT = 10.0
 J30_LIMIT = 10.0
+WORKER_COUNTS = (2, 4, 8)
+HARD_J30 = ("j3013_1", "j3025_1", "j3029_1", "j3041_1")  # the first instances that took seconds, not tenths
 
 
 def jobs(full: bool) -> Iterator[dict[str, Any]]:
@@ -60,6 +62,11 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
         scale = cases.generated_case(2000, 40, 26, granularity="sprint")
         for solver in ("cpsat", "highs", "cbc", "greedy"):
             yield {"suite": "scale", "case": scale, "solver": solver, "time_limit": 60.0}
+        # Why `--workers 0` means at least 4 (solver.cpsat.MIN_WORKERS): the same solves with 2, 4 and 8.
+        for workers in WORKER_COUNTS:
+            yield {"suite": "workers", "case": large, "solver": "cpsat", "time_limit": 30.0, "workers": workers}
+            for name in HARD_J30:
+                yield {"suite": "workers", "case": cases.psplib_case(name), "solver": "cpsat", "time_limit": J30_LIMIT, "workers": workers}
 
     # Explanations: a 30 s solve, then every re-solve of the explanation gets `resolve_limit` seconds.
     yield {"suite": "explain", "case": cases.generated_case(200, 10, 4), "solver": "cpsat", "time_limit": 30.0, "explain": True, "resolve_limit": 0.25}
@@ -84,7 +91,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="Run the benchmarks and write docs/benchmarks.md.")
     parser.add_argument("--full", action="store_true", help="every instance and time limit (tens of minutes); default: a quick subset")
-    parser.add_argument("--suite", action="append", help="run only this suite (repeatable): j30, mknap1, mknapcb, large, uplift, scale, explain")
+    parser.add_argument("--suite", action="append", help="run only this suite (repeatable): j30, mknap1, mknapcb, large, uplift, scale, workers, explain")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the report to write (default docs/benchmarks.md)")
     args = parser.parse_args(argv)
     if not cases.DATA.is_dir():

@@ -31,7 +31,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     began = time.perf_counter()
     scenario = load(job["case"])
     loaded = time.perf_counter()
-    settings = SolveSettings(time_limit=job["time_limit"], seed=0, **SOLVERS[job["solver"]])
+    settings = SolveSettings(time_limit=job["time_limit"], seed=0, workers=job.get("workers", 0), **SOLVERS[job["solver"]])
     trajectory: list[tuple[float, float, float | None]] = []
 
     def progress(objective: float, bound: float, _: float) -> None:

@@ -15,6 +15,7 @@ function with a docstring saying what it holds, and each constraint is named fro
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable
 
@@ -251,6 +252,17 @@ def _add_objective(m: Model) -> None:
     model.Maximize(m.objective)
 
 
+MIN_WORKERS = 4
+"""CP-SAT's portfolio at 2 workers is one LP search plus time-shared LNS; at 4 it adds the core-based and
+the LP-free searches. On 2 cores, 4 workers (sharing the cores) found better plans and more proofs in the
+same wall time: docs/benchmarks.md, "Workers"."""
+
+
+def automatic_workers() -> int:
+    """Workers when the settings say 0: one per core, and never fewer than `MIN_WORKERS`."""
+    return max(MIN_WORKERS, os.cpu_count() or 1)
+
+
 class _Progress(cp_model.CpSolverSolutionCallback):
     def __init__(self, report: Progress, scale: float) -> None:
         super().__init__()
@@ -281,7 +293,7 @@ def solve_cpsat(
         m.hint(hint)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = settings.time_limit
-    solver.parameters.num_workers = settings.workers
+    solver.parameters.num_workers = settings.workers or automatic_workers()
     solver.parameters.random_seed = settings.seed
     makespan = scenario.policies.objective is Objective.makespan
     scale = 1 if makespan else VALUE_SCALE
