@@ -15,8 +15,9 @@ import tempfile
 from decimal import Decimal
 from typing import Sequence, TextIO, get_args
 
-from api import render
+from api import comparing, render
 from planner import __version__
+from planner.compare import compare
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
 from planner.loader import Loaded, load
@@ -159,6 +160,23 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FOR_STATUS[plan.status]
 
 
+def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
+    paths = [_existing(path) for path in [args.base, *args.variants]]
+    loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
+    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    interactive = sys.stderr.isatty() and not args.quiet
+    solved = []
+    for path, scenario in zip(paths, (l.scenario for l in loaded)):
+        plan = solve(scenario, settings)
+        plan = plan.model_copy(update={"explanation": _explained(args, scenario, plan, counterfactuals=False)})
+        if interactive:
+            print(f"  {path}: {render.headline(plan, scenario)}", file=sys.stderr, flush=True)
+        solved.append((scenario, plan))
+    comparison = compare(solved[0], solved[1:])
+    _emit(args, comparing.FORMATS[args.format](comparison), f"compared {len(paths)} scenarios", out)
+    return EXIT_OK
+
+
 def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
     def report(objective: float, bound: float, seconds: float) -> None:
         shown = "unknown" if math.isnan(bound) else f"{bound:,.3f}"  # CBC through PuLP reports no bound
@@ -209,17 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     check.set_defaults(func=cmd_check, parser=check)
 
-    solving = argparse.ArgumentParser(add_help=False)
-    solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
-    solving.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)")
-    solving.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
-    solving.add_argument(
+    search = argparse.ArgumentParser(add_help=False)
+    search.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)")
+    search.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
+    search.add_argument(
         "--milp-solver", choices=get_args(MilpSolver), default="auto",
         help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
     )
-    solving.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)")
-    solving.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
-    solving.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
+    search.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)")
+    search.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
+    search.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
+    search.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
+
+    solving = argparse.ArgumentParser(add_help=False, parents=[search])
+    solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
     solving.add_argument(
         "--previous", metavar="PLAN.json",
         help="re-plan against this plan (from --format json): moving or dropping what it scheduled costs value "
@@ -227,7 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solving.add_argument("--force-in", action="append", default=[], metavar="ID", help="schedule this initiative (repeatable)")
     solving.add_argument("--force-out", action="append", default=[], metavar="ID", help="leave this initiative out (repeatable)")
-    solving.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
 
     solve_ = commands.add_parser(
         "solve",
@@ -255,6 +275,20 @@ def build_parser() -> argparse.ArgumentParser:
     explain_.add_argument("--initiative", metavar="ID", help="explain only this initiative")
     explain_.add_argument("--format", choices=sorted(render.EXPLAIN_FORMATS), default="table", help="output format (default: table)")
     explain_.set_defaults(func=cmd_explain, parser=explain_)
+
+    compare_ = commands.add_parser(
+        "compare",
+        parents=[search],
+        help="solve scenarios and compare them with a base",
+        description="Solve a base scenario and its variants (overlays or whole files) with the same settings and compare them: "
+        "for each its status, objective, uplift over the rank-ordered baseline, gap, utilisation per team, invisible-work share, "
+        "theme mix and deadlines met; then, per variant, every initiative added, dropped, or moved earlier or later than in the "
+        "base, with the reason from its explanation. Exit 0 when compared, 1 invalid input, 2 usage error.",
+    )
+    compare_.add_argument("base", metavar="BASE", help="the scenario the others are compared with")
+    compare_.add_argument("variants", nargs="+", metavar="VARIANT", help="scenarios to compare with the base")
+    compare_.add_argument("--format", choices=sorted(comparing.FORMATS), default="table", help="output format (default: table)")
+    compare_.set_defaults(func=cmd_compare, parser=compare_)
     return parser
 
 

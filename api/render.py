@@ -38,7 +38,7 @@ def headline(plan: Plan, scenario: Scenario) -> str:
         if plan.uplift is not None:
             relative = f" ({plan.uplift / abs(plan.baseline_objective):+.1%})" if plan.baseline_objective else ""
             parts.append(f"uplift {plan.uplift:+,.3f}".rstrip("0").rstrip(".") + relative)
-    elif plan.status in (PlanStatus.optimal, PlanStatus.feasible):
+    elif plan.status.found:
         parts.append("the rank-ordered baseline found no valid plan")
     parts.append(f"{plan.solve_seconds:.2f} s, {plan.backend}")
     return "; ".join(parts)
@@ -47,7 +47,7 @@ def headline(plan: Plan, scenario: Scenario) -> str:
 def table(plan: Plan, scenario: Scenario) -> str:
     """What a person reads in a terminal: a roadmap grid (periods across, teams down), then the lists."""
     out = [headline(plan, scenario), plan.message, ""]
-    if plan.status not in (PlanStatus.optimal, PlanStatus.feasible):
+    if not plan.status.found:
         return "\n".join(out[:2] + (explanation_lines(plan.explanation, scenario) if plan.explanation else [])) + "\n"
     why = _reasons(plan)
     out.append(_grid(plan, scenario))
@@ -153,7 +153,7 @@ def csv(plan: Plan, scenario: Scenario) -> str:
 
 def markdown(plan: Plan, scenario: Scenario) -> str:
     out = [f"# Plan for {plan.scenario}", "", headline(plan, scenario) + ".", ""]
-    if plan.status not in (PlanStatus.optimal, PlanStatus.feasible):
+    if not plan.status.found:
         lines = explanation_lines(plan.explanation, scenario) if plan.explanation else []
         return "\n".join(out + [f"No plan: {plan.message}.", ""] + _markdown_list(lines))
     out += ["## Roadmap", "", "| Team | " + " | ".join(scenario.periods) + " |", "|---" * (len(scenario.periods) + 1) + "|"]

@@ -190,7 +190,7 @@ def build_plan(
             )
     org_capacity = [sum(hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams) for k in range(len(labels))]
     total_effort = sum(theme_effort.values())
-    found = status in (PlanStatus.optimal, PlanStatus.feasible)
+    found = status.found
     objective = score_placements(scenario, placements) if found else None
     value_mode = policies.objective is Objective.value
     changes = _changes(scenario, placements) if found else []

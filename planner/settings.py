@@ -16,6 +16,11 @@ class PlanStatus(str, Enum):
     infeasible = "infeasible"  # proven: no plan satisfies every hard constraint
     unknown = "unknown"  # no plan found and no proof either way within the time limit
 
+    @property
+    def found(self) -> bool:
+        """A plan exists: optimal or feasible."""
+        return self in (PlanStatus.optimal, PlanStatus.feasible)
+
 
 Backend = Literal["cpsat", "pulp", "greedy"]
 MilpSolver = Literal["auto", "highs", "cbc"]

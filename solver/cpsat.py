@@ -302,7 +302,7 @@ def solve_cpsat(
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
         raise RuntimeError(f"CP-SAT rejected the model: {m.model.Validate()}")
     status = _STATUS[code]
-    if status not in (PlanStatus.optimal, PlanStatus.feasible):
+    if not status.found:
         return build_plan(
             scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
             backend="cpsat", settings=settings, message=status_message(status, settings),

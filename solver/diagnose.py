@@ -25,7 +25,6 @@ from planner.scenario import Scenario
 from planner.whatif import Rule, RuleKind, with_capacity, with_initiative, with_policy, without
 from solver.cpsat import Model, solve_cpsat
 
-FOUND = (PlanStatus.optimal, PlanStatus.feasible)
 
 
 class _Counter:
@@ -125,7 +124,7 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
 
     def verified(change: str, edited: Scenario, **fields: object) -> Repair | None:
         plan = _feasible(edited, settings, count)
-        if plan.status not in FOUND:
+        if not plan.status.found:
             return None
         return Repair(rule=rule, change=change, status=plan.status, objective=plan.objective, **fields)  # type: ignore[arg-type]
 
@@ -149,7 +148,7 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         def edit(h: int) -> Scenario:
             return with_capacity(scenario, {(rule.team, rule.period): Decimal(h) / 100})  # type: ignore[dict-item]
 
-        least = _least(1, demand, lambda h: _feasible(edit(h), settings, count).status in FOUND)
+        least = _least(1, demand, lambda h: _feasible(edit(h), settings, count).status.found)
         return None if least is None else verified("extra_capacity", edit(least), amount=Decimal(least) / 100)
     # Floors and minimum shares are lowered, caps and maximum shares raised, to the nearest 0.0001 that works.
     current = int(Decimal(rule.limit or "0") * SHARE_SCALE)
@@ -161,7 +160,7 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         return with_policy(scenario, rule, Decimal(value) / SHARE_SCALE)
 
     room = current if lowering else SHARE_SCALE - current
-    least = _least(1, room, lambda step: _feasible(share_edit(step), settings, count).status in FOUND)
+    least = _least(1, room, lambda step: _feasible(share_edit(step), settings, count).status.found)
     if least is None:
         return None
     value = current - least if lowering else current + least

@@ -38,7 +38,6 @@ from planner.whatif import policy_rules, with_capacity, with_initiative, without
 from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
 
-FOUND = (PlanStatus.optimal, PlanStatus.feasible)
 
 
 class _OutOfTime(Exception):
@@ -95,7 +94,7 @@ class _Explainer:
         return None if lost is None else 0.0 - lost  # 0.0 - x: no "-0.0" in reports
 
     def counterfactual(self, kind: CounterfactualKind, initiative: str, other: Plan, **extra: object) -> Counterfactual:
-        if other.status not in FOUND:
+        if not other.status.found:
             return Counterfactual(kind=kind, status=other.status, objective=None, value_lost=None, settings=other.settings, **extra)  # type: ignore[arg-type]
         after = {s.id: s.start for s in other.scheduled}
         before = {s.id: s.start for s in self.plan.scheduled}
@@ -244,7 +243,7 @@ class _Explainer:
         found = [forced_in]
         if counterfactuals and not self.makespan and forced_in.objective is not None:
             found.append(self.value_to_fit(initiative, forced_in))
-        if counterfactuals and reason is Reason.capacity and forced_plan.status in FOUND:
+        if counterfactuals and reason is Reason.capacity and forced_plan.status.found:
             fit = self.capacity_to_fit(initiative, forced_plan)
             if fit is not None:
                 found.append(fit)
@@ -272,7 +271,7 @@ class _Explainer:
             relaxed_lost = self.loss(force(self.bare), self.relaxed.objective)
             if relaxed_lost is not None and (lost is None or relaxed_lost < lost):
                 return Reason.floor_or_share, [], found, forced
-        if forced.status not in FOUND:
+        if not forced.status.found:
             return Reason.capacity, self.occupants(initiative), found, forced
         return Reason.capacity, self.displaced(initiative, forced, found), found, forced
 
@@ -368,7 +367,7 @@ def explain(
     `counterfactuals`, its repairs too). Each re-solve gets `time_limit` seconds; with a `budget` (seconds for
     all of it), what is not explained when it runs out is listed in `unexplained`."""
     began = time.perf_counter()
-    if plan.status not in FOUND:
+    if not plan.status.found:
         diagnosis, count = (
             diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads, repairs=counterfactuals)
             if plan.status is PlanStatus.infeasible

@@ -329,7 +329,7 @@ def solve_milp(
     solver_name, solver = _solver(settings, settings.time_limit)
     m = Model(scenario, settings, finish_by=periods_used(scenario, hint))
     status = _solve(m, solver, settings.time_limit)
-    if status not in (PlanStatus.optimal, PlanStatus.feasible):
+    if not status.found:
         return build_plan(
             scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
             backend="pulp", settings=settings, message=f"{solver_name}: " + status_message(status, settings),
@@ -359,6 +359,6 @@ def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float)
     m.problem.sense = pulp.LpMinimize
     m.problem.setObjective(m.tie_break)
     _, solver = _solver(settings, left)
-    if _solve(m, solver, left) not in (PlanStatus.optimal, PlanStatus.feasible):
+    if not _solve(m, solver, left).found:
         return None
     return m.v.placements(_is_set)

@@ -1,0 +1,145 @@
+"""A comparison rendered for people and tools: a terminal table, Markdown, JSON and a self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from api.render import REASON_WORDS
+from planner.compare import Change, ChangeKind, Comparison, Outcome, Variant
+from planner.explanation import Reason
+from planner.settings import PlanStatus
+
+
+def _num(value: float | None, places: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{places}f}"
+
+
+def _uplift(o: Outcome) -> str:
+    if o.uplift is None:
+        return "no baseline plan" if o.status.found else "-"
+    share = f" ({o.uplift_share:+.1%})" if o.uplift_share is not None else ""
+    return f"{o.uplift:+,.1f}{share}"
+
+
+def _gap(o: Outcome) -> str:
+    return "-" if o.gap is None else f"{o.gap:.1%}"
+
+
+def summary_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """One row per scenario, base first: the headline figures."""
+    header = ["scenario", "status", "objective", "uplift over baseline", "gap", "invisible work", "deadlines met", "scheduled"]
+    rows = [
+        [o.scenario, o.status.value, _num(o.objective), _uplift(o), _gap(o), "-" if o.invisible_share is None else f"{o.invisible_share:.0%}", f"{o.deadlines_met}/{o.deadlines}", str(o.scheduled)]
+        for o in _outcomes(comparison)
+    ]
+    return header, rows
+
+
+def _outcomes(comparison: Comparison) -> list[Outcome]:
+    return [comparison.base] + [v.outcome for v in comparison.variants]
+
+
+def _by_key(comparison: Comparison, field: str, label: str) -> tuple[list[str], list[list[str]]]:
+    """A key (team or theme) down, scenarios across: utilisation or theme mix."""
+    outcomes = _outcomes(comparison)
+    keys = list(dict.fromkeys(k for o in outcomes for k in getattr(o, field)))
+    rows = [[key or "(none)"] + [f"{getattr(o, field)[key]:.0%}" if key in getattr(o, field) else "-" for o in outcomes] for key in keys]
+    return [label] + [o.scenario for o in outcomes], rows
+
+
+def _why(reason: Reason | None, where: str = "") -> str:
+    return f"; {where}{reason.value} ({REASON_WORDS[reason]})" if reason else ""
+
+
+def change_line(change: Change) -> str:
+    """What happened to one initiative, and why, in one line."""
+    if change.change is ChangeKind.added:
+        return f"added, starts {change.start}" + _why(change.base_reason, "in the base: ") + _why(change.reason, "here late: ")
+    if change.change is ChangeKind.dropped:
+        return f"dropped, was {change.base_start}" + ("; not in this scenario" if change.removed else _why(change.reason))
+    periods = "period" if change.periods == 1 else "periods"
+    moved = f"{change.periods} {periods} {change.change.value}, {change.base_start} -> {change.start}"
+    return moved + _why(change.reason) + _why(change.base_reason, "in the base: ")
+
+
+def _count(comparison: Comparison, variant: Variant) -> str:
+    """The heading of a variant's diff: how many changes, or why there is no diff."""
+    for o in (comparison.base, variant.outcome):
+        if not o.status.found:
+            return f"no diff: {o.scenario} has no plan ({o.status.value}; `planner explain` says why)"
+    n = len(variant.changes)
+    return "no initiative changes" if n == 0 else f"{n} change" + ("" if n == 1 else "s")
+
+
+SIGN = {ChangeKind.added: "+", ChangeKind.dropped: "-", ChangeKind.earlier: "<", ChangeKind.later: ">"}
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+
+
+def table(comparison: Comparison) -> str:
+    out = [f"Compared with {comparison.base.scenario}:", ""]
+    out += _aligned(*summary_rows(comparison))
+    out += ["", "Utilisation per team (load / capacity over the horizon):"] + _aligned(*_by_key(comparison, "utilisation", "team"))
+    out += ["", "Theme mix (share of scheduled effort):"] + _aligned(*_by_key(comparison, "theme_mix", "theme"))
+    for variant in comparison.variants:
+        out += ["", f"{variant.outcome.scenario} against {comparison.base.scenario}: {_count(comparison, variant)}"]
+        width = max((len(c.id) for c in variant.changes), default=0)
+        out += [f"  {SIGN[c.change]} {c.id:<{width}}  {change_line(c)}" for c in variant.changes]
+    return "\n".join(out) + "\n"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(row) + " |" for row in rows] + [""]
+
+
+def markdown(comparison: Comparison) -> str:
+    out = [f"# Compared with {comparison.base.scenario}", ""]
+    out += _md_table(*summary_rows(comparison))
+    out += ["## Utilisation per team", ""] + _md_table(*_by_key(comparison, "utilisation", "team"))
+    out += ["## Theme mix", ""] + _md_table(*_by_key(comparison, "theme_mix", "theme"))
+    for variant in comparison.variants:
+        out += [f"## {variant.outcome.scenario}: {_count(comparison, variant)}", ""]
+        out += [f"- `{c.id}` {c.title}: {change_line(c)}" for c in variant.changes]
+        out.append("")
+    return "\n".join(out)
+
+
+def as_json(comparison: Comparison) -> str:
+    return json.dumps(comparison.model_dump(mode="json"), indent=2) + "\n"
+
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:0 0 1.5rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}
+.added{color:#1a7f37}.dropped{color:#cf222e}.earlier,.later{color:#9a6700}"""
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def page(comparison: Comparison) -> str:
+    """One HTML file with its style inline: it opens without network access."""
+    title = f"Compared with {comparison.base.scenario}"
+    parts = [f"<h1>{html.escape(title)}</h1>", _html_table(*summary_rows(comparison))]
+    parts += ["<h2>Utilisation per team</h2>", _html_table(*_by_key(comparison, "utilisation", "team"))]
+    parts += ["<h2>Theme mix</h2>", _html_table(*_by_key(comparison, "theme_mix", "theme"))]
+    for variant in comparison.variants:
+        parts.append(f"<h2>{html.escape(variant.outcome.scenario)}: {html.escape(_count(comparison, variant))}</h2>")
+        items = "".join(
+            f'<li class="{c.change.value}"><code>{html.escape(c.id)}</code> {html.escape(c.title)}: {html.escape(change_line(c))}</li>' for c in variant.changes
+        )
+        if items:
+            parts.append(f"<ul>{items}</ul>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+FORMATS = {"table": table, "json": as_json, "md": markdown, "html": page}
