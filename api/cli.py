@@ -15,9 +15,10 @@ import tempfile
 from decimal import Decimal
 from typing import Sequence, TextIO, get_args
 
-from api import comparing, render
+from api import comparing, render, viewing
 from planner import __version__
-from planner.compare import compare
+from planner import views
+from planner.compare import Comparison, compare
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
 from planner.loader import Loaded, load
@@ -37,6 +38,11 @@ EXIT_FOR_STATUS = {
 }
 
 
+VIEW_HELP = (
+    "the plan for one audience (formats table, md, json): executive (themes, value and uplift, what was left out and why, "
+    "the price of each guardrail, risks), engineering (load and work per team and period, dependencies, binding capacity, "
+    "skill assignments) or public (a customer roadmap of visible work: no values, capacities, ids, teams or dependencies)"
+)
 REASONS_BUDGET = 30.0  # seconds `planner solve` spends at most on its reasons (or the time limit, if longer)
 
 
@@ -123,7 +129,9 @@ def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
     return scenario, plan
 
 
-def _explained(args: argparse.Namespace, scenario: Scenario, plan: Plan, *, counterfactuals: bool, initiative: str | None = None) -> Explanation:
+def _explained(
+    args: argparse.Namespace, scenario: Scenario, plan: Plan, *, counterfactuals: bool, initiative: str | None = None, policy_costs: bool = False,
+) -> Explanation:
     def report(done: int, total: int) -> None:
         print(f"\r  explaining: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
@@ -131,7 +139,7 @@ def _explained(args: argparse.Namespace, scenario: Scenario, plan: Plan, *, coun
     # The reasons `solve` adds by default get a budget, so a large portfolio is not held up by them.
     budget = None if counterfactuals else max(REASONS_BUDGET, args.time_limit)
     return explain(
-        scenario, plan, initiative=initiative, counterfactuals=counterfactuals, time_limit=args.time_limit,
+        scenario, plan, initiative=initiative, counterfactuals=counterfactuals, policy_costs=policy_costs, time_limit=args.time_limit,
         budget=budget, on_progress=report if interactive else None,
     )
 
@@ -144,11 +152,22 @@ def _emit(args: argparse.Namespace, text: str, line: str, out: TextIO) -> None:
         out.write(text)
 
 
+def _view_format(args: argparse.Namespace) -> None:
+    if args.view and args.format not in viewing.FORMATS:
+        raise UsageError(f"--view {args.view} comes as {', '.join(viewing.FORMATS)}, not --format {args.format}")
+
+
 def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
+    _view_format(args)
     scenario, plan = _solved(args)
-    if args.explain or not args.no_reasons:
-        plan = plan.model_copy(update={"explanation": _explained(args, scenario, plan, counterfactuals=args.explain)})
-    _emit(args, render.FORMATS[args.format](plan, scenario), render.headline(plan, scenario), out)
+    if args.explain or not args.no_reasons or args.view == "executive":
+        explanation = _explained(args, scenario, plan, counterfactuals=args.explain, policy_costs=args.view == "executive")
+        plan = plan.model_copy(update={"explanation": explanation})
+    if args.view:
+        text = viewing.FORMATS[args.format](views.view(args.view, scenario, plan), scenario)
+    else:
+        text = render.FORMATS[args.format](plan, scenario)
+    _emit(args, text, render.headline(plan, scenario), out)
     return EXIT_FOR_STATUS[plan.status]
 
 
@@ -161,6 +180,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
+    _view_format(args)
     paths = [_existing(path) for path in [args.base, *args.variants]]
     loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
     settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
@@ -168,13 +188,32 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     solved = []
     for path, scenario in zip(paths, (l.scenario for l in loaded)):
         plan = solve(scenario, settings)
-        plan = plan.model_copy(update={"explanation": _explained(args, scenario, plan, counterfactuals=False)})
+        explanation = _explained(args, scenario, plan, counterfactuals=False, policy_costs=args.view == "executive")
+        plan = plan.model_copy(update={"explanation": explanation})
         if interactive:
             print(f"  {path}: {render.headline(plan, scenario)}", file=sys.stderr, flush=True)
         solved.append((scenario, plan))
     comparison = compare(solved[0], solved[1:])
-    _emit(args, comparing.FORMATS[args.format](comparison), f"compared {len(paths)} scenarios", out)
+    if args.view:
+        text = _compared_views(args, comparison, solved)
+    else:
+        text = comparing.FORMATS[args.format](comparison)
+    _emit(args, text, f"compared {len(paths)} scenarios", out)
     return EXIT_OK
+
+
+def _compared_views(args: argparse.Namespace, comparison: Comparison, solved: list[tuple[Scenario, Plan]]) -> str:
+    """Each scenario's view in turn, after the comparison itself, which the public view leaves out: it holds
+    ids, values and reasons."""
+    shown = [views.view(args.view, scenario, plan) for scenario, plan in solved]
+    if args.format == "json":
+        document = {"views": [v.model_dump(mode="json") for v in shown]}
+        if args.view != "public":
+            document = {"comparison": comparison.model_dump(mode="json")} | document
+        return json.dumps(document, indent=2) + "\n"
+    parts = [] if args.view == "public" else [comparing.FORMATS[args.format](comparison)]
+    parts += [viewing.FORMATS[args.format](v, scenario) for v, (scenario, _) in zip(shown, solved)]
+    return "\n".join(parts)
 
 
 def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
@@ -259,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         "3 infeasible scenario, 4 no plan within the time limit.",
     )
     solve_.add_argument("--format", choices=sorted(render.FORMATS), default="table", help="output format (default: table)")
+    solve_.add_argument("--view", choices=views.VIEWS, help=VIEW_HELP)
     solve_.add_argument("--explain", action="store_true", help="add the what-ifs, the cost of each policy and the value of full teams (see planner explain)")
     solve_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late (a re-solve each; at most 30 s or the time limit in all)")
     solve_.set_defaults(func=cmd_solve, parser=solve_)
@@ -288,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_.add_argument("base", metavar="BASE", help="the scenario the others are compared with")
     compare_.add_argument("variants", nargs="+", metavar="VARIANT", help="scenarios to compare with the base")
     compare_.add_argument("--format", choices=sorted(comparing.FORMATS), default="table", help="output format (default: table)")
+    compare_.add_argument("--view", choices=views.VIEWS, help=VIEW_HELP + "; after the comparison, one per scenario (public: the roadmaps alone)")
     compare_.set_defaults(func=cmd_compare, parser=compare_)
     return parser
 

@@ -357,13 +357,15 @@ def explain(
     *,
     initiative: str | None = None,
     counterfactuals: bool = True,
+    policy_costs: bool = False,
     time_limit: float = 10.0,
     threads: int | None = None,
     budget: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Explanation:
     """Explain a solved plan: every initiative (or one), and with `counterfactuals` the what-ifs, the cost of
-    each policy and the value of capacity where teams are full. An infeasible plan gets a diagnosis (with
+    each policy and the value of capacity where teams are full (`policy_costs` asks for the cost of each policy
+    alone, as the executive view does). An infeasible plan gets a diagnosis (with
     `counterfactuals`, its repairs too). Each re-solve gets `time_limit` seconds; with a `budget` (seconds for
     all of it), what is not explained when it runs out is listed in `unexplained`."""
     began = time.perf_counter()
@@ -390,8 +392,9 @@ def explain(
             return None
 
     jobs: list[Callable[[], object]] = [lambda i=i: run(lambda: x.explain_one(i, counterfactuals), i.id) for i in chosen]
-    if counterfactuals and initiative is None:
+    if (counterfactuals or policy_costs) and initiative is None:
         jobs += [lambda r=r: run(lambda: x.policy_cost(r)) for r in policy_rules(scenario)]
+    if counterfactuals and initiative is None:
         jobs += [lambda b=b: run(lambda: x.marginal(*b)) for b in x.binding()]
     done = 0
     results: list[object] = []

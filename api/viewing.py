@@ -1,0 +1,93 @@
+"""The audience views (`planner.views`) rendered as text, Markdown or JSON.
+
+Each view becomes a list of sections (a heading and its lines) once; text and Markdown differ only in how a
+section is set, so the two never disagree on what a view says.
+"""
+
+from __future__ import annotations
+
+import json
+
+from api.render import REASON_WORDS, describe_rule
+from planner.quantities import plain_number
+from planner.scenario import Scenario
+from planner.views import EngineeringView, ExecutiveView, PublicView, View
+
+Section = tuple[str, list[str]]
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
+    headline = f"{v.status.value}: value {_num(v.objective)}"
+    if v.baseline is not None and v.uplift is not None:
+        share = f" ({v.uplift / abs(v.baseline):+.1%})" if v.baseline else ""
+        headline += f", {v.uplift:+,.1f}{share} over the rank-ordered baseline ({_num(v.baseline)})"
+    if v.gap:
+        headline += f", within {v.gap:.1%} of the best possible"
+    sections: list[Section] = [(f"{v.scenario}: executive summary", [headline])]
+    sections.append(("Themes (share of scheduled effort)", [f"{theme or '(none)'}: {share:.0%}" for theme, share in v.themes.items()]))
+    sections.append(("Invisible work (share of capacity)", ["  ".join(f"{p} {s:.0%}" for p, s in v.invisible_share.items())]))
+    sections.append((f"Left out ({len(v.left_out)})", [
+        f"{item.title}: " + (f"{item.reason.value}, {REASON_WORDS[item.reason]}" if item.reason else "not explained") for item in v.left_out
+    ] or ["nothing"]))
+    sections.append(("Price of each guardrail (value given up to honour it, by re-solve)", [
+        f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status.value == "optimal" else f" ({g.status.value})") for g in v.guardrails
+    ] or ["not priced (no guardrails, or not explained)"]))
+    risks = [f"{r.title} finishes in {r.deadline}, its deadline: no slack" for r in v.deadline_risks]
+    risks += [f"team {t.team} is at {t.utilisation:.0%} in {t.period}" for t in v.full_teams]
+    sections.append(("Risks", risks or ["none: every deadline has slack and no team is above 95%"]))
+    return sections
+
+
+def engineering_sections(v: EngineeringView, scenario: Scenario) -> list[Section]:
+    sections: list[Section] = []
+    for team in scenario.teams:
+        lines = []
+        for cell in (c for c in v.cells if c.team == team.id):
+            work = ", ".join(f"{i} {plain_number(amount)}" for i, amount in cell.initiatives.items())
+            lines.append(f"{cell.period}: {plain_number(cell.load)}/{plain_number(cell.capacity)} ({cell.utilisation:.0%})" + (f": {work}" if work else ""))
+        sections.append((f"{team.display_name} ({team.id})", lines))
+    sections.append(("Dependencies (tightest first)", [
+        f"{d.prerequisite} -> {d.initiative}: {d.slack} period{'s' if d.slack != 1 else ''} of slack" for d in v.dependencies
+    ] or ["none between scheduled work"]))
+    sections.append(("Binding capacity (teams at 100%)", [
+        f"{b.team} in {b.period}" + (f": one more unit is worth {_num(b.marginal_value)}" if b.marginal_value is not None else "") for b in v.binding
+    ] or ["none"]))
+    sections.append(("Skill needs", [f"{a.initiative}: {a.skill} ({plain_number(a.effort)}) by {a.team}" for a in v.skill_assignments] or ["none"]))
+    return sections
+
+
+def public_sections(v: PublicView) -> list[Section]:
+    return [(v.title, [])] + [(c.label, [item.title for item in c.items] or ["(nothing announced)"]) for c in v.columns]
+
+
+def sections(v: View, scenario: Scenario) -> list[Section]:
+    if isinstance(v, ExecutiveView):
+        return executive_sections(v, scenario)
+    if isinstance(v, EngineeringView):
+        return engineering_sections(v, scenario)
+    return public_sections(v)
+
+
+def text(v: View, scenario: Scenario) -> str:
+    out: list[str] = []
+    for n, (heading, lines) in enumerate(sections(v, scenario)):
+        out += ([] if n == 0 else [""]) + [heading] + [f"  {line}" for line in lines]
+    return "\n".join(out) + "\n"
+
+
+def markdown(v: View, scenario: Scenario) -> str:
+    out: list[str] = []
+    for n, (heading, lines) in enumerate(sections(v, scenario)):
+        out += [f"{'#' if n == 0 else '##'} {heading}", ""] + [f"- {line}" for line in lines] + ([""] if lines else [])
+    return "\n".join(out)
+
+
+def as_json(v: View, scenario: Scenario) -> str:
+    return json.dumps(v.model_dump(mode="json"), indent=2) + "\n"
+
+
+FORMATS = {"table": text, "md": markdown, "json": as_json}

@@ -1,0 +1,192 @@
+"""One solved plan seen by three audiences: leadership, engineering, and customers.
+
+Each view is data built from the plan, its explanation and the scenario, and holds only what its audience
+should see: the public view is built from titles, kinds and periods alone, so nothing internal (values,
+capacities, ids, teams, dependencies, invisible work) can reach it. Words are rendered at the edge.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from planner.explanation import PolicyCost, Reason
+from planner.plan import Plan
+from planner.quantities import Amount
+from planner.scenario import Frozen, InitiativeId, PeriodLabel, Scenario, TeamId
+from planner.settings import PlanStatus
+
+FULL = 0.95  # utilisation above which a team is a delivery risk: no room for the unplanned
+
+
+class LeftOut(Frozen):
+    id: InitiativeId
+    title: str
+    mandatory: bool
+    reason: Reason | None = Field(description="From the plan's explanation; None when it was not explained.")
+
+
+class DeadlineRisk(Frozen):
+    """Scheduled work that finishes in its deadline period: any slip misses the deadline."""
+
+    id: InitiativeId
+    title: str
+    deadline: PeriodLabel
+
+
+class FullTeam(Frozen):
+    team: TeamId
+    period: PeriodLabel
+    utilisation: float
+
+
+class ExecutiveView(Frozen):
+    """Themes, the headline, what was left out and why, the price of each guardrail, and the risks."""
+
+    view: Literal["executive"] = "executive"
+    scenario: str
+    status: PlanStatus
+    objective: float | None
+    baseline: float | None = Field(description="The rank-ordered baseline's objective.")
+    uplift: float | None
+    gap: float | None
+    themes: dict[str, float] = Field(description="Share of scheduled effort per theme.")
+    invisible_share: dict[PeriodLabel, float]
+    left_out: list[LeftOut]
+    guardrails: list[PolicyCost] = Field(description="What each floor, share, mandatory item and commitment costs, by re-solve.")
+    deadline_risks: list[DeadlineRisk]
+    full_teams: list[FullTeam] = Field(description=f"Teams loaded above {FULL:.0%} of capacity in a period.")
+
+
+class Cell(Frozen):
+    """One team in one period: its load against its capacity and the work in it."""
+
+    team: TeamId
+    period: PeriodLabel
+    capacity: Amount
+    load: Amount
+    utilisation: float
+    initiatives: dict[InitiativeId, Amount] = Field(description="Load per initiative.")
+
+
+class Dependency(Frozen):
+    initiative: InitiativeId
+    prerequisite: InitiativeId
+    slack: int = Field(description="Periods between the prerequisite's finish and the dependent's start.")
+
+
+class SkillAssignment(Frozen):
+    initiative: InitiativeId
+    skill: str
+    team: TeamId
+    effort: Amount
+
+
+class Binding(Frozen):
+    """A team with no room left in a period, and what one more unit there is worth when it was re-solved."""
+
+    team: TeamId
+    period: PeriodLabel
+    marginal_value: float | None
+
+
+class EngineeringView(Frozen):
+    """Per team and period the load and the work; dependencies, binding constraints and skill assignments."""
+
+    view: Literal["engineering"] = "engineering"
+    scenario: str
+    status: PlanStatus
+    cells: list[Cell]
+    dependencies: list[Dependency] = Field(description="Between scheduled initiatives, tightest first.")
+    binding: list[Binding] = Field(description="Teams at capacity (utilisation 100%).")
+    skill_assignments: list[SkillAssignment]
+
+
+class RoadmapItem(Frozen):
+    title: str
+    kind: str
+
+
+class RoadmapColumn(Frozen):
+    label: str = Field(description="A period, or now / next / later when the plan is not proven optimal.")
+    items: list[RoadmapItem]
+
+
+class PublicView(Frozen):
+    """A customer-facing roadmap: visible work only, by when it starts; no values, capacities, ids, teams or dependencies."""
+
+    view: Literal["public"] = "public"
+    title: str
+    columns: list[RoadmapColumn]
+
+
+View = ExecutiveView | EngineeringView | PublicView
+VIEWS = ("executive", "engineering", "public")
+
+
+def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
+    explained = plan.explanation
+    why = {e.id: e.reason for e in explained.initiatives} if explained else {}
+    by_id = scenario.initiative_by_id
+    return ExecutiveView(
+        scenario=plan.scenario, status=plan.status, objective=plan.objective, baseline=plan.baseline_objective,
+        uplift=plan.uplift, gap=plan.gap, themes=plan.theme_mix, invisible_share=plan.invisible_share,
+        left_out=[LeftOut(id=u.id, title=u.title, mandatory=u.mandatory, reason=why.get(u.id)) for u in plan.not_scheduled] if plan.status.found else [],
+        guardrails=sorted(explained.policy_costs, key=lambda c: -(c.cost or 0)) if explained else [],
+        deadline_risks=[
+            DeadlineRisk(id=s.id, title=s.title, deadline=s.finish) for s in plan.scheduled if by_id[s.id].deadline == s.finish
+        ],
+        full_teams=[FullTeam(team=u.team, period=u.period, utilisation=u.utilisation) for u in plan.utilisation if u.utilisation > FULL],
+    )
+
+
+def engineering(scenario: Scenario, plan: Plan) -> EngineeringView:
+    index = scenario.period_index
+    scheduled = plan.scheduled_by_id()
+    work: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for s in plan.scheduled:
+        for team, loads in s.load.items():
+            for period, amount in loads.items():
+                work.setdefault((team, period), {})[s.id] = amount
+    dependencies = [
+        Dependency(initiative=s.id, prerequisite=p, slack=index[s.start] - index[scheduled[p].finish] - 1)
+        for s in plan.scheduled
+        for p in scenario.initiative_by_id[s.id].depends_on
+        if p in scheduled
+    ]
+    marginal = {(b.team, b.period): b.marginal_value for b in plan.explanation.binding} if plan.explanation else {}
+    return EngineeringView(
+        scenario=plan.scenario, status=plan.status,
+        cells=[
+            Cell(team=u.team, period=u.period, capacity=u.capacity, load=u.load, utilisation=u.utilisation, initiatives=work.get((u.team, u.period), {}))
+            for u in plan.utilisation
+        ],
+        dependencies=sorted(dependencies, key=lambda d: (d.slack, d.initiative, d.prerequisite)),
+        binding=[Binding(team=u.team, period=u.period, marginal_value=marginal.get((u.team, u.period))) for u in plan.utilisation if u.capacity and u.load >= u.capacity],
+        skill_assignments=[
+            SkillAssignment(initiative=s.id, skill=n.skill, team=n.team, effort=n.effort) for s in plan.scheduled for n in s.needs if n.skill
+        ],
+    )
+
+
+def public(scenario: Scenario, plan: Plan) -> PublicView:
+    """Visible work by the period it starts in; by now / next / later when the plan is not proven optimal,
+    since an unproven plan may still move work between later periods."""
+    columns: dict[str, list[RoadmapItem]]
+    if plan.status is PlanStatus.optimal:
+        columns = {label: [] for label in scenario.periods}
+        column_of = {label: label for label in scenario.periods}
+    else:
+        columns = {"now": [], "next": [], "later": []}
+        column_of = {label: ("now", "next")[k] if k < 2 else "later" for k, label in enumerate(scenario.periods)}
+    for s in plan.scheduled:
+        if not s.invisible:
+            columns[column_of[s.start]].append(RoadmapItem(title=s.title, kind=s.kind))
+    # The title names the horizon only: a scenario's name or description is written for planners.
+    return PublicView(title=f"Roadmap {scenario.periods[0]} to {scenario.periods[-1]}", columns=[RoadmapColumn(label=label, items=items) for label, items in columns.items()])
+
+
+def view(name: str, scenario: Scenario, plan: Plan) -> View:
+    return {"executive": executive, "engineering": engineering, "public": public}[name](scenario, plan)
