@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import Sequence, TextIO, get_args
 
 from api import comparing, render, viewing
-from planner import __version__
-from planner import views
+from planner import __version__, views
 from planner.compare import Comparison, compare
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
@@ -183,6 +182,8 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     _view_format(args)
     paths = [_existing(path) for path in [args.base, *args.variants]]
     loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
+    for problem in (p for l in loaded for p in l.warnings):
+        print(f"warning: {problem}", file=sys.stderr)
     settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
     interactive = sys.stderr.isatty() and not args.quiet
     solved = []
