@@ -36,7 +36,8 @@ def headline(plan: Plan, scenario: Scenario) -> str:
     if plan.baseline_objective is not None:
         parts.append(f"rank-ordered baseline {_num(plan.baseline_objective)}")
         if plan.uplift is not None:
-            relative = f" ({plan.uplift / abs(plan.baseline_objective):+.1%})" if plan.baseline_objective else ""
+            share = plan.uplift_share()
+            relative = f" ({share:+.1%})" if share is not None else ""
             parts.append(f"uplift {plan.uplift:+,.3f}".rstrip("0").rstrip(".") + relative)
     elif plan.status.found:
         parts.append("the rank-ordered baseline found no valid plan")
@@ -125,7 +126,7 @@ def _grid(plan: Plan, scenario: Scenario) -> str:
 
 def initiatives_frame(plan: Plan) -> pd.DataFrame:
     """One row per initiative: scheduled or not, when, which teams, what it is worth, why it is out or late."""
-    why = {i.id: i.reason.value for i in (plan.explanation.initiatives if plan.explanation else []) if i.reason}
+    why = {id: reason.value for id, reason in plan.reasons().items()}
     rows = [
         {
             "id": s.id, "title": s.title, "kind": s.kind, "theme": s.theme or "", "scheduled": True,

@@ -11,7 +11,8 @@ import json
 from api.render import REASON_WORDS, describe_rule
 from planner.quantities import plain_number
 from planner.scenario import Scenario
-from planner.views import EngineeringView, ExecutiveView, PublicView, View
+from planner.settings import PlanStatus
+from planner.views import FULL, EngineeringView, ExecutiveView, PublicView, View
 
 Section = tuple[str, list[str]]
 
@@ -23,7 +24,7 @@ def _num(value: float | None) -> str:
 def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
     headline = f"{v.status.value}: value {_num(v.objective)}"
     if v.baseline is not None and v.uplift is not None:
-        share = f" ({v.uplift / abs(v.baseline):+.1%})" if v.baseline else ""
+        share = f" ({v.uplift_share:+.1%})" if v.uplift_share is not None else ""
         headline += f", {v.uplift:+,.1f}{share} over the rank-ordered baseline ({_num(v.baseline)})"
     if v.gap:
         headline += f", within {v.gap:.1%} of the best possible"
@@ -34,11 +35,11 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
         f"{item.title}: " + (f"{item.reason.value}, {REASON_WORDS[item.reason]}" if item.reason else "not explained") for item in v.left_out
     ] or ["nothing"]))
     sections.append(("Price of each guardrail (value given up to honour it, by re-solve)", [
-        f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status.value == "optimal" else f" ({g.status.value})") for g in v.guardrails
+        f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status is PlanStatus.optimal else f" ({g.status.value})") for g in v.guardrails
     ] or ["not priced (no guardrails, or not explained)"]))
     risks = [f"{r.title} finishes in {r.deadline}, its deadline: no slack" for r in v.deadline_risks]
     risks += [f"team {t.team} is at {t.utilisation:.0%} in {t.period}" for t in v.full_teams]
-    sections.append(("Risks", risks or ["none: every deadline has slack and no team is above 95%"]))
+    sections.append(("Risks", risks or [f"none: every deadline has slack and no team is above {FULL:.0%}"]))
     return sections
 
 

@@ -85,12 +85,9 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
     total = sum(capacity.values(), Decimal(0))
     scheduled = {s.id for s in plan.scheduled}
     with_deadline = [i.id for i in scenario.initiatives if i.deadline]
-    share = None
-    if plan.uplift is not None and plan.baseline_objective:
-        share = round(plan.uplift / abs(plan.baseline_objective), 6)
     return Outcome(
         scenario=plan.scenario, status=plan.status, objective=plan.objective, value=plan.value, baseline=plan.baseline_objective,
-        uplift=plan.uplift, uplift_share=share, gap=plan.gap,
+        uplift=plan.uplift, uplift_share=plan.uplift_share(), gap=plan.gap,
         utilisation={team: round(float(load[team] / capacity[team]), 6) if capacity[team] else 0.0 for team in capacity} if plan.status.found else {},
         invisible_share=(round(float(invisible / total), 6) if total else 0.0) if plan.status.found else None,
         theme_mix=plan.theme_mix, scheduled=len(plan.scheduled),
@@ -98,18 +95,12 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
     )
 
 
-def _reasons(plan: Plan) -> dict[str, Reason]:
-    if plan.explanation is None:
-        return {}
-    return {e.id: e.reason for e in plan.explanation.initiatives if e.reason is not None}
-
-
 def changes(base: tuple[Scenario, Plan], variant: tuple[Scenario, Plan]) -> list[Change]:
     """What the variant's plan does differently with each initiative, and why, in the base's file order."""
     (base_scenario, base_plan), (scenario, plan) = base, variant
     before, after = base_plan.scheduled_by_id(), plan.scheduled_by_id()
     base_index, index = base_scenario.period_index, scenario.period_index
-    why_before, why = _reasons(base_plan), _reasons(plan)
+    why_before, why = base_plan.reasons(), plan.reasons()
     titles = {i.id: i.title for i in scenario.initiatives} | {i.id: i.title for i in base_scenario.initiatives}
     shift = _shift(base_scenario, scenario)
     ids = [i.id for i in base_scenario.initiatives] + [i.id for i in scenario.initiatives if i.id not in base_scenario.initiative_by_id]

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from planner.explanation import Explanation
+from planner.explanation import Explanation, Reason
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
@@ -72,6 +72,11 @@ class TeamPeriod(Frozen):
     invisible: Amount
     utilisation: float = Field(description="load / capacity (0 when the team has no capacity).")
 
+    @property
+    def full(self) -> bool:
+        """No room left: the binding capacity an extra unit could relieve."""
+        return self.capacity > 0 and self.load >= self.capacity
+
 
 class Plan(Frozen):
     """The outcome of a solve."""
@@ -109,6 +114,17 @@ class Plan(Frozen):
 
     def scheduled_by_id(self) -> dict[str, ScheduledInitiative]:
         return {s.id: s for s in self.scheduled}
+
+    def reasons(self) -> dict[InitiativeId, Reason]:
+        """Why each initiative is out or late, from the plan's explanation (empty when it was not explained)."""
+        items = self.explanation.initiatives if self.explanation else []
+        return {i.id: i.reason for i in items if i.reason is not None}
+
+    def uplift_share(self) -> float | None:
+        """The uplift relative to the baseline's objective; None without a baseline or with one of 0."""
+        if self.uplift is None or not self.baseline_objective:
+            return None
+        return round(self.uplift / abs(self.baseline_objective), 6)
 
 
 class Placement(Frozen):

@@ -51,6 +51,7 @@ class ExecutiveView(Frozen):
     objective: float | None
     baseline: float | None = Field(description="The rank-ordered baseline's objective.")
     uplift: float | None
+    uplift_share: float | None = Field(description="uplift / |baseline|.")
     gap: float | None
     themes: dict[str, float] = Field(description="Share of scheduled effort per theme.")
     invisible_share: dict[PeriodLabel, float]
@@ -128,11 +129,11 @@ VIEWS = ("executive", "engineering", "public")
 
 def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
     explained = plan.explanation
-    why = {e.id: e.reason for e in explained.initiatives} if explained else {}
+    why = plan.reasons()
     by_id = scenario.initiative_by_id
     return ExecutiveView(
         scenario=plan.scenario, status=plan.status, objective=plan.objective, baseline=plan.baseline_objective,
-        uplift=plan.uplift, gap=plan.gap, themes=plan.theme_mix, invisible_share=plan.invisible_share,
+        uplift=plan.uplift, uplift_share=plan.uplift_share(), gap=plan.gap, themes=plan.theme_mix, invisible_share=plan.invisible_share,
         left_out=[LeftOut(id=u.id, title=u.title, mandatory=u.mandatory, reason=why.get(u.id)) for u in plan.not_scheduled] if plan.status.found else [],
         guardrails=sorted(explained.policy_costs, key=lambda c: -(c.cost or 0)) if explained else [],
         deadline_risks=[
@@ -164,7 +165,7 @@ def engineering(scenario: Scenario, plan: Plan) -> EngineeringView:
             for u in plan.utilisation
         ],
         dependencies=sorted(dependencies, key=lambda d: (d.slack, d.initiative, d.prerequisite)),
-        binding=[Binding(team=u.team, period=u.period, marginal_value=marginal.get((u.team, u.period))) for u in plan.utilisation if u.capacity and u.load >= u.capacity],
+        binding=[Binding(team=u.team, period=u.period, marginal_value=marginal.get((u.team, u.period))) for u in plan.utilisation if u.full],
         skill_assignments=[
             SkillAssignment(initiative=s.id, skill=n.skill, team=n.team, effort=n.effort) for s in plan.scheduled for n in s.needs if n.skill
         ],

@@ -344,7 +344,7 @@ class _Explainer:
         return PolicyCost(rule=rule, status=other.status, objective_without=other.objective, cost=self.gain(other))
 
     def binding(self) -> list[tuple[str, str, Decimal]]:
-        return [(u.team, u.period, u.capacity) for u in self.plan.utilisation if u.capacity > 0 and u.load >= u.capacity]
+        return [(u.team, u.period, u.capacity) for u in self.plan.utilisation if u.full]
 
     def marginal(self, team: str, period: str, capacity: Decimal) -> BindingCapacity:
         other = self.resolve(with_capacity(self.s, {(team, period): Decimal(1)}))
