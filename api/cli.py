@@ -1,7 +1,7 @@
 """The `planner` command line: an adapter at the edge, over the domain (`planner`) and the solvers.
 
 Exit codes, mapped in one place: 0 success, 1 invalid input, 2 usage error (including a file that does
-not exist), 3 infeasible scenario, 4 no plan found within the time limit.
+not exist), 3 infeasible scenario, 4 no plan found within the time limit; `batch` exits 1 when any scenario fails.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import json
 import math
 import os
 import sys
-import tempfile
+import time
 from decimal import Decimal
 from typing import Sequence, TextIO, get_args
 
-from api import comparing, render, viewing
+from api import batch, comparing, render, viewing
+from api.files import write_atomically
 from planner import __version__, views
 from planner.compare import Comparison, compare
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
@@ -25,9 +26,10 @@ from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.settings import MilpSolver, PlanStatus, SolveSettings
 from solver import solve
-from solver.explain import explain
+from solver.explain import explain, reasons_budget
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
+EXIT_FAILED = 1  # batch: a scenario failed its checks
 EXIT: dict[type[PlannerError], int] = {NotFound: EXIT_INVALID, ScenarioError: EXIT_INVALID, PlannerError: EXIT_INVALID}
 EXIT_FOR_STATUS = {
     PlanStatus.optimal: EXIT_OK,
@@ -42,7 +44,6 @@ VIEW_HELP = (
     "the price of each guardrail, risks), engineering (load and work per team and period, dependencies, binding capacity, "
     "skill assignments) or public (a customer roadmap of visible work: no values, capacities, ids, teams or dependencies)"
 )
-REASONS_BUDGET = 30.0  # seconds `planner solve` spends at most on its reasons (or the time limit, if longer)
 
 
 class UsageError(Exception):
@@ -135,8 +136,7 @@ def _explained(
         print(f"\r  explaining: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
     interactive = sys.stderr.isatty() and not args.quiet
-    # The reasons `solve` adds by default get a budget, so a large portfolio is not held up by them.
-    budget = None if counterfactuals else max(REASONS_BUDGET, args.time_limit)
+    budget = None if counterfactuals else reasons_budget(args.time_limit)
     return explain(
         scenario, plan, initiative=initiative, counterfactuals=counterfactuals, policy_costs=policy_costs, time_limit=args.time_limit,
         budget=budget, on_progress=report if interactive else None,
@@ -145,7 +145,7 @@ def _explained(
 
 def _emit(args: argparse.Namespace, text: str, line: str, out: TextIO) -> None:
     if args.out:
-        _write_atomically(args.out, text)
+        write_atomically(args.out, text)
         print(line, file=sys.stderr)
     else:
         out.write(text)
@@ -203,6 +203,68 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        paths = batch.collect(args.paths)
+        names = batch.keys(paths)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.baseline and not os.path.isdir(args.baseline):
+        raise UsageError(f"--baseline {args.baseline}: no such folder")
+    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    cases = [
+        batch.Case(
+            path=str(path), key=key, settings=settings, reasons=not args.no_reasons, max_regression=args.max_regression,
+            baseline=os.path.join(args.baseline, f"{key}.json") if args.baseline else None,
+        )
+        for path, key in zip(paths, names)
+    ]
+    bar = _Bar(len(cases), sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    began = time.perf_counter()
+    results = []
+    if bar:
+        bar.show(0, "")
+    for result in batch.run(cases, jobs=args.jobs, report_dir=args.report_dir):
+        results.append(result)
+        if bar:
+            bar.clear()
+        print(batch.line(result), file=out, flush=True)
+        for text in ([] if result.passed else result.reasons()) + [f"warning: {w}" for w in result.warnings]:
+            print(f"      {text}", file=out, flush=True)
+        if bar:
+            bar.show(len(results), result.path)
+    if bar:
+        bar.clear()
+    seconds = time.perf_counter() - began
+    summary = batch.summary(results, seconds)
+    if args.junit:
+        write_atomically(args.junit, batch.junit(results, seconds))
+    if args.report_dir:
+        write_atomically(os.path.join(args.report_dir, "summary.md"), summary)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as stream:
+            stream.write(summary)
+    passed = sum(1 for r in results if r.passed)
+    print(f"{len(results)} scenarios: {passed} passed, {len(results) - passed} failed ({seconds:.1f} s)", file=out)
+    return EXIT_OK if passed == len(results) else EXIT_FAILED
+
+
+class _Bar:
+    """A one-line progress bar on a terminal, redrawn in place and cleared before other output."""
+
+    def __init__(self, total: int, stream: TextIO, width: int = 30):
+        self.total, self.stream, self.width = total, stream, width
+
+    def show(self, done: int, last: str) -> None:
+        filled = self.width * done // max(self.total, 1)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} {last}"[:200])
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r\033[K")
+        self.stream.flush()
+
+
 def _compared_views(args: argparse.Namespace, comparison: Comparison, solved: list[tuple[Scenario, Plan]]) -> str:
     """Each scenario's view in turn, after the comparison itself, which the public view leaves out: it holds
     ids, values and reasons."""
@@ -224,18 +286,20 @@ def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
     return report
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Write the whole file or nothing: a failed run never leaves half a plan where the last one was."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".planner-", suffix=".tmp")
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"'{text}': give a whole number from 1 to 64")
+    return int(text)
+
+
+def _share(text: str) -> float:
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a share: write 2% or 0.02") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text}: give a share from 0 to 1 (0% to 100%)")
+    return value
 
 
 def _positive(text: str) -> float:
@@ -276,10 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)")
     search.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
-    search.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
-    search.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
+    output.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
 
-    solving = argparse.ArgumentParser(add_help=False, parents=[search])
+    solving = argparse.ArgumentParser(add_help=False, parents=[search, output])
     solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
     solving.add_argument(
         "--previous", metavar="PLAN.json",
@@ -319,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare_ = commands.add_parser(
         "compare",
-        parents=[search],
+        parents=[search, output],
         help="solve scenarios and compare them with a base",
         description="Solve a base scenario and its variants (overlays or whole files) with the same settings and compare them: "
         "for each its status, objective, uplift over the rank-ordered baseline, gap, utilisation per team, invisible-work share, "
@@ -331,6 +396,30 @@ def build_parser() -> argparse.ArgumentParser:
     compare_.add_argument("--format", choices=sorted(comparing.FORMATS), default="table", help="output format (default: table)")
     compare_.add_argument("--view", choices=views.VIEWS, help=VIEW_HELP + "; after the comparison, one per scenario (public: the roadmaps alone)")
     compare_.set_defaults(func=cmd_compare, parser=compare_)
+
+    batch_ = commands.add_parser(
+        "batch",
+        parents=[search],
+        help="solve scenario files for CI and check their expectations",
+        description="Solve every scenario named (files, folders searched for .yaml/.yml/.json, or glob patterns; overlays "
+        "included), each in its own process, and check it: valid, its plan kept every rule (the solver-free checker), "
+        "its `expect:` block met (without one: a plan exists) and, with --baseline, no regression. Prints a line per "
+        "scenario (a progress bar on a terminal); writes JUnit XML, a Markdown summary and per scenario a JSON plan and "
+        "a self-contained HTML report. Exit 0 when all pass, 1 when any fails, 2 on a usage error.",
+    )
+    batch_.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB", help="scenario files, folders or glob patterns (quote them)")
+    batch_.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per scenario")
+    batch_.add_argument("--report-dir", metavar="DIR", help="write KEY.json (the plan), KEY.html (a report) per scenario, and summary.md")
+    batch_.add_argument("--summary", metavar="FILE", help="append the Markdown summary to FILE (e.g. \"$GITHUB_STEP_SUMMARY\")")
+    batch_.add_argument("--jobs", type=_count, default=1, metavar="N", help="scenarios solved at once, each in its own process (default: 1)")
+    batch_.add_argument("--baseline", metavar="DIR", help="earlier plans (a --report-dir of an earlier run): fail on a value drop or a lost mandatory item")
+    batch_.add_argument(
+        "--max-regression", type=_share, default=0.0, metavar="SHARE",
+        help="with --baseline, the drop in value allowed before a scenario fails, e.g. 2%% or 0.02 (default: 0)",
+    )
+    batch_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late in the reports")
+    batch_.add_argument("--quiet", action="store_true", help="no progress bar on a terminal")
+    batch_.set_defaults(func=cmd_batch, parser=batch_)
     return parser
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import json
 
+from api import pages
 from api.render import REASON_WORDS
 from planner.compare import Change, ChangeKind, Comparison, Outcome, Variant
 from planner.explanation import Reason
@@ -112,34 +112,21 @@ def as_json(comparison: Comparison) -> str:
     return json.dumps(comparison.model_dump(mode="json"), indent=2) + "\n"
 
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:0 0 1.5rem}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}
-.added{color:#1a7f37}.dropped{color:#cf222e}.earlier,.later{color:#9a6700}"""
-
-
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
 def page(comparison: Comparison) -> str:
     """One HTML file with its style inline: it opens without network access."""
     title = f"Compared with {comparison.base.scenario}"
-    parts = [f"<h1>{html.escape(title)}</h1>", _html_table(*summary_rows(comparison))]
-    parts += ["<h2>Utilisation per team</h2>", _html_table(*_by_key(comparison, "utilisation", "team"))]
-    parts += ["<h2>Theme mix</h2>", _html_table(*_by_key(comparison, "theme_mix", "theme"))]
+    parts = [f"<h1>{pages.escape(title)}</h1>", pages.table(*summary_rows(comparison))]
+    parts += ["<h2>Utilisation per team</h2>", pages.table(*_by_key(comparison, "utilisation", "team"))]
+    parts += ["<h2>Theme mix</h2>", pages.table(*_by_key(comparison, "theme_mix", "theme"))]
     for variant in comparison.variants:
-        parts.append(f"<h2>{html.escape(variant.outcome.scenario)}: {html.escape(_count(comparison, variant))}</h2>")
+        parts.append(f"<h2>{pages.escape(variant.outcome.scenario)}: {pages.escape(_count(comparison, variant))}</h2>")
         items = "".join(
-            f'<li class="{c.change.value}"><code>{html.escape(c.id)}</code> {html.escape(c.title)}: {html.escape(change_line(c))}</li>' for c in variant.changes
+            f'<li class="{c.change.value}"><code>{pages.escape(c.id)}</code> {pages.escape(c.title)}: {pages.escape(change_line(c))}</li>'
+            for c in variant.changes
         )
         if items:
             parts.append(f"<ul>{items}</ul>")
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
-    )
+    return pages.document(title, parts)
 
 
 FORMATS = {"table": table, "json": as_json, "md": markdown, "html": page}

@@ -1,4 +1,4 @@
-"""Plans rendered for people and tools: a terminal roadmap grid, Markdown, CSV and JSON.
+"""Plans rendered for people and tools: a terminal roadmap grid, Markdown, CSV, JSON and a self-contained HTML page.
 
 Words live here, at the edge; the plan itself is data (`planner.plan.Plan`).
 """
@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 
+from api import pages
 from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
 from planner.plan import Plan, PlanChange, PlanStatus
 from planner.scenario import Objective, Scenario
@@ -181,11 +182,68 @@ def markdown(plan: Plan, scenario: Scenario) -> str:
     return "\n".join(out)
 
 
-def as_json(plan: Plan, scenario: Scenario) -> str:
+def as_json(plan: Plan, scenario: Scenario | None = None) -> str:
     return json.dumps(plan.model_dump(mode="json"), indent=2) + "\n"
 
 
-FORMATS = {"table": table, "json": as_json, "csv": csv, "md": markdown}
+def _heat(utilisation: float) -> str:
+    """A cell colour from white (idle) to deep orange (full), and red above 100%."""
+    if utilisation > 1:
+        return "#ff8182"
+    return f"hsl(30,100%,{100 - 45 * utilisation:.0f}%)"
+
+
+def page(plan: Plan, scenario: Scenario, checks: list[tuple[bool, str]] | None = None) -> str:
+    """One self-contained HTML report: headline, checks, roadmap grid, utilisation heat map, explanations."""
+    title = f"Plan for {plan.scenario}"
+    parts = [f"<h1>{pages.escape(title)}</h1>", f"<p>{pages.escape(headline(plan, scenario))}</p>"]
+    if plan.message:
+        parts.append(f"<p><small>{pages.escape(plan.message)}</small></p>")
+    if checks:
+        parts.append("<h2>Checks</h2><ul>" + "".join(
+            f'<li class="{"pass" if ok else "fail"}">{"pass" if ok else "FAIL"}: {pages.escape(text)}</li>' for ok, text in checks
+        ) + "</ul>")
+    if plan.status.found:
+        parts += ["<h2>Roadmap</h2>", _roadmap_grid(plan, scenario), "<h2>Utilisation</h2>", _heat_map(plan, scenario)]
+        shares = [f"{plan.invisible_share[label]:.0%}" for label in scenario.periods]
+        parts.append(pages.table(["", *scenario.periods], [["invisible work (share of capacity)", *shares]]))
+        parts.append(pages.table(["theme", "share of scheduled effort"], [[t or "(none)", f"{v:.0%}"] for t, v in plan.theme_mix.items()]))
+        why = _reasons(plan)
+        rows = [[u.id, u.title, u.kind, _num(u.value), why.get(u.id, "")] for u in plan.not_scheduled]
+        parts += [f"<h2>Not scheduled ({len(rows)})</h2>", pages.table(["id", "title", "kind", "value", "why"], rows)]
+    if plan.explanation:
+        parts += ["<h2>Explanations</h2>", pages.items(explanation_lines(plan.explanation, scenario))]
+    return pages.document(title, parts)
+
+
+def _roadmap_grid(plan: Plan, scenario: Scenario) -> str:
+    """Initiatives down, periods across; a coloured cell names the teams working on it in that period."""
+    rows = []
+    for s in plan.scheduled:
+        css = "invisible" if s.invisible else "work"
+        cells = [f"<td>{pages.escape(s.title)} <small>{pages.escape(s.id)}, {pages.escape(s.kind)}</small></td>"]
+        for label in scenario.periods:
+            teams = sorted(team for team, loads in s.load.items() if label in loads)
+            cells.append(f'<td class="{css}">{pages.escape(" ".join(teams))}</td>' if teams else "<td></td>")
+        rows.append(cells)
+    return pages.raw_table(["initiative", *scenario.periods], rows)
+
+
+def _heat_map(plan: Plan, scenario: Scenario) -> str:
+    """Teams down, periods across: load / capacity, coloured by how full the team is."""
+    use = {(u.team, u.period): u for u in plan.utilisation}
+    rows = []
+    for team in scenario.teams:
+        cells = [f"<td>{pages.escape(team.display_name)}</td>"]
+        for label in scenario.periods:
+            u = use[team.id, label]
+            tip = f"{_num(float(u.load), 2)} of {_num(float(u.capacity), 2)} {scenario.unit}"
+            cells.append(f'<td class="num" style="background:{_heat(u.utilisation)}" title="{pages.escape(tip)}">{u.utilisation:.0%}</td>')
+        rows.append(cells)
+    return pages.raw_table(["team", *scenario.periods], rows)
+
+
+FORMATS = {"table": table, "json": as_json, "csv": csv, "md": markdown, "html": page}
 
 
 # --- explanations -----------------------------------------------------------------------------------------

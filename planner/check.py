@@ -176,6 +176,11 @@ def _check_report(scenario: Scenario, plan: Plan, load, fail) -> None:  # type: 
         k = scenario.period_index.get(row.period)
         if k is not None and hundredths(row.load) != load[row.team, k]:
             fail("report", f"utilisation reports {row.load} for team '{row.team}' in {row.period}, the decisions give {load[row.team, k] / 100:g}", team=row.team, period=row.period)
+    makespan = scenario.policies.objective is Objective.makespan
+    for item in plan.scheduled:
+        initiative = scenario.initiative_by_id.get(item.id)
+        if initiative is not None and item.required != bool(initiative.mandatory or initiative.committed or makespan):
+            fail("report", f"'{item.id}' is reported {'required' if item.required else 'optional'}, the scenario says otherwise", initiative=item.id)
     listed = [s.id for s in plan.scheduled] + [u.id for u in plan.not_scheduled]
     if sorted(listed) != sorted(i.id for i in scenario.initiatives):
         fail("report", "scheduled and not_scheduled together do not list every initiative exactly once")

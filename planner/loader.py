@@ -129,6 +129,8 @@ def _resolve_extends(document: Document, resolver: Resolver, chain: list[str]) -
         loop = " -> ".join(os.path.basename(k) for k in chain[chain.index(key):] + [key])
         raise ScenarioError([Problem(message=f"`extends` loops: {loop}", location=where)])
     base = _resolve_extends(base, resolver, chain + [key])
+    # Expectations describe one file's outcome; the overlay's changes are the point of it, so it states its own.
+    base = Document(data={k: v for k, v in base.data.items() if k != "expect"}, source=base.source, name=base.name)
     changes = Document(
         data={k: v for k, v in document.data.items() if k != "extends"}, source=document.source, name=document.name
     )

@@ -34,6 +34,7 @@ class ScheduledInitiative(Frozen):
     kind: str
     theme: str | None
     invisible: bool = Field(description="Its kind counts as invisible work.")
+    required: bool = Field(default=False, description="The plan had to schedule it: mandatory, committed, or every initiative under makespan.")
     start: PeriodLabel = Field(description="First period of the work.")
     finish: PeriodLabel = Field(description="Last period of the work.")
     needs: list[NeedAssignment] = Field(description="One per need, in the order of `effort` then `needs`.")
@@ -175,7 +176,7 @@ def build_plan(
         scheduled.append(
             ScheduledInitiative(
                 id=initiative.id, title=initiative.title, kind=initiative.kind, theme=initiative.theme,
-                invisible=scenario.is_invisible(initiative),
+                invisible=scenario.is_invisible(initiative), required=is_required(initiative, scenario),
                 start=labels[placement.start], finish=labels[finish],
                 needs=[NeedAssignment(team=team, skill=need.skill, effort=need.effort) for need, team in zip(initiative.all_needs, placement.teams)],
                 load={team: dict(sorted(cells.items(), key=lambda kv: scenario.period_index[kv[0]])) for team, cells in sorted(per_team.items())},

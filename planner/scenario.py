@@ -223,6 +223,12 @@ class Scoring(str, Enum):
     value = "value"
 
 
+class ExpectedStatus(str, Enum):
+    feasible = "feasible"  # a plan, optimal or not
+    optimal = "optimal"
+    infeasible = "infeasible"
+
+
 class Objective(str, Enum):
     value = "value"
     makespan = "makespan"
@@ -285,6 +291,31 @@ class Policies(Frozen):
     stability: Stability = Field(default_factory=Stability, description="Costs of changing the previous plan (with `previous_plan`).")
 
 
+class Expectations(Frozen):
+    """What a plan of this scenario must show: `planner batch` checks it and fails the scenario otherwise.
+
+    Not inherited: an overlay states its own expectations, since its changes are the point of it.
+    """
+
+    status: ExpectedStatus = Field(
+        default=ExpectedStatus.feasible,
+        description="feasible (default: any plan, optimal or not), optimal (proven best within the time limit) or infeasible.",
+    )
+    scheduled: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
+    not_scheduled: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
+    min_value: float | None = Field(
+        default=None, allow_inf_nan=False,
+        description="The plan's objective is at least this (value objective: decayed value less any stability cost).",
+    )
+    max_gap: Share | None = Field(default=None, description="The proven gap to the best bound is at most this share, e.g. 0.01.")
+    invisible_share_min: Share | None = Field(
+        default=None, description="Invisible work is at least this share of all capacity over the horizon."
+    )
+    deadlines_met: bool | None = Field(
+        default=None, description="true: every initiative with a deadline is scheduled (and so finishes by it)."
+    )
+
+
 class Scenario(Frozen):
     """Teams, capacity, initiatives and policies for one planning horizon."""
 
@@ -300,6 +331,9 @@ class Scenario(Frozen):
         default=None,
         description="The plan being revised: start period per initiative it scheduled. In a file, also the path "
         "of a plan JSON written by `planner solve --format json`, relative to the scenario file.",
+    )
+    expect: Expectations | None = Field(
+        default=None, description="What a plan must show for `planner batch` to pass this scenario; an overlay does not inherit it."
     )
 
     @model_validator(mode="after")

@@ -62,6 +62,7 @@ class _Checker:
         self._mandatory_exclusions()
         self._policies()
         self._previous_plan()
+        self._expectations()
         return self.problems
 
     def warnings(self) -> list[PathProblem]:
@@ -325,3 +326,20 @@ class _Checker:
                 period_offset(horizon.start, label, horizon.granularity)
             except ValueError as exc:
                 self.error(("previous_plan", initiative_id), str(exc))
+
+    # --- expectations ----------------------------------------------------------------------------------
+
+    def _expectations(self) -> None:
+        expect = self.s.expect
+        if expect is None:
+            return
+        at: Path = ("expect",)
+        for field in ("scheduled", "not_scheduled"):
+            for k, initiative_id in enumerate(getattr(expect, field)):
+                if initiative_id not in self.initiative_ids:
+                    self.error(at + (field, k), f"unknown initiative '{initiative_id}'" + did_you_mean(initiative_id, self.initiative_ids))
+        for k, initiative_id in enumerate(expect.not_scheduled):
+            if initiative_id in expect.scheduled:
+                self.error(at + ("not_scheduled", k), f"'{initiative_id}' is expected both scheduled and not scheduled")
+        if expect.min_value is not None and self.s.policies.objective is not Objective.value:
+            self.error(at + ("min_value",), "min_value needs `policies.objective: value`; a makespan plan has no value")

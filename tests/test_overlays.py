@@ -259,14 +259,14 @@ def acme() -> Scenario:
 
 def test_hire_ml_only_raises_ml_capacity_from_q2(acme):
     hire = load(BUNDLED / "acme-2027-hire-ml.yaml").scenario
-    assert differences(acme, hire) == {"name", "description", "teams.ml"}
+    assert differences(acme, hire) == {"name", "description", "teams.ml", "expect"}  # expect: what batch checks, not plan input
     assert acme.capacity("ml") == (16, 20, 20, 20)
     assert hire.capacity("ml") == (16, 30, 40, 40)
 
 
 def test_no_fraud_pivot_only_drops_both_fraud_options(acme):
     pivotless = load(BUNDLED / "acme-2027-no-fraud-pivot.yaml").scenario
-    assert differences(acme, pivotless) == {"name", "description", "initiatives.fraud-new-data", "initiatives.fraud-rules-bridge"}
+    assert differences(acme, pivotless) == {"name", "description", "initiatives.fraud-new-data", "initiatives.fraud-rules-bridge", "expect"}
     assert [i.id for i in pivotless.initiatives] == [
         i.id for i in acme.initiatives if i.id not in ("fraud-new-data", "fraud-rules-bridge")
     ]
@@ -274,6 +274,6 @@ def test_no_fraud_pivot_only_drops_both_fraud_options(acme):
 
 def test_invisible_30_only_raises_the_organisation_wide_floor(acme):
     floor = load(BUNDLED / "acme-2027-invisible-30.yaml").scenario
-    assert differences(acme, floor) == {"name", "description", "policies.invisible_work"}
+    assert differences(acme, floor) == {"name", "description", "policies.invisible_work", "expect"}
     assert floor.policies.invisible_work.min_share == Decimal("0.3")
     assert floor.policies.invisible_work.model_copy(update={"min_share": Decimal("0.2")}) == acme.policies.invisible_work
