@@ -10,12 +10,13 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from decimal import Decimal
 from typing import Sequence, TextIO, get_args
 
-from api import batch, comparing, render, viewing
+from api import batch, comparing, render, sweeping, viewing
 from api.files import write_atomically
 from planner import __version__, views
 from planner.compare import Comparison, compare
@@ -24,6 +25,7 @@ from planner.explanation import Explanation
 from planner.loader import Loaded, load
 from planner.plan import Plan
 from planner.scenario import Scenario
+from planner.sweep import Knob, settings_between
 from planner.settings import MilpSolver, PlanStatus, SolveSettings
 from solver import solve
 from solver.explain import explain, reasons_budget
@@ -203,6 +205,33 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
+    path = _existing(args.file)
+    loaded = load(path)
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    team = None
+    if args.capacity:
+        knob, low, high = Knob.capacity, args.low, args.high
+        if args.low >= args.high:
+            raise UsageError(f"--from {args.low:+.0%} must be below --to {args.high:+.0%}")
+        if args.capacity != "all":
+            team = args.capacity
+            if team not in loaded.scenario.team_by_id:
+                raise NotFound(f"--capacity {team}: no team '{team}' in {path}" + did_you_mean(team, loaded.scenario.team_by_id))
+    else:
+        knob, (low, high) = Knob.invisible_floor, args.invisible_floor
+    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+
+    def report(done: int, total: int) -> None:
+        print(f"  solved {done}/{total} points", file=sys.stderr, flush=True)
+
+    interactive = sys.stderr.isatty() and not args.quiet
+    curve = sweeping.sweep(path, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None)
+    _emit(args, sweeping.FORMATS[args.format](curve), f"swept {len(curve.points)} points", out)
+    return EXIT_OK
+
+
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     try:
         paths = batch.collect(args.paths)
@@ -302,6 +331,26 @@ def _share(text: str) -> float:
     return value
 
 
+def _change(text: str) -> float:
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a change: write -20% or +30% (or -0.2, 0.3)") from None
+    if not -1 < value <= 10:
+        raise argparse.ArgumentTypeError(f"{text}: a change of capacity lies above -100% and at most +1000%")
+    return value
+
+
+def _share_range(text: str) -> tuple[float, float]:
+    low, sep, high = text.partition("..")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"'{text}': write a range of shares as LOW..HIGH, e.g. 0..0.4")
+    bounds = (_share(low), _share(high))
+    if bounds[0] >= bounds[1]:
+        raise argparse.ArgumentTypeError(f"'{text}': the range's low end must be below its high end")
+    return bounds
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -396,6 +445,29 @@ def build_parser() -> argparse.ArgumentParser:
     compare_.add_argument("--format", choices=sorted(comparing.FORMATS), default="table", help="output format (default: table)")
     compare_.add_argument("--view", choices=views.VIEWS, help=VIEW_HELP + "; after the comparison, one per scenario (public: the roadmaps alone)")
     compare_.set_defaults(func=cmd_compare, parser=compare_)
+
+    sweep_ = commands.add_parser(
+        "sweep",
+        parents=[search, output],
+        help="a trade-off curve: the value at each setting of capacity or the invisible-work floor",
+        description="Solve a scenario at evenly spaced settings of one knob, in parallel processes (each warm-started "
+        "from its neighbour), and show the value at each point, the initiatives that enter or leave from one point to "
+        "the next, and the knee (where the curve bends most). --capacity TEAM|all scales that team's (or every team's) "
+        "capacity in every period from --from to --to; --invisible-floor LOW..HIGH sets the organisation-wide floor. "
+        "Exit 0 when swept, 1 invalid input, 2 usage error.",
+    )
+    sweep_.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
+    knob = sweep_.add_mutually_exclusive_group(required=True)
+    knob.add_argument("--capacity", metavar="TEAM|all", help="scale this team's capacity, or every team's with 'all'")
+    knob.add_argument("--invisible-floor", type=_share_range, metavar="LOW..HIGH", help="sweep policies.invisible_work.min_share, e.g. 0..0.4")
+    sweep_.add_argument("--from", dest="low", type=_change, default=-0.2, metavar="PCT", help="with --capacity: the first change, e.g. -20%% (default)")
+    sweep_.add_argument("--to", dest="high", type=_change, default=0.3, metavar="PCT", help="with --capacity: the last change, e.g. +30%% (default)")
+    sweep_.add_argument("--steps", type=_count, default=6, metavar="N", help="points on the curve, both ends included (default: 6)")
+    sweep_.add_argument("--jobs", type=_count, default=2, metavar="N", help="processes solving points at once (default: 2)")
+    sweep_.add_argument("--format", choices=sorted(sweeping.FORMATS), default="table", help="output format (default: table)")
+    sweep_.set_defaults(func=cmd_sweep, parser=sweep_)
+    # "--from -20%" reads as a value, not an option: argparse only knows plain negative numbers by default.
+    sweep_._negative_number_matcher = re.compile(r"^-\d+(\.\d*)?%?$|^-\.\d+%?$")
 
     batch_ = commands.add_parser(
         "batch",

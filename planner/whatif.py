@@ -7,7 +7,7 @@ added to one team in one period, a value changed. `Rule` names one business rule
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from typing import Any, Callable
 
@@ -15,6 +15,8 @@ from pydantic import Field
 
 from planner.quantities import plain_number
 from planner.scenario import Frozen, Scenario
+
+HUNDREDTH = Decimal("0.01")
 
 
 class RuleKind(str, Enum):
@@ -123,6 +125,18 @@ def with_capacity(scenario: Scenario, extra: dict[tuple[str, str], Decimal]) -> 
             if cells:
                 capacity = scenario.capacity(team["id"])
                 team["capacity"] = [plain_number(c + cells.get(k, Decimal(0))) for k, c in enumerate(capacity)]
+
+    return edited(scenario, change)
+
+
+def with_capacity_scaled(scenario: Scenario, factor: Decimal, team: str | None = None) -> Scenario:
+    """The scenario with one team's capacity (or every team's, for None) times `factor` in every period,
+    to the hundredth of a unit (the finest amount a scenario holds)."""
+
+    def change(data: dict[str, Any]) -> None:
+        for t in data["teams"]:
+            if team is None or t["id"] == team:
+                t["capacity"] = [plain_number((c * factor).quantize(HUNDREDTH, ROUND_HALF_EVEN)) for c in scenario.capacity(t["id"])]
 
     return edited(scenario, change)
 

@@ -6,7 +6,8 @@ backend as a first solution, and reports the backend's plan with the baseline's 
 
 from __future__ import annotations
 
-from planner.plan import Plan, PlanStatus, SolveSettings, placements_of
+from planner.check import check_plan
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, placements_of, score_placements
 from planner.scenario import Objective, Scenario
 from solver.cpsat import Progress, solve_cpsat
 from solver.greedy import greedy_plan
@@ -14,12 +15,20 @@ from solver.greedy import greedy_plan
 __all__ = ["Progress", "solve", "greedy_plan"]
 
 
-def solve(scenario: Scenario, settings: SolveSettings | None = None, *, on_progress: Progress | None = None) -> Plan:
-    """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception."""
+def solve(
+    scenario: Scenario, settings: SolveSettings | None = None, *, on_progress: Progress | None = None, warm_start: Plan | None = None,
+) -> Plan:
+    """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception.
+
+    `warm_start` is a plan of a neighbouring scenario (a sweep's previous point): when its decisions keep
+    every rule of this scenario and beat the baseline's, the backend starts from them instead.
+    """
     settings = settings or SolveSettings()
     baseline = greedy_plan(scenario, settings)
     # The baseline's plan is the backend's first solution (CP-SAT) or its makespan bound (both).
     hint = placements_of(scenario, baseline) if baseline.status is PlanStatus.feasible else None
+    if warm_start is not None and warm_start.status.found:
+        hint = _better_start(scenario, settings, hint, placements_of(scenario, warm_start))
     if settings.backend == "greedy":
         plan = baseline
     elif settings.backend == "pulp":
@@ -39,3 +48,19 @@ def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:
     if scenario.policies.objective is Objective.makespan:
         uplift = -uplift  # fewer periods is better
     return plan.model_copy(update={"baseline_objective": baseline.objective, "uplift": round(uplift, 6)})
+
+
+def _better_start(
+    scenario: Scenario, settings: SolveSettings, baseline: dict[str, Placement] | None, neighbour: dict[str, Placement],
+) -> dict[str, Placement] | None:
+    """The neighbour's decisions when they are valid here (the solver-free checker says so) and at least as good."""
+    rebuilt = build_plan(scenario, neighbour, status=PlanStatus.feasible, best_bound=None, solve_seconds=0, backend="greedy", settings=settings)
+    forced = any(i in settings.force_out for i in neighbour) or any(i not in neighbour for i in settings.force_in)
+    if forced or check_plan(scenario, rebuilt):
+        return baseline
+    if baseline is None:
+        return neighbour
+    better = score_placements(scenario, neighbour) >= score_placements(scenario, baseline)
+    if scenario.policies.objective is Objective.makespan:
+        better = score_placements(scenario, neighbour) <= score_placements(scenario, baseline)
+    return neighbour if better else baseline

@@ -1,0 +1,127 @@
+"""Trade-off curves: one scenario solved at a row of settings of one knob, and what changes along the row.
+
+Two knobs: a team's capacity (or every team's), scaled by a percentage, answers "what do two more ML
+engineers buy"; the organisation-wide invisible-work floor answers "what does a 25% floor cost". Pure:
+`point_scenario` builds each point's scenario and `assemble` reads the solved plans; solving is the
+caller's job. The knee is where the curve bends most: past it, each step buys (or costs) much less.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+
+from pydantic import Field
+
+from planner.plan import Plan
+from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
+from planner.settings import PlanStatus
+from planner.whatif import Rule, RuleKind, with_capacity_scaled, with_policy
+
+SHARE_PLACES = Decimal("0.0001")  # a scenario's shares have at most four decimal places
+
+
+class Knob(str, Enum):
+    capacity = "capacity"  # capacity scaled by (1 + setting) in every period
+    invisible_floor = "invisible_floor"  # policies.invisible_work.min_share = setting
+
+
+class Point(Frozen):
+    """One solve of the sweep."""
+
+    setting: float = Field(description="capacity: the change as a share (-0.2 = 20% less); invisible_floor: the floor's share.")
+    status: PlanStatus | None = Field(description="None when this point's scenario is not valid (see `problem`).")
+    objective: float | None
+    gap: float | None
+    scheduled: list[InitiativeId] = Field(default_factory=list)
+    entered: list[InitiativeId] = Field(default_factory=list, description="Scheduled here but not at the previous point.")
+    left: list[InitiativeId] = Field(default_factory=list, description="Scheduled at the previous point but not here.")
+    change: float | None = Field(default=None, description="objective minus the previous point's, when both have one.")
+    problem: str | None = Field(default=None, description="Why this point's scenario is not valid, e.g. a floor above its cap.")
+
+
+class Sweep(Frozen):
+    """The curve: every point in the order of its setting, the knee, and where the value goes against the knob."""
+
+    scenario: str
+    knob: Knob
+    team: TeamId | None = Field(default=None, description="capacity: the team scaled; None for every team.")
+    points: list[Point]
+    knee: float | None = Field(default=None, description="The setting where the curve bends most; None for fewer than 3 points with a plan, or a straight line.")
+    falls: list[float] = Field(
+        default_factory=list,
+        description="capacity: settings where the value is lower than one step before although capacity grew "
+        "(floors are shares of capacity, so more capacity can mean more required invisible work).",
+    )
+
+
+def settings_between(low: float, high: float, steps: int) -> list[float]:
+    """`steps` evenly spaced settings from low to high, both included, rounded to a share's four places."""
+    if steps < 2:
+        return [float(Decimal(str(low)).quantize(SHARE_PLACES))]
+    width = (Decimal(str(high)) - Decimal(str(low))) / (steps - 1)
+    return [float((Decimal(str(low)) + width * k).quantize(SHARE_PLACES)) for k in range(steps)]
+
+
+def point_scenario(scenario: Scenario, knob: Knob, setting: float, team: str | None = None) -> Scenario:
+    """The scenario at one setting of the knob (raises ScenarioError when that setting breaks a rule of it)."""
+    value = Decimal(str(setting)).quantize(SHARE_PLACES)
+    if knob is Knob.capacity:
+        edited = with_capacity_scaled(scenario, 1 + value, team)
+    else:
+        edited = with_policy(scenario, Rule(kind=RuleKind.invisible_floor), value)
+    return edited.model_copy(update={"name": f"{scenario.name} at {label(knob, setting)}"})
+
+
+def label(knob: Knob, setting: float) -> str:
+    if knob is Knob.capacity:
+        return f"{setting:+.0%}" if setting else "0%"
+    return f"{setting:.0%}" if round(setting * 100, 6).is_integer() else f"{setting:.2%}"
+
+
+def assemble(
+    scenario: Scenario, knob: Knob, team: str | None, solved: list[tuple[float, Plan | None, str | None]],
+) -> Sweep:
+    """The sweep from each setting's plan (or its scenario's problem), in any order."""
+    points: list[Point] = []
+    previous: Point | None = None
+    for setting, plan, problem in sorted(solved, key=lambda s: s[0]):
+        scheduled = [s.id for s in plan.scheduled] if plan else []
+        point = Point(
+            setting=setting, status=plan.status if plan else None, objective=plan.objective if plan else None,
+            gap=plan.gap if plan else None, scheduled=scheduled, problem=problem,
+        )
+        if previous is not None and point.status is not None and point.status.found and previous.status is not None and previous.status.found:
+            point = point.model_copy(update={
+                "entered": [i for i in scheduled if i not in previous.scheduled],
+                "left": [i for i in previous.scheduled if i not in scheduled],
+                "change": round(point.objective - previous.objective, 6) if point.objective is not None and previous.objective is not None else None,
+            })
+        points.append(point)
+        previous = point
+    falls = [p.setting for p in points if knob is Knob.capacity and p.change is not None and p.change < -1e-6]
+    return Sweep(scenario=scenario.name, knob=knob, team=team, points=points, knee=knee(points), falls=falls)
+
+
+def knee(points: list[Point]) -> float | None:
+    """The setting farthest from the straight line through the curve's ends, both axes scaled to 0..1.
+
+    That is where the curve bends most (the Kneedle idea): on a value curve that rises and flattens, the
+    capacity beyond which each step buys much less. None when there is no bend to speak of.
+    """
+    curve = [(p.setting, p.objective) for p in points if p.objective is not None]
+    if len(curve) < 3:
+        return None
+    (x0, y0), (x1, y1) = curve[0], curve[-1]
+    ys = [y for _, y in curve]
+    span_x, span_y = x1 - x0, max(ys) - min(ys)
+    if span_x <= 0 or span_y <= 0:
+        return None
+
+    def distance(x: float, y: float) -> float:
+        u, v = (x - x0) / span_x, (y - y0) / span_y
+        end = (y1 - y0) / span_y
+        return abs(v - end * u) / (1 + end * end) ** 0.5
+
+    best = max(curve[1:-1], key=lambda c: distance(*c))
+    return best[0] if distance(*best) > 0.05 else None
