@@ -16,13 +16,13 @@ import time
 from decimal import Decimal
 from typing import Sequence, TextIO, get_args
 
-from api import batch, comparing, render, sweeping, viewing
+from api import batch, comparing, importing, render, sweeping, viewing
 from api.files import write_atomically
 from planner import __version__, views
 from planner.compare import Comparison, compare
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
-from planner.loader import Loaded, load
+from planner.loader import Loaded, load, parse_scenario
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.sweep import Knob, settings_between
@@ -229,6 +229,20 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     interactive = sys.stderr.isatty() and not args.quiet
     curve = sweeping.sweep(path, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None)
     _emit(args, sweeping.FORMATS[args.format](curve), f"swept {len(curve.points)} points", out)
+    return EXIT_OK
+
+
+def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
+    base = load(_existing(args.into)).scenario
+    mapping = importing.read_mapping(_existing(args.mapping)) if args.mapping else importing.Mapping()
+    initiatives = importing.import_csv(_existing(args.csv), mapping, base)
+    text = importing.overlay_text(initiatives, importing.relative_base(args.into, args.out), args.csv)
+    # The overlay must load over its base before anything is written (it is named where it will stand).
+    loaded = parse_scenario(text, name=args.out or "imported.yaml")
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    invisible = sum(1 for i in initiatives if i.get("kind", "feature") in base.policies.invisible_work.kinds)
+    _emit(args, text, f"imported {len(initiatives)} initiatives from {args.csv} ({invisible} invisible work) into {args.out}", out)
     return EXIT_OK
 
 
@@ -468,6 +482,21 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_.set_defaults(func=cmd_sweep, parser=sweep_)
     # "--from -20%" reads as a value, not an option: argparse only knows plain negative numbers by default.
     sweep_._negative_number_matcher = re.compile(r"^-\d+(\.\d*)?%?$|^-\.\d+%?$")
+
+    import_ = commands.add_parser(
+        "import-csv",
+        help="initiatives from a CSV export (e.g. Jira) as an overlay of a scenario",
+        description="Read initiatives from a CSV export (a Jira issue export's Summary, Issue key, Team, Story Points or "
+        "Original Estimate, Due date and Labels columns, or others named in the mapping file) and write an overlay of "
+        "BASE with them: `extends: BASE` and the initiatives, matched by id. Every row problem is reported, located at its "
+        "CSV line and column, and nothing is written unless the overlay loads. See docs/scenario-format.md. "
+        "Exit 0 when imported, 1 invalid input, 2 usage error.",
+    )
+    import_.add_argument("csv", metavar="CSV", help="the export, UTF-8 with a header row")
+    import_.add_argument("--into", required=True, metavar="BASE", help="the scenario whose teams and horizon the initiatives use")
+    import_.add_argument("--mapping", metavar="MAP.yaml", help="columns, effort_per_unit, teams, kinds, themes, date_format (default: Jira's column names, 1 unit per point)")
+    import_.add_argument("--out", metavar="F", help="write the overlay to F (whole or not at all) instead of stdout")
+    import_.set_defaults(func=cmd_import_csv, parser=import_)
 
     batch_ = commands.add_parser(
         "batch",
