@@ -73,15 +73,21 @@ class CaseResult(BaseModel):
         return [*self.problems, *(f"plan checker: {v}" for v in self.violations), *map(str, self.failures)]
 
 
-def collect(patterns: list[str]) -> list[Path]:
+def collect(patterns: list[str], skip: list[str] | None = None) -> list[Path]:
     """The scenario files named: files as given, folders searched for .yaml/.yml/.json, globs expanded.
 
-    Raises ValueError (a usage error) for a name that matches nothing, so a typo never passes as "0 failed".
+    A folder search passes over the folders in `skip` (the run's own report and baseline folders, whose
+    JSON plans are not scenarios). Raises ValueError (a usage error) for a name that matches nothing, so a
+    typo never passes as "0 failed".
     """
+    skipped = [Path(s).resolve() for s in skip or []]
     found: list[Path] = []
     for pattern in patterns:
         if os.path.isdir(pattern):
-            matches = sorted(p for p in Path(pattern).rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            matches = sorted(
+                p for p in Path(pattern).rglob("*")
+                if p.suffix in SUFFIXES and p.is_file() and not any(p.resolve().is_relative_to(s) for s in skipped)
+            )
             if not matches:
                 raise ValueError(f"{pattern}: no scenario files (.yaml, .yml, .json) in this folder")
         elif os.path.isfile(pattern):

@@ -248,7 +248,7 @@ def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     try:
-        paths = batch.collect(args.paths)
+        paths = batch.collect(args.paths, skip=[d for d in (args.report_dir, args.baseline) if d])
         names = batch.keys(paths)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -288,7 +288,7 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
         with open(args.summary, "a", encoding="utf-8") as stream:
             stream.write(summary)
     passed = sum(1 for r in results if r.passed)
-    print(f"{len(results)} scenarios: {passed} passed, {len(results) - passed} failed ({seconds:.1f} s)", file=out)
+    print(f"{len(results)} scenario{'' if len(results) == 1 else 's'}: {passed} passed, {len(results) - passed} failed ({seconds:.1f} s)", file=out)
     return EXIT_OK if passed == len(results) else EXIT_FAILED
 
 

@@ -100,7 +100,8 @@ def test_an_invalid_scenario_fails_with_its_located_errors_and_the_others_still_
 
 def test_a_value_drop_beyond_the_allowed_regression_fails_against_the_baseline(tmp_path):
     scenario = write_yaml(tmp_path, "tiny.yaml", scenario_data())
-    assert batch(str(scenario), "--report-dir", str(tmp_path / "before"))[0] == 0
+    assert batch(str(tmp_path), "--report-dir", str(tmp_path / "before"))[0] == 0
+    assert "1 scenario: 1 passed, 0 failed" in batch(str(tmp_path), "--report-dir", str(tmp_path / "before"))[1]  # its plans are not scenarios
     lower = scenario_data()
     lower["initiatives"][0]["value"] = 14  # signup is worth less now
     write_yaml(tmp_path, "tiny.yaml", lower)
