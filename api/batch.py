@@ -31,7 +31,9 @@ from planner.settings import SolveSettings
 from solver import solve
 from solver.explain import explain, reasons_budget
 
-SUFFIXES = (".yaml", ".yml", ".json")
+# A folder is searched for YAML only: JSON beside scenarios is usually a plan (a `previous_plan`, a report).
+# A JSON scenario is named as a file or by a pattern.
+FOLDER_SUFFIXES = (".yaml", ".yml")
 
 
 class Case(BaseModel):
@@ -74,9 +76,9 @@ class CaseResult(BaseModel):
 
 
 def collect(patterns: list[str], skip: list[str] | None = None) -> list[Path]:
-    """The scenario files named: files as given, folders searched for .yaml/.yml/.json, globs expanded.
+    """The scenario files named: files as given, folders searched for .yaml/.yml, globs expanded.
 
-    A folder search passes over the folders in `skip` (the run's own report and baseline folders, whose
+    A folder search passes over hidden folders and the folders in `skip` (the run's own report and baseline folders, whose
     JSON plans are not scenarios). Raises ValueError (a usage error) for a name that matches nothing, so a
     typo never passes as "0 failed".
     """
@@ -86,10 +88,12 @@ def collect(patterns: list[str], skip: list[str] | None = None) -> list[Path]:
         if os.path.isdir(pattern):
             matches = sorted(
                 p for p in Path(pattern).rglob("*")
-                if p.suffix in SUFFIXES and p.is_file() and not any(p.resolve().is_relative_to(s) for s in skipped)
+                if p.suffix in FOLDER_SUFFIXES and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(pattern).parts)
+                and not any(p.resolve().is_relative_to(s) for s in skipped)
             )
             if not matches:
-                raise ValueError(f"{pattern}: no scenario files (.yaml, .yml, .json) in this folder")
+                raise ValueError(f"{pattern}: no scenario files (.yaml, .yml) in this folder")
         elif os.path.isfile(pattern):
             matches = [Path(pattern)]
         else:
@@ -153,7 +157,8 @@ def _expected(scenario: Scenario) -> str:
         return "a plan (no expect: block)"
     fields = scenario.expect.model_dump(mode="json", exclude_defaults=True)
     fields.setdefault("status", scenario.expect.status.value)
-    return "; ".join(f"{k} {', '.join(v) if isinstance(v, list) else v}" for k, v in fields.items())
+    shown = {k: ", ".join(v) if isinstance(v, list) else format(v, "g") if isinstance(v, float) else v for k, v in fields.items()}
+    return "; ".join(f"{k} {v}" for k, v in shown.items())
 
 
 def case_timeout(settings: SolveSettings) -> float:
@@ -167,9 +172,13 @@ def run(cases: list[Case], *, jobs: int, report_dir: str | None) -> Iterator[Cas
     for index, outcome in run_each(run_case, cases, jobs=jobs, timeout=timeout):
         case = cases[index]
         result = CaseResult(path=case.path, key=case.key, crashed=outcome.message) if isinstance(outcome, Crashed) else outcome
-        if report_dir and result.plan is not None:
-            write_atomically(Path(report_dir) / f"{result.key}.json", render.as_json(result.plan))
-            write_atomically(Path(report_dir) / f"{result.key}.html", result.html or "")
+        if report_dir:
+            for suffix, text in ((".json", render.as_json(result.plan) if result.plan else None), (".html", result.html)):
+                target = Path(report_dir) / f"{result.key}{suffix}"
+                if text is not None:
+                    write_atomically(target, text)
+                else:
+                    target.unlink(missing_ok=True)  # a stale plan from an earlier run must not pass as this run's baseline
         yield result
 
 

@@ -212,14 +212,17 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     team = None
     if args.capacity:
-        knob, low, high = Knob.capacity, args.low, args.high
-        if args.low >= args.high:
-            raise UsageError(f"--from {args.low:+.0%} must be below --to {args.high:+.0%}")
+        knob = Knob.capacity
+        low, high = -0.2 if args.low is None else args.low, 0.3 if args.high is None else args.high
+        if low >= high:
+            raise UsageError(f"--from {low:+.0%} must be below --to {high:+.0%}")
         if args.capacity != "all":
             team = args.capacity
             if team not in loaded.scenario.team_by_id:
                 raise NotFound(f"--capacity {team}: no team '{team}' in {path}" + did_you_mean(team, loaded.scenario.team_by_id))
     else:
+        if args.low is not None or args.high is not None:
+            raise UsageError("--from and --to set a capacity change; with --invisible-floor give the range as LOW..HIGH")
         knob, (low, high) = Knob.invisible_floor, args.invisible_floor
     settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
 
@@ -254,6 +257,13 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(str(exc)) from None
     if args.baseline and not os.path.isdir(args.baseline):
         raise UsageError(f"--baseline {args.baseline}: no such folder")
+    if args.baseline and not any(os.path.exists(os.path.join(args.baseline, f"{key}.json")) for key in names):
+        raise UsageError(f"--baseline {args.baseline} holds none of this run's plans (such as {names[0]}.json): is it a --report-dir of the same scenarios?")
+    if args.report_dir and os.path.exists(args.report_dir) and not os.path.isdir(args.report_dir):
+        raise UsageError(f"--report-dir {args.report_dir}: is a file, not a folder")
+    for option, path in (("--junit", args.junit), ("--summary", args.summary)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UsageError(f"{option} {path}: no such folder to write it in")
     settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
     cases = [
         batch.Case(
@@ -272,7 +282,8 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
         if bar:
             bar.clear()
         print(batch.line(result), file=out, flush=True)
-        for text in ([] if result.passed else result.reasons()) + [f"warning: {w}" for w in result.warnings]:
+        notes = [f"note: {result.baseline}"] if args.baseline and result.baseline.startswith("no earlier plan") else []
+        for text in ([] if result.passed else result.reasons()) + [f"warning: {w}" for w in result.warnings] + notes:
             print(f"      {text}", file=out, flush=True)
         if bar:
             bar.show(len(results), result.path)
@@ -333,6 +344,13 @@ def _count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError(f"'{text}': give a whole number from 1 to 64")
     return int(text)
+
+
+def _steps(text: str) -> int:
+    steps = _count(text)
+    if steps < 2:
+        raise argparse.ArgumentTypeError(f"'{text}': a curve needs at least 2 points")
+    return steps
 
 
 def _share(text: str) -> float:
@@ -474,9 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
     knob = sweep_.add_mutually_exclusive_group(required=True)
     knob.add_argument("--capacity", metavar="TEAM|all", help="scale this team's capacity, or every team's with 'all'")
     knob.add_argument("--invisible-floor", type=_share_range, metavar="LOW..HIGH", help="sweep policies.invisible_work.min_share, e.g. 0..0.4")
-    sweep_.add_argument("--from", dest="low", type=_change, default=-0.2, metavar="PCT", help="with --capacity: the first change, e.g. -20%% (default)")
-    sweep_.add_argument("--to", dest="high", type=_change, default=0.3, metavar="PCT", help="with --capacity: the last change, e.g. +30%% (default)")
-    sweep_.add_argument("--steps", type=_count, default=6, metavar="N", help="points on the curve, both ends included (default: 6)")
+    sweep_.add_argument("--from", dest="low", type=_change, metavar="PCT", help="with --capacity: the first change (default: -20%%)")
+    sweep_.add_argument("--to", dest="high", type=_change, metavar="PCT", help="with --capacity: the last change (default: +30%%)")
+    sweep_.add_argument("--steps", type=_steps, default=6, metavar="N", help="points on the curve, both ends included: 2 to 64 (default: 6)")
     sweep_.add_argument("--jobs", type=_count, default=2, metavar="N", help="processes solving points at once (default: 2)")
     sweep_.add_argument("--format", choices=sorted(sweeping.FORMATS), default="table", help="output format (default: table)")
     sweep_.set_defaults(func=cmd_sweep, parser=sweep_)
@@ -494,7 +512,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_.add_argument("csv", metavar="CSV", help="the export, UTF-8 with a header row")
     import_.add_argument("--into", required=True, metavar="BASE", help="the scenario whose teams and horizon the initiatives use")
-    import_.add_argument("--mapping", metavar="MAP.yaml", help="columns, effort_per_unit, teams, kinds, themes, date_format (default: Jira's column names, 1 unit per point)")
+    import_.add_argument(
+        "--mapping", metavar="MAP.yaml",
+        help="columns, effort_per_unit, teams, kinds, themes, date_format (default: Jira's column names with Story Points as the effort, one point per unit)",
+    )
     import_.add_argument("--out", metavar="F", help="write the overlay to F (whole or not at all) instead of stdout")
     import_.set_defaults(func=cmd_import_csv, parser=import_)
 
@@ -541,6 +562,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except PlannerError as exc:
         print(f"planner: {exc}", file=sys.stderr)
         return EXIT.get(type(exc), EXIT_INVALID)
+    except OSError as exc:  # an output file or folder that cannot be written
+        print(f"planner: cannot write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         print("planner: interrupted", file=sys.stderr)
         return 130

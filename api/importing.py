@@ -75,8 +75,9 @@ def _record_lines(text: str) -> list[int]:
     """The line each CSV record starts on (a quoted field may span lines), header first."""
     reader = csv.reader(io.StringIO(text))
     starts, line = [], 1
-    for _ in reader:
-        starts.append(line)
+    for record in reader:
+        if record:  # pandas skips blank lines; so must the count of records
+            starts.append(line)
         line = reader.line_num + 1
     return starts
 
@@ -103,10 +104,13 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     c = mapping.columns
     wanted = {"id": c.id, "title": c.title, "team": c.team, "effort": c.effort, "deadline": c.deadline, "labels": c.labels, "value": c.value}
     for field, column in wanted.items():
-        if column is not None and column not in names and field in ("id", "title", "team", "effort"):
+        # The four a row cannot do without, and any other the mapping names on purpose, must be there.
+        if column is not None and column not in names and (field in ("id", "title", "team", "effort") or field in c.model_fields_set):
             problems.append(Problem(message=f"no column '{column}' for {field} (the columns are {', '.join(names)}); set columns.{field} in the mapping", location=Location(file=csv_path, line=1)))
     if problems:
         raise ScenarioError(problems)
+    if frame.empty:
+        raise ScenarioError([Problem(message="the CSV has a header but no rows: nothing to import", location=Location(file=csv_path, line=1))])
     if len(frame) > MAX_ROWS:
         raise ScenarioError([Problem(message=f"{len(frame)} rows; an import takes at most {MAX_ROWS}", location=Location(file=csv_path))])
     # Jira writes one "Labels" column per label; pandas names the repeats "Labels.1", "Labels.2", ...
@@ -114,6 +118,7 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     lines = _record_lines(text)
     granularity = base.horizon.granularity
     out = []
+    seen: dict[str, int | None] = {}
     for k, row in frame.iterrows():
         line = lines[k + 1] if k + 1 < len(lines) else None  # type: ignore[operator]
 
@@ -121,12 +126,23 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
             problems.append(Problem(message=message, location=Location(file=csv_path, line=line, column=names.index(column) + 1, path=column)))
 
         item: dict[str, Any] = {"id": row[c.id].strip(), "title": row[c.title].strip() or row[c.id].strip()}
+        if not item["id"]:
+            fail(c.id, "the row has no id")
+        elif item["id"] in seen:
+            fail(c.id, f"id '{item['id']}' is on line {seen[item['id']]} already")
+        seen.setdefault(item["id"], line)
         team_name = row[c.team].strip()
         team = mapping.teams.get(team_name, team_name if team_name in base.team_by_id else None)
         if team is None:
             fail(c.team, f"'{team_name}' is not a team of the scenario and the mapping's teams do not map it")
+        elif team not in base.team_by_id:
+            fail(c.team, f"the mapping maps '{team_name}' to team '{team}', which the scenario does not have")
+            team = None
         try:
-            effort = (Decimal(row[c.effort].strip()) / Decimal(str(mapping.effort_per_unit))).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+            effort = Decimal(row[c.effort].strip())
+            if not effort.is_finite():
+                raise InvalidOperation
+            effort = (effort / Decimal(str(mapping.effort_per_unit))).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
         except InvalidOperation:
             fail(c.effort, f"'{row[c.effort]}' is not a number")
             effort = None
@@ -162,6 +178,8 @@ def _deadline(text: str, mapping: Mapping, granularity: Granularity, base: Scena
         return
     try:
         date = pd.to_datetime(text, format=mapping.date_format) if mapping.date_format else pd.to_datetime(text, format="mixed", dayfirst=False)
+        if pd.isna(date):
+            raise ValueError(text)
     except (ValueError, TypeError):
         fail(f"'{text}' is not a date" + (f" in the format {mapping.date_format}" if mapping.date_format else "; set date_format in the mapping"))
         return

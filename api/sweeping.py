@@ -17,7 +17,7 @@ from api.processes import Crashed, run_each
 from planner.errors import ScenarioError
 from planner.loader import load
 from planner.plan import Plan
-from planner.settings import SolveSettings
+from planner.settings import PlanStatus, SolveSettings
 from planner.sweep import Knob, Sweep, assemble, label, point_scenario
 from solver import solve
 
@@ -120,10 +120,11 @@ def _notes(s: Sweep) -> list[str]:
     else:
         notes.append("No knee: fewer than three points with a plan, or the curve is close to a straight line.")
     if s.falls:
-        notes.append(
-            "The value falls at " + ", ".join(label(s.knob, f) for f in s.falls) + " although capacity grew: the invisible-work "
-            "floors are shares of capacity, so more capacity requires more invisible work."
-        )
+        where = ", ".join(label(s.knob, f) for f in s.falls)
+        why = "invisible-work floors are shares of capacity, so more capacity can require more invisible work"
+        if any(p.status is not PlanStatus.optimal for p in s.points if p.setting in s.falls):
+            why += "; and a solve stopped by its time limit may fall short of the best plan"
+        notes.append(f"The plan gets worse at {where} although capacity grew: {why}.")
     return notes
 
 

@@ -14,7 +14,7 @@ from enum import Enum
 from pydantic import Field
 
 from planner.plan import Plan
-from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
+from planner.scenario import Frozen, InitiativeId, Objective, Scenario, TeamId
 from planner.settings import PlanStatus
 from planner.whatif import Rule, RuleKind, with_capacity_scaled, with_policy
 
@@ -50,8 +50,9 @@ class Sweep(Frozen):
     knee: float | None = Field(default=None, description="The setting where the curve bends most; None for fewer than 3 points with a plan, or a straight line.")
     falls: list[float] = Field(
         default_factory=list,
-        description="capacity: settings where the value is lower than one step before although capacity grew "
-        "(floors are shares of capacity, so more capacity can mean more required invisible work).",
+        description="capacity: settings where the plan is worse than one step before (less value; more periods under "
+        "makespan) although capacity grew: floors are shares of capacity, so more capacity can require more invisible "
+        "work, and a solve stopped by its time limit may fall short of the best plan.",
     )
 
 
@@ -99,7 +100,9 @@ def assemble(
             })
         points.append(point)
         previous = point
-    falls = [p.setting for p in points if knob is Knob.capacity and p.change is not None and p.change < -1e-6]
+    # Worse: less value, or more periods under makespan.
+    sign = -1 if scenario.policies.objective is Objective.makespan else 1
+    falls = [p.setting for p in points if knob is Knob.capacity and p.change is not None and sign * p.change < -1e-6]
     return Sweep(scenario=scenario.name, knob=knob, team=team, points=points, knee=knee(points), falls=falls)
 
 

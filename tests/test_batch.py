@@ -32,7 +32,7 @@ def batch(*args: str) -> tuple[int, str]:
 
 
 def read_plans(folder: Path) -> dict[str, Plan]:
-    """Every JSON plan of a report folder, each re-verified against its scenario file by the plan checker."""
+    """Every JSON plan of a report folder, by report key (the callers verify each against its scenario)."""
     return {p.stem: Plan.model_validate_json(p.read_text()) for p in folder.glob("*.json")}
 
 
@@ -96,6 +96,15 @@ def test_an_invalid_scenario_fails_with_its_located_errors_and_the_others_still_
     assert f"FAIL  {tmp_path / 'broken.yaml'}: invalid" in out
     assert f"{tmp_path / 'broken.yaml'}:25:13: initiatives[0].effort.nobody: unknown team 'nobody'" in out
     assert f"pass  {tmp_path / 'good.yaml'}: tiny: optimal" in out
+
+
+def test_a_scenario_that_turns_invalid_leaves_no_stale_plan_to_compare_with_later(tmp_path):
+    scenario = write_yaml(tmp_path, "tiny.yaml", scenario_data())
+    assert batch(str(scenario), "--report-dir", str(tmp_path / "reports"))[0] == 0
+    assert (tmp_path / "reports" / "tiny.json").exists()
+    write_yaml(tmp_path, "tiny.yaml", scenario_data(horizon={"start": "2027-Q1", "periods": 0}))
+    assert batch(str(scenario), "--report-dir", str(tmp_path / "reports"))[0] == 1
+    assert not (tmp_path / "reports" / "tiny.json").exists() and not (tmp_path / "reports" / "tiny.html").exists()
 
 
 def test_a_value_drop_beyond_the_allowed_regression_fails_against_the_baseline(tmp_path):
@@ -175,6 +184,8 @@ def test_a_process_that_is_killed_fails_alone_and_the_other_results_arrive():
         (["nowhere/*.yaml"], "nowhere/*.yaml: no such file, and no file matches it as a pattern"),
         ([str(BUNDLED), "--max-regression", "120%"], "120%: give a share from 0 to 1"),
         ([str(BUNDLED), "--baseline", "no-such-folder"], "--baseline no-such-folder: no such folder"),
+        ([str(BUNDLED), "--baseline", str(BUNDLED.parent / "docs")], "holds none of this run's plans (such as acme-2027-hire-ml.json)"),
+        ([str(BUNDLED), "--summary", "no/such/folder/summary.md"], "--summary no/such/folder/summary.md: no such folder to write it in"),
     ],
 )
 def test_usage_errors_exit_2_with_the_reason(args, message, capsys):

@@ -67,3 +67,14 @@ def test_a_missing_column_names_the_columns_there_are(tmp_path, capsys):
     code, _ = run(tmp_path, JIRA.replace("Story Points", "Estimate"))
     assert code == 1
     assert "no column 'Story Points' for effort (the columns are Issue key, Summary, Issue Type, Team, Estimate" in capsys.readouterr().err
+
+
+def test_lines_stay_right_after_a_blank_line_and_nan_or_repeated_ids_are_named(tmp_path, capsys):
+    rows = JIRA.splitlines()
+    bad = "\n".join([rows[0], rows[1], "", *rows[2:4], "PLAT-101,Again,Story,Platform,NaN,,,"]) + "\n"
+    code, _ = run(tmp_path, bad)
+    assert code == 1
+    err = capsys.readouterr().err
+    csv_file = tmp_path / "jira.csv"
+    assert f"{csv_file}:6:1: Issue key: id 'PLAT-101' is on line 2 already" in err
+    assert f"{csv_file}:6:5: Story Points: 'NaN' is not a number" in err
