@@ -18,7 +18,7 @@ from typing import Iterator
 
 from pydantic import BaseModel, Field, ValidationError
 
-from api import render
+from api import render, tables
 from api.files import write_atomically
 from api.processes import Crashed, run_each
 from planner.check import check_plan
@@ -225,18 +225,19 @@ def summary(results: list[CaseResult], seconds: float) -> str:
     """Markdown for a CI job summary: a table of every scenario, then what failed."""
     passed = sum(1 for r in results if r.passed)
     out = [f"## Planner batch: {passed} of {len(results)} scenarios passed ({seconds:.1f} s)", ""]
-    out += ["| | Scenario | Status | Value | Uplift over baseline | Gap | Seconds |", "|---|---|---|---|---|---|---|"]
+    rows = []
     for r in sorted(results, key=lambda r: r.key):
         p = r.plan
         share = p.uplift_share() if p else None
         uplift = _figure(p.uplift if p else None, "+,.2f") + (f" ({share:+.1%})" if share is not None else "")
-        out.append(
-            f"| {'pass' if r.passed else '**FAIL**'} | `{r.path}` | {_status(r)} | {_figure(p.objective if p else None, ',.2f')} "
-            f"| {uplift} | {_figure(p.gap if p else None, '.2%')} | {r.seconds:.1f} |"
-        )
+        rows.append([
+            "pass" if r.passed else "**FAIL**", f"`{r.path}`", _status(r), _figure(p.objective if p else None, ",.2f"),
+            uplift, _figure(p.gap if p else None, ".2%"), f"{r.seconds:.1f}",
+        ])
+    out += tables.markdown(["", "Scenario", "Status", "Value", "Uplift over baseline", "Gap", "Seconds"], rows)
     failed = [r for r in sorted(results, key=lambda r: r.key) if not r.passed]
     if failed:
-        out += ["", "### Failures", ""]
+        out += ["### Failures", ""]
         for r in failed:
             out.append(f"- `{r.path}`")
             out += [f"  - {reason}" for reason in r.reasons()]

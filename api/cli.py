@@ -230,7 +230,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  solved {done}/{total} points", file=sys.stderr, flush=True)
 
     interactive = sys.stderr.isatty() and not args.quiet
-    curve = sweeping.sweep(path, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None)
+    curve = sweeping.sweep(path, loaded.scenario, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None)
     _emit(args, sweeping.FORMATS[args.format](curve), f"swept {len(curve.points)} points", out)
     return EXIT_OK
 
@@ -244,7 +244,8 @@ def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
     loaded = parse_scenario(text, name=args.out or "imported.yaml")
     for problem in loaded.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    invisible = sum(1 for i in initiatives if i.get("kind", "feature") in base.policies.invisible_work.kinds)
+    imported = {i["id"] for i in initiatives}
+    invisible = sum(1 for i in loaded.scenario.initiatives if i.id in imported and loaded.scenario.is_invisible(i))
     _emit(args, text, f"imported {len(initiatives)} initiatives from {args.csv} ({invisible} invisible work) into {args.out}", out)
     return EXIT_OK
 
@@ -353,21 +354,23 @@ def _steps(text: str) -> int:
     return steps
 
 
-def _share(text: str) -> float:
+def _fraction(text: str, example: str) -> float:
+    """A number written as a percentage (`-20%`) or a fraction (`-0.2`)."""
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a share: write 2% or 0.02") from None
+        raise argparse.ArgumentTypeError(f"'{text}' is not {example}") from None
+
+
+def _share(text: str) -> float:
+    value = _fraction(text, "a share: write 2% or 0.02")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text}: give a share from 0 to 1 (0% to 100%)")
     return value
 
 
 def _change(text: str) -> float:
-    try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a change: write -20% or +30% (or -0.2, 0.3)") from None
+    value = _fraction(text, "a change: write -20% or +30% (or -0.2, 0.3)")
     if not -1 < value <= 10:
         raise argparse.ArgumentTypeError(f"{text}: a change of capacity lies above -100% and at most +1000%")
     return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from api import pages
+from api import pages, tables
 from api.render import REASON_WORDS
 from planner.compare import Change, ChangeKind, Comparison, Outcome, Variant
 from planner.explanation import Reason
@@ -75,16 +75,11 @@ def _count(comparison: Comparison, variant: Variant) -> str:
 SIGN = {ChangeKind.added: "+", ChangeKind.dropped: "-", ChangeKind.earlier: "<", ChangeKind.later: ">"}
 
 
-def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    return ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-
-
 def table(comparison: Comparison) -> str:
     out = [f"Compared with {comparison.base.scenario}:", ""]
-    out += _aligned(*summary_rows(comparison))
-    out += ["", "Utilisation per team (load / capacity over the horizon):"] + _aligned(*_by_key(comparison, "utilisation", "team"))
-    out += ["", "Theme mix (share of scheduled effort):"] + _aligned(*_by_key(comparison, "theme_mix", "theme"))
+    out += tables.aligned(*summary_rows(comparison))
+    out += ["", "Utilisation per team (load / capacity over the horizon):"] + tables.aligned(*_by_key(comparison, "utilisation", "team"))
+    out += ["", "Theme mix (share of scheduled effort):"] + tables.aligned(*_by_key(comparison, "theme_mix", "theme"))
     for variant in comparison.variants:
         out += ["", f"{variant.outcome.scenario} against {comparison.base.scenario}: {_count(comparison, variant)}"]
         width = max((len(c.id) for c in variant.changes), default=0)
@@ -92,15 +87,11 @@ def table(comparison: Comparison) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(row) + " |" for row in rows] + [""]
-
-
 def markdown(comparison: Comparison) -> str:
     out = [f"# Compared with {comparison.base.scenario}", ""]
-    out += _md_table(*summary_rows(comparison))
-    out += ["## Utilisation per team", ""] + _md_table(*_by_key(comparison, "utilisation", "team"))
-    out += ["## Theme mix", ""] + _md_table(*_by_key(comparison, "theme_mix", "theme"))
+    out += tables.markdown(*summary_rows(comparison))
+    out += ["## Utilisation per team", ""] + tables.markdown(*_by_key(comparison, "utilisation", "team"))
+    out += ["## Theme mix", ""] + tables.markdown(*_by_key(comparison, "theme_mix", "theme"))
     for variant in comparison.variants:
         out += [f"## {variant.outcome.scenario}: {_count(comparison, variant)}", ""]
         out += [f"- `{c.id}` {c.title}: {change_line(c)}" for c in variant.changes]

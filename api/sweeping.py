@@ -12,11 +12,12 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from api import pages
+from api import pages, tables
 from api.processes import Crashed, run_each
 from planner.errors import ScenarioError
 from planner.loader import load
 from planner.plan import Plan
+from planner.scenario import Scenario
 from planner.settings import PlanStatus, SolveSettings
 from planner.sweep import Knob, Sweep, assemble, label, point_scenario
 from solver import solve
@@ -62,11 +63,11 @@ def runs(path: str, knob: Knob, team: str | None, settings: list[float], solve_s
 
 
 def sweep(
-    path: str, knob: Knob, team: str | None, settings: list[float], solve_settings: SolveSettings, jobs: int,
+    path: str, scenario: Scenario, knob: Knob, team: str | None, settings: list[float], solve_settings: SolveSettings, jobs: int,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Sweep:
-    """Solve every point in `jobs` processes and assemble the curve; a crashed run's points say so."""
-    scenario = load(path).scenario
+    """Solve every point of the scenario in `path` (loaded as `scenario`) in `jobs` processes, which read the file
+    themselves, and assemble the curve; a crashed run's points say so."""
     cut = runs(path, knob, team, settings, solve_settings, jobs)
     solved: list[tuple[float, Plan | None, str | None]] = []
     for index, result in run_each(solve_run, cut, jobs=jobs):
@@ -129,17 +130,11 @@ def _notes(s: Sweep) -> list[str]:
 
 
 def table(s: Sweep) -> str:
-    header, body = rows(s)
-    widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
-    lines = [_title(s), ""] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *body]]
-    return "\n".join(lines + ["", *_notes(s)]) + "\n"
+    return "\n".join([_title(s), "", *tables.aligned(*rows(s)), "", *_notes(s)]) + "\n"
 
 
 def markdown(s: Sweep) -> str:
-    header, body = rows(s)
-    lines = [f"# {_title(s)}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in body]
-    return "\n".join(lines + ["", *_notes(s)]) + "\n"
+    return "\n".join([f"# {_title(s)}", "", *tables.markdown(*rows(s)), *_notes(s)]) + "\n"
 
 
 def as_json(s: Sweep) -> str:

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from planner.compare import outcome
 from planner.plan import Plan, is_required
-from planner.scenario import ExpectedStatus, Expectations, Frozen, Objective, Scenario
+from planner.scenario import ExpectedStatus, Expectations, Frozen, Scenario
+from planner.scoring import improvement
 from planner.settings import PlanStatus
 
 
@@ -80,9 +81,7 @@ def regressions(scenario: Scenario, plan: Plan, earlier: Plan, max_regression: f
         if plan.objective is None:
             out.append(Unmet(check="regression.value", message=f"the earlier plan had {earlier.objective:g}; this solve ended {plan.status.value}"))
         else:
-            worse = plan.objective - earlier.objective
-            if scenario.policies.objective is Objective.value:
-                worse = -worse  # a lower value is worse; for makespan, more periods are
+            worse = -improvement(scenario.policies.objective, earlier.objective, plan.objective)
             allowed = max_regression * abs(earlier.objective)
             if worse > allowed + 1e-9:
                 share = f" ({worse / abs(earlier.objective):.2%})" if earlier.objective else ""

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from planner.scenario import Initiative, Policies, Scoring
+from planner.scenario import Initiative, Objective, Policies, Scoring
 
 VALUE_SCALE = 1000  # the objective counts value in exact thousandths
+
+
+def improvement(objective: Objective, before: float, after: float) -> float:
+    """How much better `after` is than `before`: more value, or fewer periods under makespan (negative: worse)."""
+    return before - after if objective is Objective.makespan else after - before
 
 
 def initiative_value(initiative: Initiative, policies: Policies) -> float:

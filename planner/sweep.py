@@ -14,7 +14,8 @@ from enum import Enum
 from pydantic import Field
 
 from planner.plan import Plan
-from planner.scenario import Frozen, InitiativeId, Objective, Scenario, TeamId
+from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
+from planner.scoring import improvement
 from planner.settings import PlanStatus
 from planner.whatif import Rule, RuleKind, with_capacity_scaled, with_policy
 
@@ -85,6 +86,7 @@ def assemble(
 ) -> Sweep:
     """The sweep from each setting's plan (or its scenario's problem), in any order."""
     points: list[Point] = []
+    falls: list[float] = []
     previous: Point | None = None
     for setting, plan, problem in sorted(solved, key=lambda s: s[0]):
         scheduled = [s.id for s in plan.scheduled] if plan else []
@@ -98,11 +100,10 @@ def assemble(
                 "left": [i for i in previous.scheduled if i not in scheduled],
                 "change": round(point.objective - previous.objective, 6) if point.objective is not None and previous.objective is not None else None,
             })
+            if knob is Knob.capacity and point.change is not None and improvement(scenario.policies.objective, previous.objective, point.objective) < -1e-6:  # type: ignore[arg-type]
+                falls.append(setting)
         points.append(point)
         previous = point
-    # Worse: less value, or more periods under makespan.
-    sign = -1 if scenario.policies.objective is Objective.makespan else 1
-    falls = [p.setting for p in points if knob is Knob.capacity and p.change is not None and sign * p.change < -1e-6]
     return Sweep(scenario=scenario.name, knob=knob, team=team, points=points, knee=knee(points), falls=falls)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from planner.check import check_plan
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, placements_of, score_placements
-from planner.scenario import Objective, Scenario
+from planner.scenario import Scenario
+from planner.scoring import improvement
 from solver.cpsat import Progress, solve_cpsat
 from solver.greedy import greedy_plan
 
@@ -44,9 +45,7 @@ def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:
     """The plan with the baseline's objective and the uplift over it (positive = better than the baseline)."""
     if plan.objective is None or baseline.objective is None:
         return plan.model_copy(update={"baseline_objective": baseline.objective})
-    uplift = plan.objective - baseline.objective
-    if scenario.policies.objective is Objective.makespan:
-        uplift = -uplift  # fewer periods is better
+    uplift = improvement(scenario.policies.objective, baseline.objective, plan.objective)
     return plan.model_copy(update={"baseline_objective": baseline.objective, "uplift": round(uplift, 6)})
 
 
@@ -60,7 +59,5 @@ def _better_start(
         return baseline
     if baseline is None:
         return neighbour
-    better = score_placements(scenario, neighbour) >= score_placements(scenario, baseline)
-    if scenario.policies.objective is Objective.makespan:
-        better = score_placements(scenario, neighbour) <= score_placements(scenario, baseline)
-    return neighbour if better else baseline
+    gain = improvement(scenario.policies.objective, score_placements(scenario, baseline), score_placements(scenario, neighbour))
+    return neighbour if gain >= 0 else baseline

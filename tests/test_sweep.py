@@ -25,7 +25,7 @@ ML_SETTINGS = settings_between(-0.2, 0.3, 6)
 
 @pytest.fixture(scope="module")
 def ml_sweep():
-    return sweeping.sweep(str(REFERENCE), Knob.capacity, "ml", ML_SETTINGS, ONE_WORKER, jobs=2)
+    return sweeping.sweep(str(REFERENCE), load_scenario(REFERENCE), Knob.capacity, "ml", ML_SETTINGS, ONE_WORKER, jobs=2)
 
 
 def test_the_settings_run_evenly_from_one_end_to_the_other():
@@ -58,7 +58,7 @@ def test_without_the_floors_more_ml_capacity_never_lowers_the_value(tmp_path):
             reference = without(reference, rule)
     path = tmp_path / "no-floors.yaml"
     path.write_text(dump_scenario(reference))
-    curve = sweeping.sweep(str(path), Knob.capacity, "ml", settings_between(-0.5, 0.5, 6), ONE_WORKER, jobs=2)
+    curve = sweeping.sweep(str(path), reference, Knob.capacity, "ml", settings_between(-0.5, 0.5, 6), ONE_WORKER, jobs=2)
     values = [p.objective for p in curve.points]
     assert all(v is not None for v in values)
     assert values == sorted(values), values
@@ -77,7 +77,8 @@ def test_a_floor_that_grows_with_capacity_can_lower_the_value_and_the_sweep_says
         ],
         policies={"invisible_work": {"min_share": 0.4}},
     )
-    curve = sweeping.sweep(str(write_yaml(tmp_path, "lumpy.yaml", data)), Knob.capacity, None, [0.0, 0.05, 0.1], ONE_WORKER, jobs=1)
+    lumpy = write_yaml(tmp_path, "lumpy.yaml", data)
+    curve = sweeping.sweep(str(lumpy), load_scenario(lumpy), Knob.capacity, None, [0.0, 0.05, 0.1], ONE_WORKER, jobs=1)
     assert [p.objective for p in curve.points] == [52, 3, 3]
     assert curve.points[1].left == ["big"] and len(curve.points[1].entered) == 1  # one more chore, whichever
     assert sorted(curve.points[1].scheduled) == ["chore-0", "chore-1", "chore-2"]
@@ -95,7 +96,7 @@ def test_the_knee_is_where_the_curve_bends_most():
 
 
 def test_a_floor_sweep_marks_the_points_the_floor_makes_infeasible():
-    curve = sweeping.sweep(str(REFERENCE), Knob.invisible_floor, None, [0.0, 0.2, 0.4], ONE_WORKER, jobs=1)
+    curve = sweeping.sweep(str(REFERENCE), load_scenario(REFERENCE), Knob.invisible_floor, None, [0.0, 0.2, 0.4], ONE_WORKER, jobs=1)
     assert [p.status for p in curve.points] == [PlanStatus.optimal, PlanStatus.optimal, PlanStatus.infeasible]
     assert curve.points[1].objective == solved(load_scenario(REFERENCE)).objective  # the reference's own floor is 20%
 
