@@ -35,18 +35,27 @@ class Run(BaseModel):
 
 def solve_run(run: Run) -> list[tuple[float, Plan | None, str | None]]:
     """Each point's plan, or the reason its scenario is not valid (in a child process)."""
-    scenario = load(run.path).scenario
+    return solve_points(load(run.path).scenario, run.knob, run.team, run.settings, run.solve)
+
+
+def solve_points(
+    scenario: Scenario, knob: Knob, team: str | None, settings: list[float], solve_settings: SolveSettings,
+    on_point: Callable[[int, int], None] | None = None,
+) -> list[tuple[float, Plan | None, str | None]]:
+    """Solve the points in order, each warm-started from the plan before it; a point whose scenario breaks a rule says why."""
     out: list[tuple[float, Plan | None, str | None]] = []
     previous: Plan | None = None
-    for setting in run.settings:
+    for setting in settings:
         try:
-            at = point_scenario(scenario, run.knob, setting, run.team)
+            at = point_scenario(scenario, knob, setting, team)
         except ScenarioError as exc:
             out.append((setting, None, "not valid: " + "; ".join(p.message for p in exc.problems)))
-            continue
-        plan = solve(at, run.solve, warm_start=previous)
-        out.append((setting, plan, None))
-        previous = plan if plan.status.found else previous
+        else:
+            plan = solve(at, solve_settings, warm_start=previous)
+            out.append((setting, plan, None))
+            previous = plan if plan.status.found else previous
+        if on_point:
+            on_point(len(out), len(settings))
     return out
 
 

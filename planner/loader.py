@@ -18,7 +18,7 @@ from typing import Any, Callable, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from planner.errors import Location, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
+from planner.errors import Location, NotFound, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
 from planner.overlay import apply_overlay
 from planner.scenario import Scenario
 from planner.source import MAX_BYTES, Document, SourceNode, parse_text
@@ -205,6 +205,8 @@ def _fetch(resolver: Resolver, reference: str, referrer: Document, where: Locati
         if len(exc.problems) == 1 and exc.problems[0].message == "no such file":
             raise ScenarioError([Problem(message=f"{what} '{reference}' does not exist", location=where)]) from None
         raise
+    except NotFound as exc:  # a resolver that looks elsewhere than files (the service's database)
+        raise ScenarioError([Problem(message=f"{what}: {exc}", location=where)]) from None
 
 
 # --- problems --------------------------------------------------------------------------------------------

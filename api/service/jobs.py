@@ -1,0 +1,394 @@
+"""The job runner: jobs wait in the database and a pool of solver processes works them off.
+
+The API only ever writes a queued job row and calls `Runner.submit`; the runner claims jobs with an atomic
+update, so a distributed queue (or runners on several hosts over PostgreSQL) can replace this pool
+without touching the API. `PoolRunner` is the embedded default:
+
+- One runner per instance folder, whichever of the service's processes holds `runner.lock` (gunicorn
+  starts several); the others stand by and take over when the holder dies.
+- Each job runs in a long-lived solver process, spawned (not forked: OR-Tools has threads of its own)
+  with OR-Tools already imported. A process that crashes, is killed or overruns its job's time fails
+  that job alone and is replaced; the service keeps serving.
+- A job that was running when its runner stopped (the service was stopped or killed) is queued again
+  once, then failed with the reason, so a job that kills its runner cannot do it forever.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.service import work
+from api.service.db import JobRecord, RunnerRecord, now
+
+log = logging.getLogger("planner.jobs")
+
+HEARTBEAT_SECONDS = 1.0
+STALE_SECONDS = 30.0  # a running job whose runner has not been heard of for this long is orphaned
+READY_SECONDS = 10.0  # /readyz wants a runner heartbeat at most this old
+MAX_ATTEMPTS = 2  # runs of one job interrupted by its runner stopping, before it fails
+PROGRESS_SECONDS = 0.5  # progress is written at most this often per job
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+class Runner(Protocol):
+    """What the API needs of whatever runs its jobs."""
+
+    def submit(self, job_id: str) -> None:
+        """A job row was queued."""
+
+    def cancel(self, job_id: str) -> None:
+        """A running job's `cancel_requested` was set."""
+
+    def ready(self, session: Session) -> int:
+        """Solver processes alive and reporting (0: no job would run now)."""
+
+    def close(self) -> None:
+        """Stop; running jobs are left for the next runner to re-queue."""
+
+
+def ready_workers(session: Session) -> int:
+    """Solver processes alive, as the runners' heartbeats in the database say."""
+    fresh = now() - timedelta(seconds=READY_SECONDS)
+    rows = session.scalars(select(RunnerRecord).where(RunnerRecord.heartbeat_at >= fresh)).all()
+    return sum(r.workers_alive for r in rows)
+
+
+# --- the solver process --------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies, so no solve outlives the service (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: the pipe's end-of-file stops it between jobs
+        pass
+
+
+def _worker_main(connection: Connection) -> None:
+    _die_with_parent()
+    work.warm_up()
+    while True:
+        try:
+            job_id, payload = connection.recv()
+        except (EOFError, OSError):
+            return
+        last = 0.0
+
+        def progress(update: dict[str, Any], *, force: bool = False) -> None:
+            nonlocal last
+            moment = time.monotonic()
+            if force or moment - last >= PROGRESS_SECONDS:
+                last = moment
+                connection.send(("progress", job_id, update))
+
+        try:
+            message = ("done", job_id, work.run(payload, progress))
+        except Exception as exc:  # noqa: BLE001 - reported as this job's failure; the process serves the next job
+            log.exception("job %s failed", job_id)
+            message = ("error", job_id, f"{type(exc).__name__}: {exc}")
+        try:
+            connection.send(message)
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    connection: Connection
+    job_id: str | None = None
+    deadline: float = 0.0
+    started: float = 0.0
+    progress: dict[str, Any] = field(default_factory=dict)
+    written: float = 0.0
+
+
+# --- the pool ------------------------------------------------------------------------------------------
+
+
+class PoolRunner:
+    """`size` solver processes fed from the database by one dispatcher thread (in the process holding the lock)."""
+
+    def __init__(self, sessions: sessionmaker, instance: Path, size: int = 2, poll: float = 0.2) -> None:
+        self.sessions, self.size, self.poll = sessions, max(1, size), poll
+        self.lock_path = instance / "runner.lock"
+        self.host = socket.gethostname()
+        self.id = f"{self.host}:{os.getpid()}:{id(self):x}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._workers: list[_Worker] = []
+        self._lock_file: Any = None
+        self._context = multiprocessing.get_context("spawn")
+        self._thread = threading.Thread(target=self._main, name="planner-jobs", daemon=True)
+        self._beat = 0.0
+
+    # Runner ------------------------------------------------------------------------------------------
+
+    def start(self) -> PoolRunner:
+        self._thread.start()
+        return self
+
+    def submit(self, job_id: str) -> None:
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        self._wake.set()
+
+    def ready(self, session: Session) -> int:
+        return ready_workers(session)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    @property
+    def holds_lock(self) -> bool:
+        return self._lock_file is not None
+
+    def worker_pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers if w.process.pid is not None]
+
+    # the dispatcher ----------------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if not self.holds_lock and not self._take_lock():
+                    self._stop.wait(2.0)
+                    continue
+                try:
+                    self._step()
+                except Exception:  # noqa: BLE001 - a database hiccup must not end the runner; it retries
+                    log.exception("job runner step failed; retrying")
+                    self._stop.wait(1.0)
+        finally:
+            self._shutdown()
+
+    def _take_lock(self) -> bool:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.lock_path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        log.info("job runner %s started with %d solver processes", self.id, self.size)
+        return True
+
+    def _step(self) -> None:
+        self._replace_dead_idle_workers()
+        if time.monotonic() - self._beat >= HEARTBEAT_SECONDS:
+            self._heartbeat()
+            self._recover_orphans()
+            self._beat = time.monotonic()
+        self._stop_cancelled_and_overrunning()
+        self._dispatch()
+        busy = [w.connection for w in self._workers if w.job_id is not None]
+        if busy:
+            for connection in wait(busy, timeout=self.poll):
+                self._receive(next(w for w in self._workers if w.connection is connection))
+        else:
+            self._wake.wait(self.poll)
+        self._wake.clear()
+
+    def _spawn(self) -> _Worker:
+        receive, send = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=_worker_main, args=(send,), name="planner-solver", daemon=True)
+        process.start()
+        send.close()
+        return _Worker(process, receive)
+
+    def _replace_dead_idle_workers(self) -> None:
+        for w in list(self._workers):
+            if w.job_id is None and not w.process.is_alive():
+                self._retire(w)
+        while len(self._workers) < self.size:
+            self._workers.append(self._spawn())
+
+    def _retire(self, w: _Worker) -> None:
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(timeout=5)
+        w.connection.close()
+        self._workers.remove(w)
+
+    def _heartbeat(self) -> None:
+        alive = sum(1 for w in self._workers if w.process.is_alive())
+        with self.sessions.begin() as session:
+            row = session.get(RunnerRecord, self.id)
+            if row is None:
+                session.add(RunnerRecord(id=self.id, workers_alive=alive, heartbeat_at=now()))
+            else:
+                row.workers_alive, row.heartbeat_at = alive, now()
+            mine = [w.job_id for w in self._workers if w.job_id]
+            if mine:
+                session.execute(update(JobRecord).where(JobRecord.id.in_(mine)).values(heartbeat_at=now()))
+
+    def _recover_orphans(self) -> None:
+        """Jobs left running by a runner that is gone: queued again, or failed after MAX_ATTEMPTS runs."""
+        stale = now() - timedelta(seconds=STALE_SECONDS)
+        with self.sessions.begin() as session:
+            for job in session.scalars(select(JobRecord).where(JobRecord.status == "running", JobRecord.runner != self.id)).all():
+                host, _, rest = (job.runner or "").partition(":")
+                pid = rest.split(":")[0]
+                gone = host == self.host and pid.isdigit() and not _alive(int(pid))
+                if not gone and (job.heartbeat_at is None or job.heartbeat_at >= stale):
+                    continue
+                if job.attempts < MAX_ATTEMPTS:
+                    job.status, job.runner, job.worker_pid = "queued", None, None
+                    job.progress = {"stage": "queued", "elapsed": 0}
+                    job.error = "queued again: the service stopped while this job ran"
+                    log.warning("job %s re-queued: its runner %s is gone", job.id, job.runner)
+                else:
+                    self._finish(job, "failed", f"the service stopped while this job ran, {job.attempts} times; it is not tried again")
+            session.execute(delete(RunnerRecord).where(RunnerRecord.heartbeat_at < stale))
+
+    def _stop_cancelled_and_overrunning(self) -> None:
+        busy = {w.job_id: w for w in self._workers if w.job_id}
+        if not busy:
+            return
+        moment = time.monotonic()
+        with self.sessions.begin() as session:
+            for job in session.scalars(select(JobRecord).where(JobRecord.id.in_(list(busy)))).all():
+                w = busy[job.id]
+                if job.cancel_requested:
+                    self._retire(w)
+                    self._finish(job, "cancelled", "cancelled on request")
+                elif moment > w.deadline:
+                    self._retire(w)
+                    self._finish(job, "failed", f"stopped after {moment - w.started:.0f} s: the job overran its time limit")
+
+    def _dispatch(self) -> None:
+        idle = [w for w in self._workers if w.job_id is None and w.process.is_alive()]
+        if not idle:
+            return
+        with self.sessions() as session:
+            queued = session.scalars(
+                select(JobRecord.id).where(JobRecord.status == "queued").order_by(JobRecord.created_at, JobRecord.id).limit(len(idle))
+            ).all()
+        for job_id, w in zip(queued, idle):
+            self._start(job_id, w)
+
+    def _start(self, job_id: str, w: _Worker) -> None:
+        with self.sessions.begin() as session:
+            claimed = session.execute(
+                update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "queued").values(
+                    status="running", runner=self.id, worker_pid=w.process.pid, started_at=now(), heartbeat_at=now(),
+                    attempts=JobRecord.attempts + 1, progress={"stage": "starting", "elapsed": 0},
+                )
+            ).rowcount
+        if not claimed:
+            return  # cancelled, or another runner took it
+        with self.sessions.begin() as session:
+            job = session.get(JobRecord, job_id)
+            try:
+                payload, seconds = work.prepare(session, job)
+            except Exception as exc:  # noqa: BLE001 - e.g. the plan or scenario it names is gone: the job fails, the runner goes on
+                self._finish(job, "failed", f"could not start: {exc}")
+                return
+        w.job_id, w.started, w.deadline, w.progress, w.written = job_id, time.monotonic(), time.monotonic() + seconds, {}, 0.0
+        try:
+            w.connection.send((job_id, payload))
+        except (BrokenPipeError, OSError):
+            self._lost(w)
+
+    def _receive(self, w: _Worker) -> None:
+        try:
+            kind, job_id, body = w.connection.recv()
+        except (EOFError, OSError):
+            self._lost(w)
+            return
+        if job_id != w.job_id:
+            return  # a late message from a job already stopped
+        if kind == "progress":
+            w.progress.update(body)
+            if time.monotonic() - w.written >= PROGRESS_SECONDS:
+                w.written = time.monotonic()
+                with self.sessions.begin() as session:
+                    session.execute(update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "running").values(
+                        progress={**w.progress, "elapsed": round(time.monotonic() - w.started, 2)}, heartbeat_at=now(),
+                    ))
+            return
+        with self.sessions.begin() as session:
+            job = session.get(JobRecord, job_id)
+            if job is not None and job.status == "running":
+                if kind == "done":
+                    try:
+                        work.apply(session, job, body)
+                    except Exception as exc:  # noqa: BLE001 - a result that cannot be stored fails its job only
+                        log.exception("job %s: storing its result failed", job_id)
+                        self._finish(job, "failed", f"its result could not be stored: {exc}")
+                    else:
+                        job.progress = {**w.progress, "stage": "done", "elapsed": round(time.monotonic() - w.started, 2)}
+                        self._finish(job, "succeeded", None)
+                else:
+                    self._finish(job, "failed", body)
+        w.job_id = None
+
+    def _lost(self, w: _Worker) -> None:
+        """The solver process died mid-job: the job fails with how it died; a new process takes the slot."""
+        w.process.join(timeout=5)
+        code = w.process.exitcode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        with self.sessions.begin() as session:
+            job = session.get(JobRecord, w.job_id)
+            if job is not None and job.status == "running":
+                self._finish(job, "failed", f"the solver process {how} before it reported; the service is still running, submit the job again")
+        log.warning("solver process %s %s during job %s", w.process.pid, how, w.job_id)
+        w.job_id = None
+        self._retire(w)
+
+    @staticmethod
+    def _finish(job: JobRecord, status: str, error: str | None) -> None:
+        job.status, job.error, job.finished_at = status, error, now()
+        if job.progress and status != "succeeded":
+            job.progress = {**job.progress, "stage": status}
+
+    def _shutdown(self) -> None:
+        mine = [w.job_id for w in self._workers if w.job_id]
+        for w in list(self._workers):
+            self._retire(w)
+        if self._lock_file is not None:
+            try:
+                with self.sessions.begin() as session:
+                    # A clean stop hands its jobs back without counting the run as an attempt.
+                    session.execute(update(JobRecord).where(JobRecord.id.in_(mine), JobRecord.status == "running").values(
+                        status="queued", runner=None, worker_pid=None, attempts=JobRecord.attempts - 1,
+                        progress={"stage": "queued", "elapsed": 0}, error="queued again: the service stopped while this job ran",
+                    ))
+                    session.execute(delete(RunnerRecord).where(RunnerRecord.id == self.id))
+            except Exception:  # noqa: BLE001 - the database may be what is going away
+                log.exception("job runner: could not remove its heartbeat")
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

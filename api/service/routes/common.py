@@ -1,0 +1,79 @@
+"""What the blueprints share: records as response bodies with their links, pages, and waiting on a job."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import g
+
+from api.service import store
+from api.service.app import service
+from api.service.db import JobRecord, PlanRecord, ScenarioRecord, ScenarioVersion
+from api.service.jobs import TERMINAL
+from api.service.openapi import reply
+from api.service.schemas import JobOut, PageQuery, PlanSummary, Progress, ScenarioOut, ScenarioVersionOut
+
+WAIT_POLL_SECONDS = 0.1
+
+
+def scenario_out(record: ScenarioRecord) -> ScenarioOut:
+    path = f"/scenarios/{record.id}"
+    return ScenarioOut(
+        id=record.id, name=record.name, latest_version=record.latest_version, created_at=record.created_at, updated_at=record.updated_at,
+        links={"self": path, "versions": f"{path}/versions", "solves": f"{path}/solves", "plans": f"/plans?scenario={record.id}"},
+    )
+
+
+def version_out(stored: ScenarioVersion) -> ScenarioVersionOut:
+    return ScenarioVersionOut(
+        version=stored.version, created_at=stored.created_at, created_by=stored.created_by,
+        extends=f"{stored.base_id}@{stored.base_version}" if stored.base_id else None,
+        initiatives=stored.initiatives, teams=stored.teams, periods=stored.periods,
+    )
+
+
+def job_out(job: JobRecord) -> JobOut:
+    links = {"self": f"/jobs/{job.id}"}
+    if job.status not in TERMINAL:
+        links["cancel"] = f"/jobs/{job.id}/cancel"
+    if job.plan_id:
+        links["plan"] = f"/plans/{job.plan_id}"
+    if job.scenario_id:
+        links["scenario"] = f"/scenarios/{job.scenario_id}"
+    if job.result and job.result.get("comparison_id"):
+        links["comparison"] = f"/comparisons/{job.result['comparison_id']}"
+    return JobOut(
+        id=job.id, kind=job.kind, status=job.status, scenario_id=job.scenario_id, scenario_version=job.scenario_version,  # type: ignore[arg-type]
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+        progress=Progress.model_validate(job.progress) if job.progress else None, error=job.error, plan_id=job.plan_id,
+        result=job.result, request=job.request, links=links,
+    )
+
+
+def plan_summary(record: PlanRecord) -> PlanSummary:
+    return PlanSummary(
+        id=record.id, scenario_id=record.scenario_id, scenario_version=record.scenario_version, status=record.status,
+        objective=record.objective, backend=record.backend, created_at=record.created_at, links={"self": f"/plans/{record.id}"},
+    )
+
+
+def link_page(total: int, query: PageQuery, path: str, **filters: Any) -> dict[str, Any]:
+    following = query.offset + query.limit
+    parameters = {k: v for k, v in filters.items() if v is not None}
+    next_url = f"{path}?{urlencode({**parameters, 'limit': query.limit, 'offset': following})}" if following < total else None
+    return {"total": total, "limit": query.limit, "offset": query.offset, "next": next_url}
+
+
+def job_reply(job_id: str, wait: float) -> object:
+    """The job: 200 when it finished within `wait` seconds, else 202 with its URL to poll."""
+    deadline = time.monotonic() + wait
+    while True:
+        with service().session() as session:
+            job = store.job_record(session, g.token.workspace_id, job_id)
+        if job.status in TERMINAL:
+            return reply(job_out(job), 200)
+        if time.monotonic() >= deadline:
+            return reply(job_out(job), 202, {"Location": f"/jobs/{job.id}"})
+        time.sleep(WAIT_POLL_SECONDS)

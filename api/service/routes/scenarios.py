@@ -1,0 +1,207 @@
+"""Scenarios: versioned and immutable (an edit is a new version), soft-deleted, validated as `planner check` does;
+and the jobs started on one: solves and sweeps."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+from sqlalchemy import select
+
+from api.service import store
+from api.service.app import service
+from api.service.db import ScenarioRecord, ScenarioVersion, now
+from api.service.openapi import JSON, Reply, operation, reply
+from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
+from api.service.routes.common import job_reply, link_page, scenario_out, version_out
+from api.service.schemas import (
+    JobOut, ScenarioDetail, ScenarioOut, ScenarioPage, ScenarioQuery, SolveRequest, SweepRequest, Validation, VersionList,
+    VersionQuery, WaitQuery,
+)
+from planner.errors import ScenarioError, did_you_mean
+from planner.scenario import Scenario
+
+bp = Blueprint("scenarios", __name__, url_prefix="/scenarios")
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+DOCUMENT = {
+    "application/yaml": {"type": "string", "description": "The scenario file's text (the format of docs/scenario-format.md)."},
+    JSON: {
+        "anyOf": [{"$ref": "#/components/schemas/Scenario"}, {"type": "object", "required": ["extends"], "description": "An overlay: `extends: <scenario id>[@version]` and the changes."}],
+    },
+}
+INVALID = Reply("The scenario is not valid: every problem, located by line, column and field path.", {MEDIA_TYPE: ProblemDetails})
+TOO_LARGE = Reply("The body or the scenario is larger than this service takes.", {MEDIA_TYPE: ProblemDetails})
+UNSUPPORTED = Reply("The body is neither YAML nor JSON.", {MEDIA_TYPE: ProblemDetails})
+CONFLICT = Reply("`If-Match` names a version that is no longer the newest.", {MEDIA_TYPE: ProblemDetails})
+TOO_MANY = Reply("The token has as many jobs queued or running as it may.", {MEDIA_TYPE: ProblemDetails}, ("Retry-After",))
+JOB_REPLIES = {
+    200: Reply("The job finished within `wait`.", {JSON: JobOut}),
+    202: Reply("The job is queued or running: poll its URL.", {JSON: JobOut}, ("Location",)),
+    429: TOO_MANY,
+}
+
+
+def _document() -> tuple[bytes, str]:
+    """The request body as a scenario document and its format (YAML unless the content type says JSON)."""
+    text = request.get_data(cache=True)
+    if not text.strip():
+        raise ApiProblem(400, "send the scenario document (YAML or JSON) as the request body")
+    mimetype = request.mimetype
+    if mimetype == JSON:
+        return text, "json"
+    if mimetype in YAML_TYPES or not mimetype:
+        return text, "yaml"
+    raise ApiProblem(415, f"send the scenario as application/yaml or {JSON}, not {mimetype}")
+
+
+@bp.post("")
+@operation(
+    "create scenario", role="planner", tag="scenarios", raw_body=DOCUMENT,
+    replies={201: Reply("Stored as version 1.", {JSON: ScenarioDetail}, ("Location",)), 413: TOO_LARGE, 415: UNSUPPORTED, 422: INVALID},
+    description="The body is a scenario file, YAML or JSON. An overlay names its base by id: `extends: sc_...` (or `sc_...@2`).",
+)
+def create() -> object:
+    svc = service()
+    text, fmt = _document()
+    with svc.sessions.begin() as session:
+        record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits)
+        body = _detail(session, record, stored)
+    return reply(body, 201, {"Location": body.links["self"]})
+
+
+@bp.get("")
+@operation("list scenarios", role="viewer", tag="scenarios", query=ScenarioQuery, replies={200: Reply("A page of scenarios, oldest first.", {JSON: ScenarioPage})})
+def list_(query: ScenarioQuery) -> object:
+    with service().session() as session:
+        total, records = store.list_scenarios(session, g.token.workspace_id, query.name, query.limit, query.offset)
+    return reply(ScenarioPage(items=[scenario_out(r) for r in records], **link_page(total, query, "/scenarios", name=query.name)))
+
+
+@bp.post("/validate")
+@operation(
+    "validate scenario", role="viewer", tag="scenarios", raw_body=DOCUMENT,
+    replies={200: Reply("Whether the document is valid: the same located errors and warnings as `planner check`.", {JSON: Validation}), 413: TOO_LARGE, 415: UNSUPPORTED},
+    description="Checks a document without storing it.",
+)
+def validate() -> object:
+    svc = service()
+    text, fmt = _document()
+    with svc.session() as session:
+        try:
+            loaded, _, _ = store.parse(session, g.token.workspace_id, text, fmt, svc.config.limits)
+        except ScenarioError as exc:
+            return reply(Validation(valid=False, errors=[p for p in exc.problems]))  # type: ignore[misc]
+    return reply(Validation(valid=True, warnings=loaded.warnings, scenario=loaded.scenario))
+
+
+@bp.get("/<scenario_id>")
+@operation(
+    "get scenario", role="viewer", tag="scenarios", query=VersionQuery,
+    replies={200: Reply("The scenario: its newest version (or `?version=`), as sent and as validated.", {JSON: ScenarioDetail}, ("ETag",))},
+)
+def get(scenario_id: str, query: VersionQuery) -> object:
+    with service().session() as session:
+        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+        body = _detail(session, record, store.version_record(session, record, query.version))
+    return reply(body, headers={"ETag": f'"{record.latest_version}"'})
+
+
+@bp.get("/<scenario_id>/versions")
+@operation("list versions", role="viewer", tag="scenarios", replies={200: Reply("Every version, oldest first.", {JSON: VersionList})})
+def versions(scenario_id: str) -> object:
+    with service().session() as session:
+        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+        rows = session.scalars(select(ScenarioVersion).where(ScenarioVersion.scenario_id == record.id).order_by(ScenarioVersion.version)).all()
+    return reply(VersionList(items=[version_out(v) for v in rows]))
+
+
+@bp.post("/<scenario_id>/versions")
+@operation(
+    "new version", role="planner", tag="scenarios", raw_body=DOCUMENT,
+    replies={201: Reply("Stored as the next version.", {JSON: ScenarioDetail}, ("Location", "ETag")), 409: CONFLICT, 413: TOO_LARGE, 415: UNSUPPORTED, 422: INVALID},
+    description='Send `If-Match: "N"` with the version the edit started from: if another edit came first, the answer is 409 and nothing is stored.',
+)
+def new_version(scenario_id: str) -> object:
+    svc = service()
+    text, fmt = _document()
+    with svc.sessions.begin() as session:
+        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+        expected = request.headers.get("If-Match")
+        if expected is not None and expected.strip().strip('"').removeprefix("W/").strip('"') != str(record.latest_version):
+            raise ApiProblem(409, f"the edit started from version {expected.strip()}, but version {record.latest_version} is the newest now; reload and edit that", latest_version=record.latest_version)
+        record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits, record)
+        body = _detail(session, record, stored)
+    return reply(body, 201, {"Location": f"{body.links['self']}?version={stored.version}", "ETag": f'"{stored.version}"'})
+
+
+@bp.delete("/<scenario_id>")
+@operation("delete scenario", role="planner", tag="scenarios", replies={204: Reply("Deleted: hidden from lists and reads; its plans stay readable.")})
+def delete(scenario_id: str) -> object:
+    with service().sessions.begin() as session:
+        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+        record.deleted_at = now()
+    return "", 204
+
+
+@bp.post("/<scenario_id>/solves")
+@operation(
+    "solve scenario", role="planner", tag="jobs", query=WaitQuery, body=SolveRequest, replies=JOB_REPLIES,
+    description="Starts a solve job with the settings `planner solve` takes. `?wait=S` waits up to S seconds for it to finish.",
+)
+def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
+    svc = service()
+    _within_time_limit(body.time_limit, "time_limit")
+    with svc.sessions.begin() as session:
+        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+        stored = store.version_record(session, record, body.version)
+        scenario = store.load_version(session, g.token.workspace_id, stored).scenario
+        _known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
+        job = store.submit(session, g.token, "solve", {**body.model_dump(mode="json"), "version": stored.version}, (record.id, stored.version), svc.config.max_active_jobs)
+    svc.runner.submit(job.id)
+    return job_reply(job.id, query.wait)
+
+
+@bp.post("/<scenario_id>/sweeps")
+@operation(
+    "sweep scenario", role="planner", tag="jobs", query=WaitQuery, body=SweepRequest, replies=JOB_REPLIES,
+    description="Starts a sweep job, as `planner sweep` draws: the scenario solved at `steps` settings of one knob. The finished job's `result.curve` is the curve.",
+)
+def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
+    svc = service()
+    _within_time_limit(body.settings.time_limit, "settings.time_limit")
+    if body.low >= body.high:
+        raise ApiProblem(422, "`low` must be below `high`", errors=[store.locate(f"low ({body.low}) must be below high ({body.high})", "low")])
+    with svc.sessions.begin() as session:
+        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+        stored = store.version_record(session, record, body.version)
+        scenario = store.load_version(session, g.token.workspace_id, stored).scenario
+        if body.team is not None and body.team not in scenario.team_by_id:
+            raise ApiProblem(422, f"no team '{body.team}' in the scenario", errors=[store.locate(f"no team '{body.team}'" + did_you_mean(body.team, scenario.team_by_id), "team")])
+        if body.knob == "invisible_floor" and (body.team is not None or body.low < 0 or body.high > 1):
+            raise ApiProblem(422, "an invisible-work floor is a share between 0 and 1 of the whole organisation's capacity (no `team`)")
+        job = store.submit(session, g.token, "sweep", {**body.model_dump(mode="json"), "version": stored.version}, (record.id, stored.version), svc.config.max_active_jobs)
+    svc.runner.submit(job.id)
+    return job_reply(job.id, query.wait)
+
+
+def _within_time_limit(seconds: float, path: str) -> None:
+    ceiling = service().config.max_time_limit
+    if seconds > ceiling:
+        raise ApiProblem(422, f"time_limit {seconds:g} s is above this service's ceiling of {ceiling:g} s", errors=[store.locate(f"at most {ceiling:g} seconds", path)])
+
+
+def _known_initiatives(scenario: Scenario, lists: dict[str, list[str]]) -> None:
+    known = {i.id for i in scenario.initiatives}
+    errors = [
+        store.locate(f"no initiative '{i}'" + did_you_mean(i, known), f"{field}[{n}]")
+        for field, ids in lists.items() for n, i in enumerate(ids) if i not in known
+    ]
+    if errors:
+        raise ApiProblem(422, f"{len(errors)} initiative id(s) are not in the scenario", errors=errors)
+
+
+def _detail(session: object, record: ScenarioRecord, stored: ScenarioVersion) -> ScenarioDetail:
+    loaded = store.load_version(session, record.workspace_id, stored)  # type: ignore[arg-type]
+    return ScenarioDetail(
+        **scenario_out(record).model_dump(), version=version_out(stored), source=stored.text, format=stored.format,  # type: ignore[arg-type]
+        scenario=loaded.scenario, warnings=loaded.warnings,
+    )

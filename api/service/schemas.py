@@ -1,0 +1,271 @@
+"""The service's request and response bodies. Domain objects (`Scenario`, `Plan`, `Explanation`, the views,
+`Comparison`, `SolveSettings`) travel as themselves; these models only wrap them with ids, versions and links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.service.auth import Role
+from planner.compare import Comparison
+from planner.errors import Problem
+from planner.plan import Plan
+from planner.scenario import Scenario
+from planner.settings import SolveSettings
+from planner.sweep import Sweep
+
+JobKind = Literal["solve", "counterfactual", "comparison", "sweep"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+PlanFormat = Literal["json", "csv", "md"]
+ViewName = Literal["executive", "engineering", "public"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Body):
+    total: int = Field(description="How many items match, over all pages.")
+    limit: int
+    offset: int
+    next: str | None = Field(description="The URL of the next page; null on the last.")
+
+
+class PageQuery(Body):
+    limit: int = Field(default=50, ge=1, le=200, description="Items per page.")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="Items to skip.")
+
+
+# --- scenarios -----------------------------------------------------------------------------------------
+
+
+class ScenarioVersionOut(Body):
+    version: int
+    created_at: datetime
+    created_by: str = Field(description="The id of the token that wrote this version.")
+    extends: str | None = Field(default=None, description="`id@version` of the base this overlay was resolved against.")
+    initiatives: int
+    teams: int
+    periods: int
+
+
+class ScenarioOut(Body):
+    id: str
+    name: str = Field(description="The scenario's `name`, in its newest version.")
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+    links: dict[str, str]
+
+
+class ScenarioDetail(ScenarioOut):
+    version: ScenarioVersionOut = Field(description="The version shown (the newest unless `?version=` asks for another).")
+    source: str = Field(description="The document as it was sent (YAML or JSON).")
+    format: Literal["yaml", "json"]
+    scenario: Scenario = Field(description="The validated scenario, overlays applied.")
+    warnings: list[Problem] = Field(default_factory=list, description="Valid but suspicious, each located.")
+
+
+class ScenarioPage(Page):
+    items: list[ScenarioOut]
+
+
+class ScenarioQuery(PageQuery):
+    name: str | None = Field(default=None, max_length=200, description="Only scenarios whose name contains this (any case).")
+
+
+class VersionQuery(Body):
+    version: int | None = Field(default=None, ge=1, le=1_000_000, description="A version number; the newest when left out.")
+
+
+class VersionList(Body):
+    items: list[ScenarioVersionOut]
+
+
+class Validation(Body):
+    valid: bool
+    errors: list[Problem] = Field(default_factory=list, description="What stops the scenario loading, each located; as `planner check` prints.")
+    warnings: list[Problem] = Field(default_factory=list)
+    scenario: Scenario | None = Field(default=None, description="The validated scenario, overlays applied (when valid).")
+
+
+# --- jobs ----------------------------------------------------------------------------------------------
+
+
+class SolveRequest(SolveSettings):
+    """A solve: the settings `planner solve` takes, the version to solve and whether to explain the plan."""
+
+    version: int | None = Field(default=None, ge=1, description="The scenario version; the newest when left out.")
+    reasons: bool = Field(default=True, description="Explain why each initiative is out or late (a re-solve each, within a budget).")
+    policy_costs: bool = Field(default=False, description="Also price each guardrail (floor, share, mandatory item) by a re-solve, for the executive view.")
+
+
+class WaitQuery(Body):
+    wait: float = Field(default=0, ge=0, le=60, description="Seconds to wait for the job to finish before answering 202.")
+
+
+class Progress(Body):
+    stage: str = Field(description="What the job is doing: queued, solving, explaining, comparing, sweeping, done.")
+    objective: float | None = Field(default=None, description="The incumbent plan's objective.")
+    bound: float | None = Field(default=None, description="The best bound proven so far.")
+    elapsed: float = Field(default=0, description="Seconds since the job started.")
+    done: int | None = Field(default=None, description="Steps finished (explanations, sweep points, scenarios).")
+    total: int | None = None
+
+
+class JobOut(Body):
+    id: str
+    kind: JobKind
+    status: JobStatus
+    scenario_id: str | None
+    scenario_version: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: Progress | None
+    error: str | None = Field(description="Why the job failed or was cancelled.")
+    plan_id: str | None = Field(description="The plan a finished solve or counterfactual produced.")
+    result: dict[str, Any] | None = Field(description="A finished counterfactual's explanation, comparison's id or sweep's curve.")
+    request: dict[str, Any]
+    links: dict[str, str]
+
+
+class JobPage(Page):
+    items: list[JobOut]
+
+
+class JobQuery(PageQuery):
+    status: JobStatus | None = None
+    scenario: str | None = Field(default=None, max_length=40, description="Only jobs of this scenario id.")
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+
+class PlanOut(Body):
+    id: str
+    scenario_id: str
+    scenario_version: int
+    job_id: str | None
+    settings: SolveSettings
+    planner_version: str
+    backend: str
+    created_at: datetime
+    plan: Plan
+    links: dict[str, str]
+
+
+class PlanSummary(Body):
+    id: str
+    scenario_id: str
+    scenario_version: int
+    status: str
+    objective: float | None
+    backend: str
+    created_at: datetime
+    links: dict[str, str]
+
+
+class PlanPage(Page):
+    items: list[PlanSummary]
+
+
+class PlanQuery(Body):
+    format: PlanFormat = Field(default="json", description="json (the plan object), csv (one row per initiative) or md (a report).")
+    view: ViewName | None = Field(default=None, description="One audience's view of the plan instead of the plan itself.")
+
+
+class PlanListQuery(PageQuery):
+    scenario: str | None = Field(default=None, max_length=40, description="Only plans of this scenario id.")
+
+
+class CounterfactualRequest(Body):
+    """A what-if on a plan, run as a job: the what-ifs of one initiative (forced in, out, earlier; the capacity
+    and the value with which it fits), or a re-solve with initiatives forced in or out."""
+
+    initiative: str | None = Field(default=None, max_length=200, description="Explain this initiative's what-ifs.")
+    force_in: list[str] = Field(default_factory=list, max_length=1000, description="Re-solve with these scheduled.")
+    force_out: list[str] = Field(default_factory=list, max_length=1000, description="Re-solve with these left out.")
+    time_limit: float | None = Field(default=None, gt=0, description="Seconds per re-solve; the plan's own limit when left out.")
+
+
+# --- comparisons and sweeps ----------------------------------------------------------------------------
+
+
+class VersionRef(Body):
+    id: str = Field(max_length=40)
+    version: int | None = Field(default=None, ge=1, description="The newest when left out.")
+
+
+class ComparisonRequest(Body):
+    """Compare plans already made (the first is the base), or scenario versions, which a job solves first."""
+
+    plans: list[str] = Field(default_factory=list, max_length=20)
+    scenarios: list[VersionRef] = Field(default_factory=list, max_length=20)
+    settings: SolveSettings = Field(default_factory=SolveSettings, description="How each scenario version is solved.")
+
+
+class FormatQuery(Body):
+    format: Literal["json", "md"] = Field(default="json", description="json (the comparison object) or md (a report).")
+
+
+class ComparisonOut(Body):
+    id: str
+    plans: list[str] = Field(description="The plans compared, base first.")
+    created_at: datetime
+    comparison: Comparison
+    links: dict[str, str]
+
+
+class SweepRequest(Body):
+    """A trade-off curve, as `planner sweep` draws it, run as a job."""
+
+    version: int | None = Field(default=None, ge=1)
+    knob: Literal["capacity", "invisible_floor"]
+    team: str | None = Field(default=None, max_length=200, description="capacity: the team to scale; every team when left out.")
+    low: float = Field(ge=-0.95, le=10, description="capacity: the change at the first point (-0.2 = 20% less); invisible_floor: the first floor.")
+    high: float = Field(ge=-0.95, le=10)
+    steps: int = Field(default=6, ge=2, le=50)
+    settings: SolveSettings = Field(default_factory=SolveSettings)
+
+
+class SweepResult(Body):
+    curve: Sweep
+
+
+# --- tokens and health ---------------------------------------------------------------------------------
+
+
+class TokenRequest(Body):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class TokenOut(Body):
+    id: str
+    name: str
+    role: Role
+    workspace: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewToken(TokenOut):
+    token: str = Field(description="The bearer token. It is shown only now; the service keeps only its hash.")
+
+
+class TokenList(Body):
+    items: list[TokenOut]
+
+
+class Health(Body):
+    status: Literal["ok"]
+    version: str
+
+
+class Readiness(Body):
+    status: Literal["ready"]
+    database: Literal["ok"]
+    workers: int = Field(description="Solver processes alive in the job runner.")

@@ -1,0 +1,194 @@
+"""What each kind of job does, in three steps.
+
+`prepare` (in the service, with the database) turns a job row into a self-contained payload and the
+seconds it may take; `run` (in a solver process, without the database) does the solving; `apply` (in
+the service again) stores what came back. Every plan a job makes is re-checked by the solver-free
+checker before it is stored: a plan that breaks a rule fails its job instead of reaching a user.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session
+
+from api import sweeping
+from api.service import store
+from api.service.db import ComparisonRecord, JobRecord, PlanRecord, new_id
+from planner import __version__
+from planner.check import check_plan
+from planner.compare import changes, compare
+from planner.plan import Plan
+from planner.scenario import Scenario
+from planner.settings import SolveSettings
+from planner.sweep import Knob, assemble, point_scenario, settings_between
+
+Report = Callable[..., None]
+GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
+
+
+def warm_up() -> None:
+    """Import the solvers before the first job, so a job's time is spent solving."""
+    import solver.cpsat  # noqa: F401
+    import solver.explain  # noqa: F401
+
+
+# --- in the service: payloads ----------------------------------------------------------------------------
+
+
+def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
+    from solver.explain import reasons_budget
+
+    request = job.request
+    if job.kind == "solve":
+        scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
+        settings = SolveSettings.model_validate({k: v for k, v in request.items() if k in SolveSettings.model_fields})
+        explained = request.get("reasons", True) or request.get("policy_costs", False)
+        seconds = settings.time_limit + (reasons_budget(settings.time_limit) if explained else 0)
+        return {
+            "kind": "solve", "scenario": scenario, "settings": settings.model_dump(mode="json"),
+            "reasons": request.get("reasons", True), "policy_costs": request.get("policy_costs", False),
+        }, seconds + GRACE_SECONDS
+    if job.kind == "counterfactual":
+        record = store.plan_record(session, job.workspace_id, request["plan_id"])
+        scenario = store.scenario_of_plan(session, record)
+        plan = store.plan_of(record)
+        limit = request.get("time_limit") or plan.settings.time_limit
+        # One initiative's what-ifs are a handful of re-solves; a forced re-solve is one solve and its reasons.
+        seconds = 8 * limit if request.get("initiative") else limit + reasons_budget(limit)
+        return {
+            "kind": "counterfactual", "scenario": scenario.model_dump(mode="json"), "plan": record.body, "time_limit": limit,
+            **{k: request.get(k) for k in ("initiative", "force_in", "force_out")},
+        }, seconds + GRACE_SECONDS
+    if job.kind == "comparison":
+        settings = SolveSettings.model_validate(request["settings"])
+        scenarios = [_scenario(session, job.workspace_id, ref["id"], ref["version"]) for ref in request["scenarios"]]
+        seconds = len(scenarios) * (settings.time_limit + reasons_budget(settings.time_limit))
+        return {"kind": "comparison", "scenarios": scenarios, "settings": settings.model_dump(mode="json")}, seconds + GRACE_SECONDS
+    if job.kind == "sweep":
+        scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
+        settings = SolveSettings.model_validate(request["settings"])
+        return {
+            "kind": "sweep", "scenario": scenario, "knob": request["knob"], "team": request.get("team"),
+            "points": settings_between(request["low"], request["high"], request["steps"]), "settings": settings.model_dump(mode="json"),
+        }, request["steps"] * settings.time_limit + GRACE_SECONDS
+    raise ValueError(f"unknown job kind {job.kind!r}")
+
+
+def _scenario(session: Session, workspace: str, scenario_id: str | None, version: int | None) -> dict[str, Any]:
+    record = store.scenario_record(session, workspace, scenario_id or "")
+    stored = store.version_record(session, record, version)
+    return store.load_version(session, workspace, stored).scenario.model_dump(mode="json")
+
+
+# --- in a solver process ---------------------------------------------------------------------------------
+
+
+def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
+    kind = payload["kind"]
+    if kind == "solve":
+        scenario = Scenario.model_validate(payload["scenario"])
+        settings = SolveSettings.model_validate(payload["settings"])
+        return {"plans": [_solved(scenario, settings, payload["reasons"], progress, policy_costs=payload["policy_costs"])]}
+    if kind == "counterfactual":
+        return _counterfactual(payload, progress)
+    if kind == "comparison":
+        settings = SolveSettings.model_validate(payload["settings"])
+        solved = []
+        for n, data in enumerate(payload["scenarios"]):
+            progress({"stage": "solving", "done": n, "total": len(payload["scenarios"])}, force=True)
+            scenario = Scenario.model_validate(data)
+            solved.append((scenario, Plan.model_validate(_solved(scenario, settings, True, progress))))
+        comparison = compare(solved[0], solved[1:])
+        return {"plans": [p.model_dump(mode="json") for _, p in solved], "comparison": comparison.model_dump(mode="json")}
+    if kind == "sweep":
+        scenario = Scenario.model_validate(payload["scenario"])
+        knob = Knob(payload["knob"])
+        points = sweeping.solve_points(
+            scenario, knob, payload["team"], payload["points"], SolveSettings.model_validate(payload["settings"]),
+            on_point=lambda done, total: progress({"stage": "sweeping", "done": done, "total": total}, force=True),
+        )
+        for setting, plan, _ in points:
+            if plan is not None:
+                _verified(plan, point_scenario(scenario, knob, setting, payload["team"]))
+        return {"curve": assemble(scenario, knob, payload["team"], points).model_dump(mode="json")}
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+def _solved(scenario: Scenario, settings: SolveSettings, reasons: bool, progress: Report, *, policy_costs: bool = False) -> dict[str, Any]:
+    from solver import solve
+    from solver.explain import explain, reasons_budget
+
+    def solving(objective: float, bound: float, seconds: float) -> None:
+        progress({"stage": "solving", "objective": objective, "bound": bound})
+
+    plan = solve(scenario, settings, on_progress=solving)
+    progress({"stage": "checking", "objective": plan.objective, "bound": plan.best_bound}, force=True)
+    _verified(plan, scenario)
+    if reasons or policy_costs:
+        explanation = explain(
+            scenario, plan, counterfactuals=False, policy_costs=policy_costs, time_limit=settings.time_limit,
+            budget=reasons_budget(settings.time_limit),
+            on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
+        )
+        plan = plan.model_copy(update={"explanation": explanation})
+    return plan.model_dump(mode="json")
+
+
+def _verified(plan: Plan, scenario: Scenario) -> None:
+    if not plan.status.found:
+        return
+    violations = check_plan(scenario, plan)
+    if violations:
+        raise RuntimeError(f"the solver's plan breaks {len(violations)} rule(s), first: {violations[0]}")
+
+
+def _counterfactual(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
+    from solver.explain import explain
+
+    scenario = Scenario.model_validate(payload["scenario"])
+    plan = Plan.model_validate(payload["plan"])
+    limit = payload["time_limit"]
+    if payload.get("initiative"):
+        explanation = explain(
+            scenario, plan, initiative=payload["initiative"], counterfactuals=True, time_limit=limit,
+            on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
+        )
+        return {"explanation": explanation.model_dump(mode="json")}
+    settings = plan.settings.model_copy(update={"force_in": payload["force_in"] or [], "force_out": payload["force_out"] or [], "time_limit": limit})
+    new = Plan.model_validate(_solved(scenario, settings, True, progress))
+    return {"plans": [new.model_dump(mode="json")], "changes": [c.model_dump(mode="json") for c in changes((scenario, plan), (scenario, new))]}
+
+
+# --- in the service: results -----------------------------------------------------------------------------
+
+
+def apply(session: Session, job: JobRecord, result: dict[str, Any]) -> None:
+    plans = [_store_plan(session, job, Plan.model_validate(body), ref) for body, ref in zip(result.get("plans", []), _plan_sources(job))]
+    if plans:
+        job.plan_id = plans[-1].id
+    if job.kind == "comparison":
+        comparison = ComparisonRecord(id=new_id("cmp"), workspace_id=job.workspace_id, plan_ids=[p.id for p in plans], body=result["comparison"])
+        session.add(comparison)
+        job.result = {"comparison_id": comparison.id, "plans": [p.id for p in plans]}
+    elif job.kind == "counterfactual":
+        job.result = {k: v for k, v in result.items() if k != "plans"}
+    elif job.kind == "sweep":
+        job.result = result
+
+
+def _plan_sources(job: JobRecord) -> list[tuple[str, int]]:
+    if job.kind == "comparison":
+        return [(ref["id"], ref["version"]) for ref in job.request["scenarios"]]
+    return [(job.scenario_id or "", job.scenario_version or 0)]
+
+
+def _store_plan(session: Session, job: JobRecord, plan: Plan, source: tuple[str, int]) -> PlanRecord:
+    record = PlanRecord(
+        id=new_id("plan"), workspace_id=job.workspace_id, scenario_id=source[0], scenario_version=source[1], job_id=job.id,
+        settings=plan.settings.model_dump(mode="json"), planner_version=__version__, backend=plan.backend, status=plan.status.value,
+        objective=plan.objective, body=plan.model_dump(mode="json"),
+    )
+    session.add(record)
+    session.flush()
+    return record
