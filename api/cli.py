@@ -14,7 +14,8 @@ import re
 import sys
 import time
 from decimal import Decimal
-from typing import Sequence, TextIO, get_args
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence, TextIO, get_args
 
 from api import batch, comparing, importing, render, sweeping, viewing
 from api.files import write_atomically
@@ -29,6 +30,9 @@ from planner.sweep import Knob, settings_between
 from planner.settings import MilpSolver, PlanStatus, SolveSettings
 from solver import solve
 from solver.explain import explain, reasons_budget
+
+if TYPE_CHECKING:
+    from api.service.app import ServiceConfig
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
 EXIT_FAILED = 1  # batch: a scenario failed its checks
@@ -545,7 +549,83 @@ def build_parser() -> argparse.ArgumentParser:
     batch_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late in the reports")
     batch_.add_argument("--quiet", action="store_true", help="no progress bar on a terminal")
     batch_.set_defaults(func=cmd_batch, parser=batch_)
+
+    instance = argparse.ArgumentParser(add_help=False)
+    instance.add_argument(
+        "--instance", metavar="DIR", default=os.environ.get("PLANNER_INSTANCE", "instance"),
+        help="the service's folder: its SQLite database and job-runner lock (default: ./instance, or $PLANNER_INSTANCE); "
+        "set DATABASE_URL to use PostgreSQL instead",
+    )
+    serve_ = commands.add_parser(
+        "serve",
+        parents=[instance],
+        help="run the planner service (HTTP API) under gunicorn",
+        description="Run the HTTP API: scenarios, solve jobs, plans, explanations and comparisons, documented at /docs "
+        "and /openapi.json. Jobs run in a pool of solver processes; everything is kept in the database.",
+    )
+    serve_.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve_.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_.add_argument("--workers", type=_count, default=2, metavar="N", help="HTTP worker processes (default: 2)")
+    serve_.add_argument("--job-workers", type=_count, default=2, metavar="N", help="solver processes running jobs (default: 2)")
+    serve_.add_argument(
+        "--load", nargs="+", default=[], metavar="FILE",
+        help="store these scenario files in the workspace first (a changed file becomes a new version), then print a fresh planner token",
+    )
+    serve_.add_argument("--workspace", default="local", help="the workspace --load stores into and its token belongs to (default: local)")
+    serve_.set_defaults(func=cmd_serve, parser=serve_)
+
+    tokens_ = commands.add_parser("tokens", help="manage the service's bearer tokens", description="Manage the service's bearer tokens.")
+    token_commands = tokens_.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    create_ = token_commands.add_parser(
+        "create", parents=[instance], help="create a token and print it (it is shown only once)",
+        description="Create a bearer token and print it on stdout. The service keeps only its hash: it cannot be shown again.",
+    )
+    create_.add_argument("--role", required=True, choices=["viewer", "planner", "admin"], help="viewer reads; planner also creates scenarios and runs jobs; admin also manages tokens")
+    create_.add_argument("--name", required=True, help="who or what uses it, e.g. ci or alice")
+    create_.add_argument("--workspace", default="local", help="the workspace whose data it sees (default: local)")
+    create_.set_defaults(func=cmd_tokens_create, parser=create_)
     return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text}: give a whole number from 1 to 64")
+    return value
+
+
+def _service_config(args: argparse.Namespace, **extra: object) -> "ServiceConfig":
+    from api.service.app import ServiceConfig
+
+    return ServiceConfig.from_env(instance=args.instance, **extra)
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import serve
+
+    config = _service_config(args, job_workers=args.job_workers)
+    if args.load:
+        paths = [Path(_existing(p)) for p in args.load]
+        for path, scenario_id, what in serve.load_files(config, paths, workspace=args.workspace):
+            print(f"  {path.name}: {scenario_id} {what}", file=out)
+        _, token = serve.create_token(config, role="planner", name=f"planner serve {time.strftime('%Y-%m-%d %H:%M')}", workspace=args.workspace)
+        url = f"http://{args.host}:{args.port}"
+        print(f"\nThe planner service: {url}  (docs: {url}/docs)\nA planner token for workspace '{args.workspace}':\n\n  {token}\n", file=out)
+        print(f"  curl -H 'Authorization: Bearer {token}' {url}/scenarios\n", file=out, flush=True)
+    serve.run(config, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
+def cmd_tokens_create(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import serve
+
+    token, text = serve.create_token(_service_config(args), role=args.role, name=args.name, workspace=args.workspace)
+    print(text, file=out)
+    print(f"{token.id}: a {token.role} token named '{token.name}' for workspace '{token.workspace_id}'; it is shown only this once", file=sys.stderr)
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -255,10 +255,9 @@ class PoolRunner:
                 if not gone and (job.heartbeat_at is None or job.heartbeat_at >= stale):
                     continue
                 if job.attempts < MAX_ATTEMPTS:
+                    log.warning("job %s queued again: its runner %s is gone", job.id, job.runner)
                     job.status, job.runner, job.worker_pid = "queued", None, None
                     job.progress = {"stage": "queued", "elapsed": 0}
-                    job.error = "queued again: the service stopped while this job ran"
-                    log.warning("job %s re-queued: its runner %s is gone", job.id, job.runner)
                 else:
                     self._finish(job, "failed", f"the service stopped while this job ran, {job.attempts} times; it is not tried again")
             session.execute(delete(RunnerRecord).where(RunnerRecord.heartbeat_at < stale))
@@ -374,7 +373,7 @@ class PoolRunner:
                     # A clean stop hands its jobs back without counting the run as an attempt.
                     session.execute(update(JobRecord).where(JobRecord.id.in_(mine), JobRecord.status == "running").values(
                         status="queued", runner=None, worker_pid=None, attempts=JobRecord.attempts - 1,
-                        progress={"stage": "queued", "elapsed": 0}, error="queued again: the service stopped while this job ran",
+                        progress={"stage": "queued", "elapsed": 0},
                     ))
                     session.execute(delete(RunnerRecord).where(RunnerRecord.id == self.id))
             except Exception:  # noqa: BLE001 - the database may be what is going away

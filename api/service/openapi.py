@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, get_origin
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, request, send_from_directory
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -233,6 +234,12 @@ def serve(app: Flask) -> None:
     @app.get("/docs")
     def docs() -> Response:
         return Response(_DOCS_PAGE, mimetype="text/html")
+
+    @app.get("/docs/static/<path:name>")
+    def docs_static(name: str) -> Response:
+        import flask_swagger_ui
+
+        return send_from_directory(Path(flask_swagger_ui.__file__).parent / "dist", name, max_age=86400)
 
 
 _DOCS_PAGE = """<!doctype html>

@@ -128,6 +128,7 @@ class JobOut(Body):
     error: str | None = Field(description="Why the job failed or was cancelled.")
     plan_id: str | None = Field(description="The plan a finished solve or counterfactual produced.")
     result: dict[str, Any] | None = Field(description="A finished counterfactual's explanation, comparison's id or sweep's curve.")
+    attempts: int = Field(description="Runs started: 2 when the service stopped during the first run and the job was queued again.")
     request: dict[str, Any]
     links: dict[str, str]
 

@@ -48,7 +48,7 @@ def job_out(job: JobRecord) -> JobOut:
         id=job.id, kind=job.kind, status=job.status, scenario_id=job.scenario_id, scenario_version=job.scenario_version,  # type: ignore[arg-type]
         created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
         progress=Progress.model_validate(job.progress) if job.progress else None, error=job.error, plan_id=job.plan_id,
-        result=job.result, request=job.request, links=links,
+        result=job.result, attempts=job.attempts, request=job.request, links=links,
     )
 
 
