@@ -122,6 +122,7 @@ def _problem(error: Any, where: str) -> Problem:
 
 _PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 _STANDARD = {
+    400: Reply("The body cannot be read (not JSON, or empty where a document is needed).", {MEDIA_TYPE: ProblemDetails}),
     401: Reply("No valid bearer token.", {MEDIA_TYPE: ProblemDetails}, ("WWW-Authenticate",)),
     403: Reply("The token's role may not do this.", {MEDIA_TYPE: ProblemDetails}),
     404: Reply("No such resource in the token's workspace.", {MEDIA_TYPE: ProblemDetails}),
@@ -202,6 +203,8 @@ def _operation(op: Operation, path_parameters: list[str], method: str, ref: Call
         replies.setdefault(404, _STANDARD[404])
     if op.query is not None or op.body is not None:
         replies.setdefault(422, _STANDARD[422])
+    if op.body is not None or op.raw_body is not None:
+        replies.setdefault(400, _STANDARD[400])
     out["responses"] = {str(status): _reply(r, ref) for status, r in sorted(replies.items())}
     out["security"] = [{"bearer": []}] if op.role is not None else []
     return out

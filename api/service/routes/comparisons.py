@@ -9,7 +9,7 @@ from api.service import store
 from api.service.app import service
 from api.service.db import ComparisonRecord, new_id
 from api.service.openapi import JSON, Reply, operation, reply
-from api.service.problems import ApiProblem
+from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from api.service.routes.common import job_reply
 from api.service.routes.scenarios import JOB_REPLIES, _within_time_limit
 from api.service.schemas import ComparisonOut, ComparisonRequest, FormatQuery, WaitQuery
@@ -29,7 +29,10 @@ def _out(record: ComparisonRecord) -> ComparisonOut:
 @bp.post("")
 @operation(
     "compare", role="planner", tag="comparisons", query=WaitQuery, body=ComparisonRequest,
-    replies={201: Reply("The comparison of the plans given (base first).", {JSON: ComparisonOut}, ("Location",)), **JOB_REPLIES},
+    replies={
+        201: Reply("The comparison of the plans given (base first).", {JSON: ComparisonOut}, ("Location",)), **JOB_REPLIES,
+        404: Reply("A plan or scenario named is not in the token's workspace.", {MEDIA_TYPE: ProblemDetails}),
+    },
     description=(
         "`plans`: two or more plan ids, base first; compared at once (201). `scenarios`: two or more scenario versions, base first; "
         "a job solves each with `settings` and compares them (202, or 200 when it finished within `wait`; the job links to the comparison)."

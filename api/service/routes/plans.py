@@ -10,7 +10,7 @@ from api.service import store
 from api.service.app import service
 from api.service.db import PlanRecord
 from api.service.openapi import JSON, Reply, operation, reply
-from api.service.problems import ApiProblem
+from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from api.service.routes.common import job_reply, link_page, plan_summary
 from api.service.routes.scenarios import JOB_REPLIES, _known_initiatives, _within_time_limit
 from api.service.schemas import CounterfactualRequest, PlanListQuery, PlanOut, PlanPage, PlanQuery, ViewName, WaitQuery
@@ -22,6 +22,7 @@ from planner.views import EngineeringView, ExecutiveView, PublicView
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
 TEXT = {"csv": ("text/csv", render.csv), "md": ("text/markdown", render.markdown)}
+NOT_ACCEPTABLE = Reply("A view comes as json or md, not csv.", {MEDIA_TYPE: ProblemDetails})
 VIEWS = (ExecutiveView, EngineeringView, PublicView)
 
 
@@ -44,7 +45,7 @@ def list_(query: PlanListQuery) -> object:
         "The plan with what reproduces it (scenario version, settings, planner version, backend); or as CSV or Markdown "
         "(`?format=`); or one audience's view (`?view=`).",
         {JSON: (PlanOut, *VIEWS), "text/csv": None, "text/markdown": None},
-    )},
+    ), 406: NOT_ACCEPTABLE},
 )
 def get(plan_id: str, query: PlanQuery) -> object:
     if query.view is not None:
@@ -69,7 +70,7 @@ def get(plan_id: str, query: PlanQuery) -> object:
 @bp.get("/<plan_id>/views/<name>")
 @operation(
     "get plan view", role="viewer", tag="plans", query=PlanQuery,
-    replies={200: Reply("The plan for one audience: executive, engineering or public; JSON, or Markdown with `?format=md`.", {JSON: VIEWS, "text/markdown": None})},
+    replies={200: Reply("The plan for one audience: executive, engineering or public; JSON, or Markdown with `?format=md`.", {JSON: VIEWS, "text/markdown": None}), 406: NOT_ACCEPTABLE},
 )
 def view(plan_id: str, name: str, query: PlanQuery) -> object:
     return _view(plan_id, name, query.format)
