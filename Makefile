@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: run test check bench bench-full clean
 
+# The service on http://127.0.0.1:8000 with the bundled scenarios in workspace 'local'; prints a fresh token.
 run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
-	$(BIN)/planner solve scenarios/acme-2027.yaml --time-limit 30
+	$(BIN)/planner serve --load scenarios/*.yaml
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

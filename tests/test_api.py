@@ -488,3 +488,14 @@ def test_a_job_left_running_by_a_stopped_service_is_queued_again_and_then_runs(t
         assert gave_up["status"] == "failed" and "2 times" in gave_up["error"]
     finally:
         close(second)
+
+
+def test_a_scenario_can_replan_against_a_stored_plan_by_id(api: Api, solved: dict[str, Any]) -> None:
+    text = REFERENCE.read_text().replace("name: acme-2027", f"name: replanned\nprevious_plan: {solved['plan']}", 1)
+    created = api.create(text)
+    previous = api.plan(solved["plan"])
+    assert created["scenario"]["previous_plan"] == {s.id: s.start for s in previous.scheduled}
+    job = api.solve(created["id"], reasons=False)
+    assert api.plan(job["plan_id"]).changes == []  # nothing changed, so nothing moved
+    missing = problem(api.post("/scenarios", data=text.replace(solved["plan"], "plan_gone"), headers={"Content-Type": "application/yaml"}), 422)
+    assert missing["errors"][0]["location"]["path"] == "previous_plan" and "plan_gone" in missing["errors"][0]["message"]

@@ -1,0 +1,181 @@
+"""The real service: `planner serve` (gunicorn) on a free loopback port, driven over HTTP as a user would.
+
+It creates and solves a scenario through a job, reads the plan and its explanations, kills a solver
+process mid-solve (the job fails cleanly, the next one succeeds), runs the README's curl examples, and
+restarts the server to find every scenario and plan still there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from planner.plan import Plan
+from planner.scenario import Scenario
+from tests.factories import REFERENCE, REPO
+from tests.solving import verified
+
+PLANNER = str(Path(sys.executable).parent / "planner")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, instance: Path) -> None:
+        self.instance, self.port = instance, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[str] | None = None
+        self.token = subprocess.run(
+            [PLANNER, "tokens", "create", "--role", "planner", "--name", "e2e", "--instance", str(instance)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+
+    def start(self) -> None:
+        log = open(self.instance / "server.log", "a")
+        self.process = subprocess.Popen(
+            [PLANNER, "serve", "--instance", str(self.instance), "--port", str(self.port), "--workers", "2", "--job-workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.call("GET", "/readyz", auth=False)[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert self.process.poll() is None, (self.instance / "server.log").read_text()
+            time.sleep(0.3)
+        raise AssertionError("the server did not become ready in 60 s:\n" + (self.instance / "server.log").read_text())
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True, content_type: str = "application/json") -> tuple[int, Any]:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if auth:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, timeout=90) as response:
+                raw, status, kind = response.read(), response.status, response.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            raw, status, kind = error.read(), error.code, error.headers.get_content_type()
+        return status, json.loads(raw) if kind.endswith("json") else raw.decode()
+
+    def finished(self, job: dict[str, Any]) -> dict[str, Any]:
+        deadline = time.monotonic() + 120
+        while job["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            job = self.call("GET", f"/jobs/{job['id']}?wait=10")[1]
+        return job
+
+    def verified_plan(self, plan_id: str) -> Plan:
+        status, body = self.call("GET", f"/plans/{plan_id}")
+        assert status == 200, body
+        scenario = self.call("GET", f"/scenarios/{body['scenario_id']}?version={body['scenario_version']}")[1]["scenario"]
+        return verified(Scenario.model_validate(scenario), Plan.model_validate(body["plan"]))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("e2e"))
+    running.start()
+    yield running
+    if running.process and running.process.poll() is None:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def made(server: Server) -> dict[str, Any]:
+    """What the tests create, to be found again after a restart."""
+    return {"scenarios": [], "plans": []}
+
+
+def test_a_scenario_is_created_solved_through_a_job_and_its_plan_explained(server: Server, made: dict[str, Any]) -> None:
+    status, scenario = server.call("POST", "/scenarios", REFERENCE.read_bytes(), content_type="application/yaml")
+    assert status == 201, scenario
+    status, job = server.call("POST", f"/scenarios/{scenario['id']}/solves?wait=60", {"time_limit": 10, "workers": 1})
+    job = server.finished(job)
+    assert job["status"] == "succeeded", job["error"]
+    plan = server.verified_plan(job["plan_id"])
+    assert plan.status.value == "optimal" and job["progress"]["objective"] == plan.objective
+    status, explained = server.call("GET", f"/plans/{job['plan_id']}/explanations")
+    assert status == 200 and len(explained["initiatives"]) == 15
+    out = plan.not_scheduled[0].id
+    status, one = server.call("GET", f"/plans/{job['plan_id']}/explanations/{out}")
+    assert status == 200 and one["scheduled"] is False and one["reason"]
+    made["scenarios"].append(scenario["id"])
+    made["plans"].append(job["plan_id"])
+
+
+def test_a_killed_solver_process_fails_its_job_cleanly_and_the_next_job_succeeds(server: Server, made: dict[str, Any]) -> None:
+    from bench.generate import portfolio
+
+    status, slow = server.call("POST", "/scenarios", yaml.safe_dump(portfolio(120, 8, 8, seed=3)).encode(), content_type="application/yaml")
+    assert status == 201, slow
+    made["scenarios"].append(slow["id"])
+    status, job = server.call("POST", f"/scenarios/{slow['id']}/solves", {"time_limit": 60, "workers": 1, "reasons": False})
+    assert status == 202
+    deadline = time.monotonic() + 60
+    while job["progress"]["stage"] != "solving":
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.2)
+        job = server.call("GET", f"/jobs/{job['id']}")[1]
+    with sqlite3.connect(server.instance / "planner.db") as db:
+        (pid,) = db.execute("SELECT worker_pid FROM jobs WHERE id = ?", (job["id"],)).fetchone()
+    os.kill(pid, signal.SIGKILL)
+    failed = server.finished(job)
+    assert failed["status"] == "failed" and "killed by signal 9" in failed["error"]
+    assert server.call("GET", "/healthz", auth=False)[0] == 200
+    status, next_job = server.call("POST", f"/scenarios/{made['scenarios'][0]}/solves?wait=60", {"time_limit": 10, "workers": 1})
+    next_job = server.finished(next_job)
+    assert next_job["status"] == "succeeded", next_job["error"]
+    server.verified_plan(next_job["plan_id"])
+    made["plans"].append(next_job["plan_id"])
+
+
+def test_the_readme_curl_examples_run_against_the_live_server(server: Server, made: dict[str, Any]) -> None:
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- api-examples -->\n```sh\n(.*?)```", readme, re.S)
+    assert block, "the README's API examples are marked with <!-- api-examples -->"
+    script = "set -euo pipefail\n" + block.group(1)
+    run = subprocess.run(
+        ["bash", "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "URL": server.url, "TOKEN": server.token, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert '"status":"succeeded"' in run.stdout.replace(" ", "") or "succeeded" in run.stdout
+
+
+def test_after_a_restart_every_scenario_and_plan_is_still_there(server: Server, made: dict[str, Any]) -> None:
+    assert made["scenarios"] and made["plans"]
+    server.stop()
+    server.start()
+    for scenario_id in made["scenarios"]:
+        assert server.call("GET", f"/scenarios/{scenario_id}")[0] == 200
+    for plan_id in made["plans"]:
+        server.verified_plan(plan_id)
+    status, again = server.call("POST", f"/scenarios/{made['scenarios'][0]}/solves?wait=60", {"time_limit": 10, "workers": 1, "reasons": False})
+    assert server.finished(again)["status"] == "succeeded"
