@@ -40,7 +40,7 @@ HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 30.0  # a running job whose runner has not been heard of for this long is orphaned
 READY_SECONDS = 10.0  # /readyz wants a runner heartbeat at most this old
 MAX_ATTEMPTS = 2  # runs of one job interrupted by its runner stopping, before it fails
-PROGRESS_SECONDS = 0.5  # progress is written at most this often per job
+PROGRESS_SECONDS = 0.5  # a solver process reports progress at most this often (stage changes at once)
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -117,7 +117,6 @@ class _Worker:
     deadline: float = 0.0
     started: float = 0.0
     progress: dict[str, Any] = field(default_factory=dict)
-    written: float = 0.0
 
 
 # --- the pool ------------------------------------------------------------------------------------------
@@ -305,7 +304,7 @@ class PoolRunner:
             except Exception as exc:  # noqa: BLE001 - e.g. the plan or scenario it names is gone: the job fails, the runner goes on
                 self._finish(job, "failed", f"could not start: {exc}")
                 return
-        w.job_id, w.started, w.deadline, w.progress, w.written = job_id, time.monotonic(), time.monotonic() + seconds, {}, 0.0
+        w.job_id, w.started, w.deadline, w.progress = job_id, time.monotonic(), time.monotonic() + seconds, {}
         try:
             w.connection.send((job_id, payload))
         except (BrokenPipeError, OSError):
@@ -321,12 +320,10 @@ class PoolRunner:
             return  # a late message from a job already stopped
         if kind == "progress":
             w.progress.update(body)
-            if time.monotonic() - w.written >= PROGRESS_SECONDS:
-                w.written = time.monotonic()
-                with self.sessions.begin() as session:
-                    session.execute(update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "running").values(
-                        progress={**w.progress, "elapsed": round(time.monotonic() - w.started, 2)}, heartbeat_at=now(),
-                    ))
+            with self.sessions.begin() as session:
+                session.execute(update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "running").values(
+                    progress={**w.progress, "elapsed": round(time.monotonic() - w.started, 2)}, heartbeat_at=now(),
+                ))
             return
         with self.sessions.begin() as session:
             job = session.get(JobRecord, job_id)

@@ -230,9 +230,13 @@ def _reply(r: Reply, ref: Callable[[type[BaseModel]], Any]) -> dict[str, Any]:
 def serve(app: Flask) -> None:
     """`/openapi.json` and the interactive docs at `/docs` (Swagger UI, from the service's own static files)."""
 
+    built: list[str] = []  # the routes are fixed once the app serves, so the document is built on first request
+
     @app.get("/openapi.json")
     def openapi_json() -> Response:
-        return Response(json.dumps(spec(app)), mimetype=JSON)
+        if not built:
+            built.append(json.dumps(spec(app)))
+        return Response(built[0], mimetype=JSON)
 
     @app.get("/docs")
     def docs() -> Response:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.service.db import JobRecord, PlanRecord, ScenarioRecord, ScenarioVersion, Token, new_id, now
@@ -135,13 +135,17 @@ def add_version(
     return record, stored
 
 
+def page(session: Session, selected: Select[Any], order: tuple[Any, ...], limit: int, offset: int) -> tuple[int, list[Any]]:
+    """How many rows `selected` matches in all, and the rows of one page in `order`."""
+    total = session.scalar(select(func.count()).select_from(selected.subquery())) or 0
+    return total, list(session.scalars(selected.order_by(*order).limit(limit).offset(offset)).all())
+
+
 def list_scenarios(session: Session, workspace: str, name: str | None, limit: int, offset: int) -> tuple[int, list[ScenarioRecord]]:
     query = select(ScenarioRecord).where(ScenarioRecord.workspace_id == workspace, ScenarioRecord.deleted_at.is_(None))
     if name:
         query = query.where(func.lower(ScenarioRecord.name).contains(name.lower(), autoescape=True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(query.order_by(ScenarioRecord.created_at, ScenarioRecord.id).limit(limit).offset(offset)).all()
-    return total, list(items)
+    return page(session, query, (ScenarioRecord.created_at, ScenarioRecord.id), limit, offset)
 
 
 def plan_record(session: Session, workspace: str, plan_id: str) -> PlanRecord:

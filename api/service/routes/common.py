@@ -66,8 +66,8 @@ def link_page(total: int, query: PageQuery, path: str, **filters: Any) -> dict[s
     return {"total": total, "limit": query.limit, "offset": query.offset, "next": next_url}
 
 
-def job_reply(job_id: str, wait: float) -> object:
-    """The job: 200 when it finished within `wait` seconds, else 202 with its URL to poll."""
+def job_reply(job_id: str, wait: float, *, pending: int = 202) -> object:
+    """The job once it finished or `wait` seconds passed: 200 when finished; else `pending` (202 with the URL to poll)."""
     deadline = time.monotonic() + wait
     while True:
         with service().session() as session:
@@ -75,5 +75,11 @@ def job_reply(job_id: str, wait: float) -> object:
         if job.status in TERMINAL:
             return reply(job_out(job), 200)
         if time.monotonic() >= deadline:
-            return reply(job_out(job), 202, {"Location": f"/jobs/{job.id}"})
+            return reply(job_out(job), pending, {"Location": f"/jobs/{job.id}"} if pending == 202 else None)
         time.sleep(WAIT_POLL_SECONDS)
+
+
+def queued(job_id: str, wait: float) -> object:
+    """Hand a job just queued (and committed) to the runner, and answer with it."""
+    service().runner.submit(job_id)
+    return job_reply(job_id, wait)

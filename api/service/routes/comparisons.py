@@ -10,7 +10,7 @@ from api.service.app import service
 from api.service.db import ComparisonRecord, new_id
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import job_reply
+from api.service.routes.common import queued
 from api.service.routes.scenarios import JOB_REPLIES, _within_time_limit
 from api.service.schemas import ComparisonOut, ComparisonRequest, FormatQuery, WaitQuery
 from planner.compare import Comparison, compare
@@ -63,8 +63,7 @@ def create(query: WaitQuery, body: ComparisonRequest) -> object:
             pinned.append({"id": ref.id, "version": stored.version})
         request = {"scenarios": pinned, "settings": body.settings.model_dump(mode="json")}
         job = store.submit(session, g.token, "comparison", request, None, svc.config.max_active_jobs)
-    svc.runner.submit(job.id)
-    return job_reply(job.id, query.wait)
+    return queued(job.id, query.wait)
 
 
 @bp.get("/<comparison_id>")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, g
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.service import store
 from api.service.app import service
@@ -11,7 +11,7 @@ from api.service.db import JobRecord, now
 from api.service.jobs import TERMINAL
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import job_out, link_page
+from api.service.routes.common import job_out, job_reply, link_page
 from api.service.schemas import JobOut, JobPage, JobQuery, WaitQuery
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -26,8 +26,7 @@ def list_(query: JobQuery) -> object:
             selected = selected.where(JobRecord.status == query.status)
         if query.scenario:
             selected = selected.where(JobRecord.scenario_id == query.scenario)
-        total = session.scalar(select(func.count()).select_from(selected.subquery())) or 0
-        jobs = session.scalars(selected.order_by(JobRecord.created_at.desc(), JobRecord.id).limit(query.limit).offset(query.offset)).all()
+        total, jobs = store.page(session, selected, (JobRecord.created_at.desc(), JobRecord.id), query.limit, query.offset)
     return reply(JobPage(items=[job_out(j) for j in jobs], **link_page(total, query, "/jobs", status=query.status, scenario=query.scenario)))
 
 
@@ -38,12 +37,7 @@ def list_(query: JobQuery) -> object:
     description="`?wait=S` holds the answer up to S seconds while the job is queued or running.",
 )
 def get(job_id: str, query: WaitQuery) -> object:
-    from api.service.routes.common import job_reply
-
-    response = job_reply(job_id, query.wait)
-    response.status_code = 200  # type: ignore[attr-defined]
-    response.headers.pop("Location", None)  # type: ignore[attr-defined]
-    return response
+    return job_reply(job_id, query.wait, pending=200)
 
 
 @bp.post("/<job_id>/cancel")

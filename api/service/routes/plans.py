@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, g
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import render, viewing
 from api.service import store
@@ -11,7 +11,7 @@ from api.service.app import service
 from api.service.db import PlanRecord
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import job_reply, link_page, plan_summary
+from api.service.routes.common import link_page, plan_summary, queued
 from api.service.routes.scenarios import JOB_REPLIES, _known_initiatives, _within_time_limit
 from api.service.schemas import CounterfactualRequest, PlanListQuery, PlanOut, PlanPage, PlanQuery, ViewName, WaitQuery
 from planner import views
@@ -33,8 +33,7 @@ def list_(query: PlanListQuery) -> object:
         selected = select(PlanRecord).where(PlanRecord.workspace_id == g.token.workspace_id)
         if query.scenario:
             selected = selected.where(PlanRecord.scenario_id == query.scenario)
-        total = session.scalar(select(func.count()).select_from(selected.subquery())) or 0
-        records = session.scalars(selected.order_by(PlanRecord.created_at.desc(), PlanRecord.id).limit(query.limit).offset(query.offset)).all()
+        total, records = store.page(session, selected, (PlanRecord.created_at.desc(), PlanRecord.id), query.limit, query.offset)
     return reply(PlanPage(items=[plan_summary(r) for r in records], **link_page(total, query, "/plans", scenario=query.scenario)))
 
 
@@ -135,5 +134,4 @@ def counterfactual(plan_id: str, query: WaitQuery, body: CounterfactualRequest) 
         _known_initiatives(scenario, {"initiative": [body.initiative]} if body.initiative else {"force_in": body.force_in, "force_out": body.force_out})
         request = {**body.model_dump(mode="json"), "plan_id": plan_id}
         job = store.submit(session, g.token, "counterfactual", request, (record.scenario_id, record.scenario_version), svc.config.max_active_jobs)
-    svc.runner.submit(job.id)
-    return job_reply(job.id, query.wait)
+    return queued(job.id, query.wait)

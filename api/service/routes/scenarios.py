@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.service import store
 from api.service.app import service
 from api.service.db import ScenarioRecord, ScenarioVersion, now
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import job_reply, link_page, scenario_out, version_out
+from api.service.routes.common import link_page, queued, scenario_out, version_out
 from api.service.schemas import (
     JobOut, ScenarioDetail, ScenarioOut, ScenarioPage, ScenarioQuery, SolveRequest, SweepRequest, Validation, VersionList,
     VersionQuery, WaitQuery,
@@ -151,13 +152,10 @@ def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
     svc = service()
     _within_time_limit(body.time_limit, "time_limit")
     with svc.sessions.begin() as session:
-        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
-        stored = store.version_record(session, record, body.version)
-        scenario = store.load_version(session, g.token.workspace_id, stored).scenario
+        source, scenario = _version(session, scenario_id, body.version)
         _known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
-        job = store.submit(session, g.token, "solve", {**body.model_dump(mode="json"), "version": stored.version}, (record.id, stored.version), svc.config.max_active_jobs)
-    svc.runner.submit(job.id)
-    return job_reply(job.id, query.wait)
+        job = store.submit(session, g.token, "solve", {**body.model_dump(mode="json"), "version": source[1]}, source, svc.config.max_active_jobs)
+    return queued(job.id, query.wait)
 
 
 @bp.post("/<scenario_id>/sweeps")
@@ -171,16 +169,20 @@ def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
     if body.low >= body.high:
         raise ApiProblem(422, "`low` must be below `high`", errors=[store.locate(f"low ({body.low}) must be below high ({body.high})", "low")])
     with svc.sessions.begin() as session:
-        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
-        stored = store.version_record(session, record, body.version)
-        scenario = store.load_version(session, g.token.workspace_id, stored).scenario
+        source, scenario = _version(session, scenario_id, body.version)
         if body.team is not None and body.team not in scenario.team_by_id:
             raise ApiProblem(422, f"no team '{body.team}' in the scenario", errors=[store.locate(f"no team '{body.team}'" + did_you_mean(body.team, scenario.team_by_id), "team")])
         if body.knob == "invisible_floor" and (body.team is not None or body.low < 0 or body.high > 1):
             raise ApiProblem(422, "an invisible-work floor is a share between 0 and 1 of the whole organisation's capacity (no `team`)")
-        job = store.submit(session, g.token, "sweep", {**body.model_dump(mode="json"), "version": stored.version}, (record.id, stored.version), svc.config.max_active_jobs)
-    svc.runner.submit(job.id)
-    return job_reply(job.id, query.wait)
+        job = store.submit(session, g.token, "sweep", {**body.model_dump(mode="json"), "version": source[1]}, source, svc.config.max_active_jobs)
+    return queued(job.id, query.wait)
+
+
+def _version(session: Session, scenario_id: str, version: int | None) -> tuple[tuple[str, int], Scenario]:
+    """(scenario id, version number) of the version a job is asked for, and that version's scenario."""
+    record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+    stored = store.version_record(session, record, version)
+    return (record.id, stored.version), store.load_version(session, g.token.workspace_id, stored).scenario
 
 
 def _within_time_limit(seconds: float, path: str) -> None:
