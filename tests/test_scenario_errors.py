@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from planner import Problem, ScenarioError, load
+from planner import source
 from planner.source import MAX_BYTES
+from tests.factories import REFERENCE
 
 BASE = """\
 name: t
@@ -131,6 +134,18 @@ def test_yaml_syntax_error_is_located(tmp_path):
     (problem,) = problems(tmp_path, variant(l13="    title: [New signup"))
     assert "YAML syntax error" in problem.message
     assert problem.location.line is not None and problem.location.line >= 13
+
+
+@pytest.mark.parametrize("line, found", [("    depends_on: [*nowhere]", "undefined alias 'nowhere'"), ("\tvalue: 5", "character '\\t'")])
+def test_yaml_syntax_errors_name_what_they_found(tmp_path, line, found):
+    (problem,) = problems(tmp_path, variant(l22=line))
+    assert found in problem.message and problem.location.line == 22
+
+
+def test_libyaml_and_pure_python_read_a_scenario_the_same_to_the_column():
+    text = REFERENCE.read_text()
+    fast, pure = (source._compose(text, "acme.yaml", construct=True, loader_class=c) for c in (source.FAST_LOADER, yaml.SafeLoader))
+    assert fast[0] == pure[0] and fast[1] == pure[1]
 
 
 def test_a_document_that_is_not_a_mapping_is_refused(tmp_path):
