@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 import yaml
 
 from api.service.db import JobRecord
+from api.service.jobs import Doorbell
 from planner.loader import load
 from planner.plan import Plan
 from tests.factories import REFERENCE
@@ -451,6 +454,25 @@ def test_a_token_with_too_many_jobs_gets_429_and_queued_jobs_cancel_at_once(tmp_
         assert idle.post(f"/scenarios/{scenario_id}/solves", json=FAST).status_code == 202
     finally:
         close(idle)
+
+
+def test_the_runner_doorbell_wakes_its_listener_and_ringing_without_one_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "runner.wake"
+    Doorbell(path).ring()  # no pipe yet: nothing to wake, nothing raised
+    path.write_text("a file that took the name")
+    bell = Doorbell(path)
+    bell.listen()
+    try:
+        assert stat.S_ISFIFO(path.lstat().st_mode)
+        assert select.select([bell.fileno()], [], [], 0)[0] == []
+        Doorbell(path).ring()  # as a gunicorn worker without the runner does, through the path
+        Doorbell(path).ring()
+        assert select.select([bell.fileno()], [], [], 5)[0] == [bell.fileno()]
+        bell.silence()
+        assert select.select([bell.fileno()], [], [], 0)[0] == []  # both rings read: no busy loop after a wake
+    finally:
+        bell.close()
+    Doorbell(path).ring()  # a pipe nobody listens on (the runner stopped): harmless
 
 
 def test_the_migrations_build_exactly_the_schema_the_code_uses(tmp_path: Path) -> None:
