@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+WRK := /usr/bin/wrk
 
 .PHONY: run test check bench bench-full clean
 
@@ -16,11 +17,15 @@ test: $(VENV)/.installed-dev
 check: run
 
 # Benchmarks write docs/benchmarks.md (and its plot); they read ../shared/bench-data (BENCH_DATA overrides).
-bench: $(VENV)/.installed-bench
+# The service's figures need wrk, Debian's HTTP load generator: installed here when missing (as root).
+bench: $(VENV)/.installed-bench $(WRK)
 	$(BIN)/python -m bench.run
 
-bench-full: $(VENV)/.installed-bench
+bench-full: $(VENV)/.installed-bench $(WRK)
 	$(BIN)/python -m bench.run --full
+
+$(WRK):
+	apt-get install -y --no-install-recommends wrk || (apt-get update && apt-get install -y --no-install-recommends wrk)
 
 # The stamps depend on pyproject.toml, so editing dependencies reinstalls on the next run.
 $(BIN)/python:

@@ -392,6 +392,44 @@ def explain_section(results: list[Result], targets: list[list[str]]) -> list[str
         ["portfolio", "initiatives", "explained", "unexplained", "re-solves", "seconds", "plan status"], rows)
 
 
+def api_section(results: list[Result]) -> list[str]:
+    measured = [r for r in results if r.get("status") == "measured"]
+    if not measured:
+        why = f": {results[0].get('status')}, {results[0].get('error')}" if results else ""
+        return ["## The service", "", f"Not measured in this run{why}.", ""]
+    r = measured[0]
+    jobs = [[row["name"], row["jobs"], f"{fmt(row['client_median'])} ({fmt(row['client_max'])})", fmt(row["queued_median"], 3),
+             fmt(row["running_median"]), fmt(row.get("makespan"))] for row in r["latency"]]
+    reads = [[row["what"], f"`{_generic(row['path'])}`", row["connections"], fmt(row["per_second"], 0),
+              f"{fmt(row['per_second_low'], 0)}–{fmt(row['per_second_high'], 0)}", fmt(row["p50_ms"], 1), fmt(row["p99_ms"], 1), row["errors"]]
+             for row in r["reads"]]
+    memory = ", ".join(f"{role} {fmt(mb, 0)} MB" for role, mb in sorted(r["peak_mb_by_role"].items()))
+    return (["## The service", "",
+            f"`planner serve` as `make run` starts it: gunicorn with {r['http_workers']} HTTP worker processes of {r['threads']} threads, "
+            f"{r['job_workers']} solver processes, SQLite (WAL) in a fresh instance folder, the access log written to a file; "
+            "driven over loopback on the same two cores (`bench/api.py`).", "",
+            "### Solve jobs", "",
+            "The reference scenario (`acme-2027.yaml`) and a generated portfolio, each job submitted with `?wait=60` and waited on until it "
+            "finished. Round trip: what the client waited, from sending the job to holding the finished job. Queued and running: from the "
+            "job's own timestamps (running covers loading the scenario, the solve, the reasons' re-solves, the plan check and storing the plan). "
+            "With 4 submitted at once, the round trip is from the job's creation to its end and the makespan is the client's wait for all four.", ""]
+    + table(["jobs of", "jobs", "round trip s, median (max)", "queued s, median", "running s, median", "makespan s"], jobs)
+    + ["### Reads under concurrent load", "",
+       f"wrk (one thread, keep-alive connections) against one path at a time, {fmt(r['read_seconds'], 0)} s per row split into "
+       f"{r['reads'][0].get('runs', 1)} runs; requests per second is the median run, with the range of the runs. Keep-alive connections stay with "
+       "the worker process that accepted them, so a run in which one worker took most of them serves from one core: that is the low end of "
+       "a wide range. The last row reads while two long solves keep every core busy.", ""]
+    + table(["read", "path", "connections", "requests/s", "range", "p50 ms", "p99 ms", "errors"], reads)
+    + [f"Peak resident memory per process, by role: {memory}. The plan served was re-checked by the plan checker as a client "
+       f"received it: {'valid' if r.get('valid') else 'NOT VALID'}.", ""])
+
+
+def _generic(path: str) -> str:
+    """A path with its ids replaced by their kind: /plans/{plan_id}."""
+    kinds = {"sc": "{scenario_id}", "plan": "{plan_id}", "job": "{job_id}"}
+    return "/".join(kinds.get(part.split("_")[0], part) if "_" in part else part for part in path.split("/"))
+
+
 def write(results_path: Path, out: Path) -> None:
     facts, results = read(results_path)
     suites: dict[str, list[Result]] = defaultdict(list)
@@ -412,7 +450,7 @@ def write(results_path: Path, out: Path) -> None:
     body += workers_section(suites["workers"])
     if suites["explain"]:
         body += explain_section(suites["explain"], targets)
-    body += ["## API", "", "Not measured: the service (issue #5) is not built yet.", ""]
+    body += api_section(suites["api"])
     failures = [r for r in results if r.get("status") in ("crashed", "killed") or (solved(r) and not r.get("valid"))]
     versions = ", ".join(f"{k} {v}" for k, v in facts.get("versions", {}).items())
     head = [

@@ -71,10 +71,14 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
     # Explanations: a 30 s solve, then every re-solve of the explanation gets `resolve_limit` seconds.
     yield {"suite": "explain", "case": cases.generated_case(200, 10, 4), "solver": "cpsat", "time_limit": 30.0, "explain": True, "resolve_limit": 0.25}
 
+    # The service: `planner serve` on loopback, solve jobs and reads under load (bench/api.py).
+    yield {"suite": "api", "case": {"kind": "service", "name": "planner serve, loopback"}, "solver": "cpsat", "time_limit": 10.0,
+           "full": full, "deadline": 1200 if full else 300}
+
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One solve in a fresh process; a crash or a hang is recorded as such, never raised."""
-    deadline = job["time_limit"] * (20 if job.get("explain") else 2) + 180
+    deadline = job.get("deadline") or job["time_limit"] * (20 if job.get("explain") else 2) + 180
     began = time.perf_counter()
     try:
         done = subprocess.run(
@@ -91,7 +95,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="Run the benchmarks and write docs/benchmarks.md.")
     parser.add_argument("--full", action="store_true", help="every instance and time limit (tens of minutes); default: a quick subset")
-    parser.add_argument("--suite", action="append", help="run only this suite (repeatable): j30, mknap1, mknapcb, large, uplift, scale, workers, explain")
+    parser.add_argument("--suite", action="append", help="run only this suite (repeatable): j30, mknap1, mknapcb, large, uplift, scale, workers, explain, api")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the report to write (default docs/benchmarks.md)")
     args = parser.parse_args(argv)
     if not cases.DATA.is_dir():

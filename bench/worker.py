@@ -23,6 +23,10 @@ SOLVERS = {
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
+    if job["suite"] == "api":
+        from bench import api
+
+        return api.run(job)
     from bench.cases import load
     from planner.check import check_plan
     from planner.settings import SolveSettings
