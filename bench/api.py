@@ -189,10 +189,10 @@ def solve_latency(server: Server, reference: str, medium: str, *, repeats: int) 
     return rows
 
 
-def wrk(server: Server, path: str, connections: int, seconds: float) -> dict[str, Any]:
+def wrk(server: Server, path: str, connections: int, seconds: int) -> dict[str, Any]:
     """`connections` keep-alive clients on one wrk thread reading `path` for `seconds`."""
     command = [
-        shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+        shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
         "-H", f"Authorization: Bearer {server.token}", "-s", str(WRK_SUMMARY), server.url + path,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
@@ -210,7 +210,7 @@ def wrk(server: Server, path: str, connections: int, seconds: float) -> dict[str
 def repeated(server: Server, what: str, path: str, connections: int, seconds: float, runs: int = 3) -> dict[str, Any]:
     """The median of `runs` wrk runs sharing `seconds`, and the range: keep-alive connections stay with the
     gunicorn worker that accepted them, so a run where one worker took most of them reads on one core."""
-    tries = sorted((wrk(server, path, connections, seconds / runs) for _ in range(runs)), key=lambda r: r["per_second"])
+    tries = sorted((wrk(server, path, connections, max(1, round(seconds / runs))) for _ in range(runs)), key=lambda r: r["per_second"])
     return {"what": what, **tries[len(tries) // 2], "runs": runs,
             "per_second_low": tries[0]["per_second"], "per_second_high": tries[-1]["per_second"], "errors": sum(t["errors"] for t in tries)}
 
@@ -245,7 +245,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk not found: install Debian's package (apt-get install wrk); `make bench` does")
     full = job.get("full", False)
-    seconds = 10.0 if full else 3.0
+    seconds = 9.0 if full else 3.0  # whole seconds per wrk run: it takes no fractions
     levels = (1, 8, 32, 64) if full else (1, 16)
     with tempfile.TemporaryDirectory(prefix="planner-bench-") as folder, Server(Path(folder)) as server:
         reference = server.expect(201, "POST", "/scenarios", REFERENCE.read_bytes(), content_type="application/yaml")["id"]
