@@ -172,7 +172,7 @@ def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = Non
 _NOT_A_MAPPING = "the document is not a mapping: a scenario starts with keys like `name:`, `horizon:` and `teams:`"
 
 
-def _compose(text: str, name: str | None, *, construct: bool, loader_class: type[yaml.SafeLoader] = FAST_LOADER) -> tuple[Any, SourceNode]:
+def _compose(text: str, name: str | None, *, construct: bool, loader_class: type = FAST_LOADER) -> tuple[Any, SourceNode]:
     loader = loader_class(text)
     try:
         try:
