@@ -14,7 +14,7 @@ from api import pages
 from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
 from planner.plan import Plan, PlanChange, PlanStatus
 from planner.scenario import Objective, Scenario
-from planner.whatif import Rule, RuleKind
+from planner.rules import Rule, RuleKind
 
 
 def _num(value: float | None, places: int = 3) -> str:

@@ -13,7 +13,7 @@ from pydantic import Field
 from planner.quantities import Amount, Share
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
 from planner.settings import PlanStatus, SolveSettings
-from planner.whatif import Rule
+from planner.rules import Rule
 
 
 class Reason(str, Enum):

@@ -17,7 +17,8 @@ from planner.plan import Plan
 from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
 from planner.scoring import improvement
 from planner.settings import PlanStatus
-from planner.whatif import Rule, RuleKind, with_capacity_scaled, with_policy
+from planner.rules import Rule, RuleKind
+from planner.whatif import with_capacity_scaled, with_policy
 
 SHARE_PLACES = Decimal("0.0001")  # a scenario's shares have at most four decimal places
 

@@ -1,45 +1,20 @@
 """What-if edits of a scenario: the changes an explanation re-solves to prove what it says.
 
 Each edit returns a new, validated `Scenario` (scenarios are immutable), built from the scenario's own
-data the way a user would have written the change: a business rule dropped, a deadline moved, capacity
-added to one team in one period, a value changed. `Rule` names one business rule in the scenario's ids.
+data the way a user would have written the change: a business rule (`planner.rules.Rule`) dropped, a
+deadline moved, capacity added to one team in one period, a value changed.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
-from enum import Enum
 from typing import Any, Callable
 
-from pydantic import Field
-
 from planner.quantities import plain_number
-from planner.scenario import Frozen, Scenario
+from planner.rules import Rule, RuleKind
+from planner.scenario import Scenario
 
 HUNDREDTH = Decimal("0.01")
-
-
-class RuleKind(str, Enum):
-    mandatory = "mandatory"  # an initiative must be scheduled
-    committed = "committed"  # an initiative must start in a given period
-    deadline = "deadline"  # an initiative must finish by a period
-    capacity = "capacity"  # a team's load in a period stays within its capacity
-    invisible_floor = "invisible_floor"  # policies.invisible_work.min_share
-    invisible_cap = "invisible_cap"  # policies.invisible_work.max_share
-    team_invisible_floor = "team_invisible_floor"  # policies.invisible_work.team_min_share[team]
-    theme_min_share = "theme_min_share"  # policies.themes[theme].min_share
-    theme_max_share = "theme_max_share"  # policies.themes[theme].max_share
-
-
-class Rule(Frozen):
-    """One business rule of a scenario, named by the ids it is about."""
-
-    kind: RuleKind
-    initiative: str | None = Field(default=None, description="The initiative a mandatory, committed or deadline rule is about.")
-    team: str | None = Field(default=None, description="The team of a capacity rule or a team floor.")
-    theme: str | None = Field(default=None, description="The theme of a share bound.")
-    period: str | None = Field(default=None, description="The period of a capacity rule, a deadline or a committed start.")
-    limit: str | None = Field(default=None, description="The rule's number as the scenario writes it (a share, a capacity).")
 
 
 def policy_rules(scenario: Scenario) -> list[Rule]:

@@ -25,7 +25,7 @@ from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan,
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import VALUE_SCALE
-from planner.whatif import Rule, RuleKind
+from planner.rules import Rule, RuleKind
 from solver.variables import Variables, periods_used, status_message, tightened
 
 Progress = Callable[[float, float, float], None]

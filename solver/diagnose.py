@@ -22,7 +22,8 @@ from planner.explanation import Diagnosis, Repair
 from planner.plan import Plan, PlanStatus, SolveSettings
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Scenario
-from planner.whatif import Rule, RuleKind, with_capacity, with_initiative, with_policy, without
+from planner.rules import Rule, RuleKind
+from planner.whatif import with_capacity, with_initiative, with_policy, without
 from solver.cpsat import Model, solve_cpsat
 
 

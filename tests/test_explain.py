@@ -10,7 +10,8 @@ from planner import load_scenario
 from planner.explanation import Explanation, Hold, InitiativeExplanation, Reason
 from planner.plan import PlanStatus
 from planner.scenario import Scenario
-from planner.whatif import Rule, RuleKind, with_capacity, with_initiative, with_policy, without
+from planner.rules import Rule, RuleKind
+from planner.whatif import with_capacity, with_initiative, with_policy, without
 from solver.explain import explain
 from tests.factories import BUNDLED, REFERENCE
 from tests.solving import solved, starts

@@ -15,7 +15,8 @@ from planner.plan import PlanStatus
 from planner.scenario import Scenario
 from planner.settings import SolveSettings
 from planner.sweep import Knob, Point, knee, point_scenario, settings_between
-from planner.whatif import RuleKind, policy_rules, without
+from planner.rules import RuleKind
+from planner.whatif import policy_rules, without
 from tests.factories import REFERENCE, scenario_data, write_yaml
 from tests.solving import solved
 
