@@ -1,16 +1,9 @@
-"""The CP-SAT model: the best allocation, and a proof of how good it is.
+"""CP-SAT: the formulation (`solver.formulation`) compiled to a CP-SAT model, solved, and its proof read back.
 
-Formulation: time-indexed starts. `start[i, p]` is true when initiative i starts in period p; only the
-periods its window allows get a variable, so earliest starts, deadlines and committed starts are
-domain restrictions rather than constraints. A skill need gets one `serve[i, n, team, p]` per qualified
-team and start. Why time-indexed: planning horizons are short (4 quarters to ~100 weeks), loads are
-per period and uneven (effort spread with the remainder on the earliest periods), and this form gives
-the LP relaxation CP-SAT runs alongside its search the tightest capacity and precedence rows (a
-dependent may start at p only if a prerequisite started early enough: one row per start, not one
-big-M row per pair).
-
-The constraint families are listed in `FAMILIES`, in the order the scenario file reads; each is one
-function with a docstring saying what it holds, and each constraint is named from domain ids.
+Typed rows become CP-SAT's native constraints (`exactly_one`, `at_most_one`, `bool_or`), the rest
+linear constraints over the same integers. While diagnosing, every row that carries a business rule
+holds only while that rule's literal is true, and there is no objective: `solver.diagnose` asks which
+rules cannot all hold.
 """
 
 from __future__ import annotations
@@ -21,12 +14,12 @@ from typing import Callable
 
 from ortools.sat.python import cp_model
 
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, window
-from planner.quantities import SHARE_SCALE, hundredths, plain_number
-from planner.scenario import Initiative, Objective, Scenario
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan
+from planner.rules import Rule
+from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
-from planner.rules import Rule, RuleKind
-from solver.variables import Variables, periods_used, status_message, tightened
+from solver.formulation import Form, Formulation
+from solver.variables import periods_used, status_message
 
 Progress = Callable[[float, float, float], None]
 """Called on each better plan, and once more when the search ends (then the bound is final, and equals the
@@ -34,222 +27,64 @@ objective when optimality is proven): (objective, best bound or NaN when the sol
 search), in the scenario's units. The PuLP backend, which has no callback, calls it only at the end."""
 
 
-def _expression(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
-    return cp_model.LinearExpr.WeightedSum([var for _, var in terms], [amount for amount, _ in terms])
+def _sum(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
+    return cp_model.LinearExpr.weighted_sum([var for _, var in terms], [amount for amount, _ in terms])
 
 
 class Model:
-    """A scenario turned into a CP-SAT model."""
+    """A formulation compiled to CP-SAT."""
 
-    def __init__(self, scenario: Scenario, settings: SolveSettings, *, finish_by: int | None = None, diagnosing: bool = False) -> None:
-        """`finish_by`: in makespan mode, the periods a known plan uses; no start that ends later is created.
-
-        With `diagnosing`, every business rule (a deadline, a committed start, a mandatory initiative, a
-        team's capacity in a period, a floor, a cap, a share) holds only while its literal in `rules` is
-        true, and there is no objective: `solver.diagnose` asks which rules cannot all hold."""
-        self.scenario = scenario
-        self.settings = settings
+    def __init__(self, f: Formulation) -> None:
+        self.f = f
         self.model = cp_model.CpModel()
-        self.v: Variables[cp_model.IntVar] = Variables(scenario)
-        self.objective: cp_model.LinearExprT = 0
-        self.tie_break: cp_model.LinearExprT = 0
-        self.diagnosing = diagnosing
+        self.vars = [
+            self.model.new_bool_var(name) if upper == 1 else self.model.new_int_var(0, upper, name) for name, upper in zip(f.names, f.upper)
+        ]
         self.rules: dict[Rule, cp_model.IntVar] = {}
-        self.finish_by = finish_by
-        _add_decisions(self)
-        for family in FAMILIES:
-            family(self)
-        if diagnosing:
-            _add_windows(self)
-        else:
-            _add_objective(self)
+        for row in f.rows:
+            literals = [self.vars[var] if positive else ~self.vars[var] for var, positive in row.literals]
+            if row.form is Form.exactly_one:
+                constraint = self.model.add_exactly_one(literals)
+            elif row.form is Form.at_most_one:
+                constraint = self.model.add_at_most_one(literals)
+            elif row.form is Form.clause:
+                constraint = self.model.add_bool_or(literals)  # no literal at all: infeasible, as it should be
+            else:
+                expression = self.expression(row.terms)
+                constraint = self.model.add(
+                    expression <= row.rhs if row.sense == "<=" else expression >= row.rhs if row.sense == ">=" else expression == row.rhs
+                )
+            constraint.with_name(row.name)
+            if f.diagnosing and row.rule is not None:
+                if row.rule not in self.rules:
+                    self.rules[row.rule] = self.model.new_bool_var(f"rule[{row.rule.name}]")
+                constraint.only_enforce_if(self.rules[row.rule])
+        goal = f.objective
+        self.objective = self.expression(goal.terms) + goal.constant
+        if not f.diagnosing:
+            (self.model.maximize if goal.sense == "maximize" else self.model.minimize)(self.objective)
 
-    def guard(self, constraint: cp_model.Constraint, rule: Rule) -> None:
-        """While diagnosing, make the constraint hold only when the rule's literal is true."""
-        if self.diagnosing:
-            if rule not in self.rules:
-                self.rules[rule] = self.model.NewBoolVar(f"rule[{rule.kind.value},{rule.initiative or rule.team or rule.theme or ''},{rule.period or ''}]")
-            constraint.OnlyEnforceIf(self.rules[rule])
-
-    def window(self, initiative: Initiative) -> range:
-        """Starts to create variables for: the window, or while diagnosing, all but the deadline and commitment."""
-        if not self.diagnosing or initiative.id in self.settings.force_out:
-            return window(self.scenario, initiative, self.settings)
-        first = self.scenario.period_index[initiative.earliest_start] if initiative.earliest_start else 0
-        return range(first, len(self.scenario.periods) - initiative.duration + 1)
+    def expression(self, terms: list[tuple[int, int]]) -> cp_model.LinearExprT:
+        return _sum([(amount, self.vars[var]) for amount, var in terms])
 
     def hint(self, placements: dict[str, Placement]) -> None:
         """Start the search from a known plan (the greedy baseline's)."""
-        for initiative in self.scenario.initiatives:
+        v = self.f.v
+        for initiative in self.f.scenario.initiatives:
+            chosen = v.selected(initiative.id)
+            if chosen is None:
+                continue
             placed = placements.get(initiative.id)
-            if self.v.selected(initiative.id) is None:
-                continue
-            self.model.AddHint(self.v.selected(initiative.id), placed is not None)
-            for p, literal in self.v.starts(initiative.id):
+            self.model.add_hint(self.vars[chosen], placed is not None)
+            for p, start in v.starts(initiative.id):
                 started = placed is not None and placed.start == p
-                self.model.AddHint(literal, started)
+                self.model.add_hint(self.vars[start], started)
                 for n in range(len(initiative.all_needs)):
-                    for team, serve in self.v.serving(initiative.id, n, p):
-                        self.model.AddHint(serve, started and placed.teams[n] == team)
+                    for team, serve in v.serving(initiative.id, n, p):
+                        self.model.add_hint(self.vars[serve], started and placed is not None and placed.teams[n] == team)
 
-
-# --- decisions --------------------------------------------------------------------------------------
-
-
-def _add_decisions(m: Model) -> None:
-    """start[i, p], chosen[i] and serve[i, skill, team, p] (`Variables.declare`), as CP-SAT literals."""
-
-    def binary(family: str, *ids: str) -> cp_model.IntVar:
-        return m.model.NewBoolVar(f"{family}[{','.join(ids)}]")
-
-    def sum_equals(literals: list[cp_model.IntVar], total: cp_model.IntVar, family: str, *ids: str) -> None:
-        # For literals, "sum == total" is "exactly one of them or not total": CP-SAT's native form.
-        m.model.AddExactlyOne(literals + [total.Not()]).WithName(f"{family}[{','.join(ids)}]")
-
-    # While diagnosing, deadlines and commitments are rules that may be dropped: no tails from them.
-    m.v.declare(tightened(m.scenario, m.settings, m.window, finish_by=m.finish_by, tails=not m.diagnosing), binary, sum_equals)
-
-
-# --- constraint families, in the order the scenario file reads ---------------------------------------
-
-
-def add_capacity(m: Model) -> None:
-    """Hard: each team's load in each period stays within its capacity (in exact hundredths)."""
-    for team in m.scenario.teams:
-        for k, label in enumerate(m.scenario.periods):
-            if m.v.can_load(team.id, k):
-                capacity = m.scenario.capacity(team.id)[k]
-                row = m.model.Add(_expression(m.v.load_terms(team.id, k)) <= hundredths(capacity)).WithName(f"capacity[{team.id},{label}]")
-                m.guard(row, Rule(kind=RuleKind.capacity, team=team.id, period=label, limit=str(plain_number(capacity))))
-
-
-def add_required(m: Model) -> None:
-    """Hard: mandatory and committed initiatives (every initiative in makespan mode, and forced-in ones) are scheduled."""
-    for initiative in m.scenario.initiatives:
-        if is_required(initiative, m.scenario) or initiative.id in m.settings.force_in:
-            # No allowed start at all (forced out, or no room in its window) makes the model infeasible, as it should.
-            row = m.model.AddBoolOr([lit for _, lit in m.v.starts(initiative.id)]).WithName(f"required[{initiative.id}]")
-            hard = m.scenario.policies.objective is Objective.makespan or initiative.id in m.settings.force_in
-            if initiative.mandatory and not hard:
-                m.guard(row, Rule(kind=RuleKind.mandatory, initiative=initiative.id))
-            elif initiative.committed and not hard:
-                m.guard(row, Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed))
-
-
-def add_dependencies(m: Model) -> None:
-    """Hard: a dependent starts at p only if each prerequisite started early enough to finish before p."""
-    by_id = m.scenario.initiative_by_id
-    for initiative in m.scenario.initiatives:
-        for prerequisite in initiative.depends_on:
-            duration = by_id[prerequisite].duration
-            before = m.v.starts(prerequisite)
-            for p, literal in m.v.starts(initiative.id):
-                in_time = [lit for q, lit in before if q + duration <= p]
-                m.model.AddBoolOr(in_time + [literal.Not()]).WithName(f"depends_on[{initiative.id},{prerequisite},{m.scenario.periods[p]}]")
-
-
-def add_exclusions(m: Model) -> None:
-    """Hard: of two initiatives that exclude each other, at most one is scheduled."""
-    seen: set[frozenset[str]] = set()
-    for initiative in m.scenario.initiatives:
-        for other in initiative.excludes:
-            pair = frozenset((initiative.id, other))
-            this, that = m.v.selected(initiative.id), m.v.selected(other)
-            if pair in seen or this is None or that is None:
-                continue
-            seen.add(pair)
-            m.model.AddBoolOr([this.Not(), that.Not()]).WithName(f"excludes[{initiative.id},{other}]")
-
-
-def add_invisible_work_floor(m: Model) -> None:
-    """Hard: in every period, invisible work is at least `min_share` of the organisation's capacity,
-    at least `team_min_share` of each named team's capacity, and at most `max_share` (all in exact integers)."""
-    s = m.scenario
-    policy = s.policies.invisible_work
-    floor = int(policy.min_share * SHARE_SCALE)
-    for k, label in enumerate(s.periods):
-        org_capacity = sum(hundredths(s.capacity(t.id)[k]) for t in s.teams)
-        invisible = cp_model.LinearExpr.Sum([_expression(m.v.load_terms(t.id, k, invisible_only=True)) for t in s.teams])
-        if floor:
-            row = m.model.Add(invisible * SHARE_SCALE >= floor * org_capacity).WithName(f"invisible_floor[{label}]")
-            m.guard(row, Rule(kind=RuleKind.invisible_floor, limit=str(policy.min_share)))
-        if policy.max_share is not None:
-            row = m.model.Add(invisible * SHARE_SCALE <= int(policy.max_share * SHARE_SCALE) * org_capacity).WithName(f"invisible_cap[{label}]")
-            m.guard(row, Rule(kind=RuleKind.invisible_cap, limit=str(policy.max_share)))
-        for team, share in policy.team_min_share.items():
-            capacity = hundredths(s.capacity(team)[k])
-            if share and capacity:
-                row = m.model.Add(_expression(m.v.load_terms(team, k, invisible_only=True)) * SHARE_SCALE >= int(share * SHARE_SCALE) * capacity).WithName(
-                    f"team_invisible_floor[{team},{label}]"
-                )
-                m.guard(row, Rule(kind=RuleKind.team_invisible_floor, team=team, limit=str(share)))
-
-
-def add_theme_shares(m: Model) -> None:
-    """Hard: each bounded theme's share of all effort scheduled over the horizon stays within its bounds."""
-    s = m.scenario
-    efforts = {i.id: hundredths(i.total_effort) for i in s.initiatives if m.v.selected(i.id) is not None}
-    for theme, bounds in s.policies.themes.items():
-        # share >= min  <=>  sum_i chosen_i * effort_i * (SCALE * [i in theme] - min) >= 0, exact in integers
-        for bound, sense in ((bounds.min_share, 1), (bounds.max_share, -1)):
-            if bound is None:
-                continue
-            share = int(bound * SHARE_SCALE)
-            terms = [
-                (m.v.selected(i), sense * effort * (SHARE_SCALE * (s.initiative_by_id[i].theme == theme) - share))
-                for i, effort in efforts.items()
-            ]
-            name = "min" if sense == 1 else "max"
-            row = m.model.Add(cp_model.LinearExpr.WeightedSum([t[0] for t in terms], [t[1] for t in terms]) >= 0).WithName(
-                f"theme_{name}_share[{theme}]"
-            )
-            kind = RuleKind.theme_min_share if sense == 1 else RuleKind.theme_max_share
-            m.guard(row, Rule(kind=kind, theme=theme, limit=str(bound)))
-
-
-FAMILIES: list[Callable[[Model], None]] = [
-    add_capacity,
-    add_required,
-    add_dependencies,
-    add_exclusions,
-    add_invisible_work_floor,
-    add_theme_shares,
-]
-
-
-def _add_windows(m: Model) -> None:
-    """While diagnosing: deadlines and committed starts as rules over the widened windows."""
-    s = m.scenario
-    for initiative in s.initiatives:
-        allowed = window(s, initiative, m.settings)
-        for p, literal in m.v.starts(initiative.id):
-            if p in allowed:
-                continue
-            if initiative.committed:
-                rule = Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed)
-            else:
-                rule = Rule(kind=RuleKind.deadline, initiative=initiative.id, period=initiative.deadline)
-            m.guard(m.model.Add(literal == 0).WithName(f"window[{initiative.id},{s.periods[p]}]"), rule)
-
-
-def _add_objective(m: Model) -> None:
-    """value: maximise total decayed value less the cost of changing the previous plan (thousandths).
-    makespan: minimise the periods used.
-
-    The tie-break is a second phase that keeps the objective: start work early, earlier-listed
-    initiatives first (a start at p costs p x (2n - position)), and leave out work that adds nothing."""
-    s, model, v = m.scenario, m.model, m.v
-    m.tie_break = _expression(v.tie_break_weights())
-    if s.policies.objective is Objective.makespan:
-        periods = model.NewIntVar(0, len(s.periods), "periods_used")
-        for i, p, literal in v.all_starts():
-            model.Add(periods >= p + s.initiative_by_id[i].duration).OnlyEnforceIf(literal)
-        m.objective = periods
-        model.Minimize(periods)
-        return
-    terms, constant = v.value_terms()
-    m.objective = _expression(terms) + constant
-    model.Maximize(m.objective)
+    def placements(self, solver: cp_model.CpSolver) -> dict[str, Placement]:
+        return self.f.v.placements(lambda var: bool(solver.value(self.vars[var])))
 
 
 MIN_WORKERS = 4
@@ -269,7 +104,7 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.report, self.scale = report, scale
 
     def on_solution_callback(self) -> None:
-        self.report(self.ObjectiveValue() / self.scale, self.BestObjectiveBound() / self.scale, self.WallTime())
+        self.report(self.objective_value / self.scale, self.best_objective_bound / self.scale, self.wall_time)
 
 
 _STATUS = {
@@ -288,7 +123,7 @@ def solve_cpsat(
     on_progress: Progress | None = None,
 ) -> Plan:
     began = time.perf_counter()
-    m = Model(scenario, settings, finish_by=periods_used(scenario, hint))
+    m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     if hint:
         m.hint(hint)
     solver = cp_model.CpSolver()
@@ -298,19 +133,19 @@ def solve_cpsat(
     makespan = scenario.policies.objective is Objective.makespan
     scale = 1 if makespan else VALUE_SCALE
     callback = _Progress(on_progress, scale) if on_progress else None
-    code = solver.Solve(m.model, callback)
+    code = solver.solve(m.model, callback)
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
-        raise RuntimeError(f"CP-SAT rejected the model: {m.model.Validate()}")
+        raise RuntimeError(f"CP-SAT rejected the model: {m.model.validate()}")
     status = _STATUS[code]
     if not status.found:
         return build_plan(
             scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
             backend="cpsat", settings=settings, message=status_message(status, settings),
         )
-    placements = m.v.placements(lambda var: bool(solver.Value(var)))
-    best_bound = solver.BestObjectiveBound() / scale
+    placements = m.placements(solver)
+    best_bound = solver.best_objective_bound / scale
     if on_progress:
-        on_progress(solver.ObjectiveValue() / scale, best_bound, solver.WallTime())
+        on_progress(solver.objective_value / scale, best_bound, solver.wall_time)
     if status is PlanStatus.optimal:
         placements = _break_ties(m, solver, settings, began) or placements
     return build_plan(
@@ -328,15 +163,15 @@ def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, beg
     left = settings.time_limit - (time.perf_counter() - began)
     if left <= 0.05:
         return None
-    m.model.Add(m.objective == round(first.ObjectiveValue()))
-    m.model.Minimize(m.tie_break)
-    m.model.ClearHints()
+    m.model.add(m.objective == round(first.objective_value))
+    m.model.minimize(m.expression(m.f.tie_break))
+    m.model.clear_hints()
     second = cp_model.CpSolver()
     second.parameters.max_time_in_seconds = left
     second.parameters.max_deterministic_time = 10.0
     second.parameters.num_workers = 1
     second.parameters.random_seed = settings.seed
-    code = second.Solve(m.model)
+    code = second.solve(m.model)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return m.v.placements(lambda var: bool(second.Value(var)))
+    return m.placements(second)

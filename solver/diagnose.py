@@ -1,6 +1,6 @@
 """Why a scenario has no plan: a minimal set of business rules that cannot all hold, and repairs.
 
-The model is built with one assumption literal per business rule (`Model(..., diagnosing=True)`): a
+The model is built with one assumption literal per business rule (`Formulation(..., diagnosing=True)`): a
 deadline, a committed start, a mandatory initiative, a team's capacity in a period, a floor, a cap, a
 theme share. CP-SAT returns a set of assumptions sufficient for infeasibility (feasibility only, one
 worker: assumptions need both); that core is then shrunk by deletion, each member dropped in turn and
@@ -25,6 +25,7 @@ from planner.scenario import Scenario
 from planner.rules import Rule, RuleKind
 from planner.whatif import with_capacity, with_initiative, with_policy, without
 from solver.cpsat import Model, solve_cpsat
+from solver.formulation import Formulation
 
 
 
@@ -59,22 +60,22 @@ def diagnose(
 
 
 def _minimal_conflict(scenario: Scenario, settings: SolveSettings, time_limit: float, count: _Counter) -> tuple[list[Rule], bool]:
-    m = Model(scenario, settings, diagnosing=True)
+    m = Model(Formulation(scenario, settings, diagnosing=True))
     rules = list(m.rules)
 
     def infeasible(assumed: list[Rule]) -> tuple[bool | None, list[Rule]]:
         """True with a core when the assumed rules cannot all hold, False when they can, None when unknown."""
-        m.model.ClearAssumptions()
-        m.model.AddAssumptions([m.rules[r] for r in assumed])
+        m.model.clear_assumptions()
+        m.model.add_assumptions([m.rules[r] for r in assumed])
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = time_limit
         solver.parameters.random_seed = settings.seed
         count.tick()
-        code = solver.Solve(m.model)
+        code = solver.solve(m.model)
         if code == cp_model.INFEASIBLE:
-            core = set(solver.SufficientAssumptionsForInfeasibility())
-            return True, [r for r in assumed if m.rules[r].Index() in core]
+            core = set(solver.sufficient_assumptions_for_infeasibility())
+            return True, [r for r in assumed if m.rules[r].index in core]
         return (False if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None), []
 
     verdict, core = infeasible(rules)

@@ -1,104 +1,67 @@
-"""The decision-variable container both backends share, whatever their variable type.
+"""The decision-variable container of the formulation (`solver.formulation`), and the windows it is built on.
 
-`Variables` holds the literals (CP-SAT) or binaries (PuLP) behind one small vocabulary; each backend
-only turns `load_terms` into its own linear expression. The tie-break weights and status messages are
-here too, so the two backends cannot drift apart.
+`Variables` gives the formulation's variables, which are plain indices, a small vocabulary
+(`v.starts(i)`, `v.selected(i)`, `v.load_terms(team, p)`) and one way to read a solution back
+(`placements`). The value objective and the tie-break weights are read from it, so every backend
+optimises the same integers.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Generic, TypeVar
+from typing import Callable
 
-from planner.plan import Placement, PlanStatus, SolveSettings, is_required, need_loads
+from planner.plan import Placement, PlanStatus, SolveSettings, is_required
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import decayed_value, stability_cost
 
-V = TypeVar("V")
+Var = int
+"""A variable of the formulation: its index. Each backend makes one solver variable per index."""
 
 
-class Variables(Generic[V]):
+class Variables:
     """Every decision variable: start[i, p], chosen[i], serve[i, need, team, p], and the load they put on teams."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
-        self._start: dict[str, list[tuple[int, V]]] = defaultdict(list)
-        self._serve: dict[tuple[str, int, int], list[tuple[str, V]]] = defaultdict(list)
-        self._chosen: dict[str, V] = {}
+        self._start: dict[str, list[tuple[int, Var]]] = defaultdict(list)
+        self._serve: dict[tuple[str, int, int], list[tuple[str, Var]]] = defaultdict(list)
+        self._chosen: dict[str, Var] = {}
         # (team, period) -> [(hundredths, variable, initiative id)]
-        self._load: dict[tuple[str, int], list[tuple[int, V, str]]] = defaultdict(list)
+        self._load: dict[tuple[str, int], list[tuple[int, Var, str]]] = defaultdict(list)
 
     # --- building ---
 
-    def declare(
-        self,
-        window_of: Callable[[Initiative], range],
-        binary: Callable[..., V],
-        sum_equals: Callable[..., None],
-    ) -> None:
-        """Create every decision with the backend's `binary(family, *ids)` and tie them with its
-        `sum_equals(variables, variable, family, *ids)` (the sum of the variables equals the variable):
-
-        start[i, p] for each start `window_of(i)` allows, chosen[i] = the sum of its starts (one or none),
-        and for a skill need serve[i, need, team, p] per qualified team, summing to start[i, p]. Each
-        carrier of a need (the start itself, or a serve) puts the need's load on its team."""
-        s = self.scenario
-        for initiative in s.initiatives:
-            starts = list(window_of(initiative))
-            if not starts:
-                continue
-            chosen = binary("chosen", initiative.id)
-            self.add_chosen(initiative.id, chosen)
-            for p in starts:
-                self.add_start(initiative.id, p, binary("start", initiative.id, s.periods[p]))
-            sum_equals([var for _, var in self.starts(initiative.id)], chosen, "one_start", initiative.id)
-            for n, need in enumerate(initiative.all_needs):
-                loads = need_loads(need, initiative.duration)
-                qualified = [t.id for t in s.teams if need.skill in t.skills]
-                for p, started in self.starts(initiative.id):
-                    if need.team is not None:
-                        carriers = [(need.team, started)]
-                    else:
-                        for team in qualified:
-                            self.add_serve(initiative.id, n, p, team, binary("serve", initiative.id, need.skill, team, s.periods[p]))
-                        carriers = self.serving(initiative.id, n, p)
-                        # Started at p: exactly one qualified team carries the need.
-                        sum_equals([var for _, var in carriers], started, "skill_need", initiative.id, need.skill, s.periods[p])
-                    for team, variable in carriers:
-                        for offset, amount in enumerate(loads):
-                            if amount:
-                                self.add_load(team, p + offset, amount, variable, initiative.id)
-
-    def add_chosen(self, initiative_id: str, variable: V) -> None:
+    def add_chosen(self, initiative_id: str, variable: Var) -> None:
         self._chosen[initiative_id] = variable
 
-    def add_start(self, initiative_id: str, period: int, variable: V) -> None:
+    def add_start(self, initiative_id: str, period: int, variable: Var) -> None:
         self._start[initiative_id].append((period, variable))
 
-    def add_serve(self, initiative_id: str, need: int, period: int, team: str, variable: V) -> None:
+    def add_serve(self, initiative_id: str, need: int, period: int, team: str, variable: Var) -> None:
         self._serve[initiative_id, need, period].append((team, variable))
 
-    def add_load(self, team: str, period: int, amount: int, variable: V, initiative_id: str) -> None:
+    def add_load(self, team: str, period: int, amount: int, variable: Var, initiative_id: str) -> None:
         self._load[team, period].append((amount, variable, initiative_id))
 
     # --- reading ---
 
-    def starts(self, initiative_id: str) -> list[tuple[int, V]]:
+    def starts(self, initiative_id: str) -> list[tuple[int, Var]]:
         """(period index, variable) for every start the initiative's window allows."""
         return self._start.get(initiative_id, [])
 
-    def all_starts(self) -> list[tuple[str, int, V]]:
+    def all_starts(self) -> list[tuple[str, int, Var]]:
         return [(i, p, variable) for i, starts in self._start.items() for p, variable in starts]
 
-    def serving(self, initiative_id: str, need: int, period: int) -> list[tuple[str, V]]:
+    def serving(self, initiative_id: str, need: int, period: int) -> list[tuple[str, Var]]:
         """(team, variable) for each qualified team that may carry a skill need when started in `period`."""
         return self._serve.get((initiative_id, need, period), [])
 
-    def selected(self, initiative_id: str) -> V | None:
+    def selected(self, initiative_id: str) -> Var | None:
         """Its `chosen` variable, or None when no start is allowed (it cannot be scheduled)."""
         return self._chosen.get(initiative_id)
 
-    def load_terms(self, team: str, period: int, *, invisible_only: bool = False) -> list[tuple[int, V]]:
+    def load_terms(self, team: str, period: int, *, invisible_only: bool = False) -> list[tuple[int, Var]]:
         """(hundredths, variable) pairs whose sum is the team's load in the period."""
         terms = self._load.get((team, period), [])
         if invisible_only:
@@ -109,7 +72,7 @@ class Variables(Generic[V]):
     def can_load(self, team: str, period: int) -> bool:
         return bool(self._load.get((team, period)))
 
-    def placements(self, is_set: Callable[[V], bool]) -> dict[str, Placement]:
+    def placements(self, is_set: Callable[[Var], bool]) -> dict[str, Placement]:
         """The decisions read back from a solution (`is_set(variable)` says whether a binary is 1)."""
         out: dict[str, Placement] = {}
         for initiative in self.scenario.initiatives:
@@ -123,7 +86,7 @@ class Variables(Generic[V]):
             out[initiative.id] = Placement(start=start, teams=tuple(teams))
         return out
 
-    def value_terms(self) -> tuple[list[tuple[int, V]], int]:
+    def value_terms(self) -> tuple[list[tuple[int, Var]], int]:
         """The value objective as (thousandths, variable) terms plus a constant, both backends' alike.
 
         A start earns the initiative's decayed value for finishing when it would, less the cost of moving
@@ -146,7 +109,7 @@ class Variables(Generic[V]):
                 terms.append((drop, chosen))
         return terms, constant
 
-    def tie_break_weights(self) -> list[tuple[int, V]]:
+    def tie_break_weights(self) -> list[tuple[int, Var]]:
         """Second-phase weights that keep the objective: start work early, earlier-listed initiatives
         first (a start at p costs p x (2n - position)), and leave out work that adds nothing (+1)."""
         n = len(self.scenario.initiatives)

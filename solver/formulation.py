@@ -1,0 +1,333 @@
+"""The constraint model, written once: a solver-neutral description that every backend compiles.
+
+Formulation: time-indexed starts. `start[i, p]` is true when initiative i starts in period p; only the
+periods its window allows get a variable, so earliest starts, deadlines and committed starts are
+domain restrictions rather than rows. A skill need gets one `serve[i, skill, team, p]` per qualified
+team and start. Why time-indexed: planning horizons are short (4 quarters to ~100 weeks), loads are
+per period and uneven (effort spread with the remainder on the earliest periods), and this form gives
+the LP relaxation (CP-SAT's, HiGHS's, CBC's) the tightest capacity and precedence rows: a dependent
+may start at p only if a prerequisite started early enough, one row per start rather than one big-M
+row per pair.
+
+The model is data. Variables are indices (`solver.variables.Var`); each row is linear, in integers
+(hundredths of the unit, `SHARE_SCALE` ten-thousandths of a share, thousandths of value), and may
+also say it is one of the typed forms a solver can use natively:
+
+- `exactly_one` of some literals   (a literal is a variable or its negation)
+- `at_most_one` of some literals
+- `clause`: at least one literal true; an implication `a -> (b or c)` is the clause `(not a, b, c)`
+
+A typed row's linear meaning is derived from its literals (`typed`), so it cannot drift from them.
+Each row is named from domain ids in the vocabulary of `planner.rules` (`capacity[web, 2027-Q1]`),
+and carries the business rule a diagnosis may drop (`Row.rule`). The constraint families are listed
+in `FAMILIES`, in the order the scenario file reads; each is one function with a docstring saying
+what it holds. The objective and the tie-break are part of the description too.
+
+Backends: `solver.cpsat` (CP-SAT), `solver.milp` (PuLP with HiGHS or CBC). A backend may add
+strengthening of its own only if it is redundant: it must not change which plans are feasible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Literal
+
+from planner.plan import SolveSettings, is_required, need_loads, window
+from planner.quantities import SHARE_SCALE, hundredths, plain_number
+from planner.rules import Rule, RuleKind, rule_name
+from planner.scenario import Initiative, Objective, Scenario
+from solver.variables import Var, Variables, tightened
+
+Sense = Literal["<=", ">=", "=="]
+Lit = tuple[Var, bool]
+"""A literal: (variable, True) is the variable, (variable, False) its negation."""
+
+
+class Form(str, Enum):
+    linear = "linear"
+    exactly_one = "exactly_one"
+    at_most_one = "at_most_one"
+    clause = "clause"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One constraint: `sum(coefficient x variable) (sense) rhs`, named from domain ids."""
+
+    kind: str
+    ids: tuple[str, ...]
+    terms: list[tuple[int, Var]]
+    sense: Sense
+    rhs: int
+    form: Form = Form.linear
+    literals: list[Lit] = field(default_factory=list)
+    rule: Rule | None = None
+
+    @property
+    def name(self) -> str:
+        return rule_name(self.kind, *self.ids)
+
+
+def typed(form: Form, literals: list[Lit]) -> tuple[list[tuple[int, Var]], Sense, int]:
+    """The linear meaning of a typed row: each negated literal `not x` counts as `1 - x`."""
+    terms = [(1 if positive else -1, var) for var, positive in literals]
+    negated = sum(1 for _, positive in literals if not positive)
+    sense: Sense = {Form.exactly_one: "==", Form.at_most_one: "<=", Form.clause: ">="}[form]  # type: ignore[assignment]
+    return terms, sense, 1 - negated
+
+
+@dataclass
+class Goal:
+    """`sense` the weighted sum of `terms` plus `constant`."""
+
+    sense: Literal["maximize", "minimize"]
+    terms: list[tuple[int, Var]]
+    constant: int = 0
+
+
+class Formulation:
+    """A scenario's model as data: variables, named rows, the objective and the tie-break."""
+
+    def __init__(self, scenario: Scenario, settings: SolveSettings, *, finish_by: int | None = None, diagnosing: bool = False) -> None:
+        """`finish_by`: in makespan mode, the periods a known plan uses; no start that ends later is created.
+
+        With `diagnosing`, deadlines and committed starts are not domain restrictions but rows of their
+        own (`window[i, p]`), so that a diagnosis may drop them like any other business rule."""
+        self.scenario = scenario
+        self.settings = settings
+        self.finish_by = finish_by
+        self.diagnosing = diagnosing
+        self.names: list[str] = []
+        self._families: list[str] = []
+        self._ids: list[tuple[str, ...]] = []
+        self.upper: list[int] = []  # each variable's upper bound; 1 for a binary, all lower bounds are 0
+        self.rows: list[Row] = []
+        self.v = Variables(scenario)
+        _add_decisions(self)
+        for family in FAMILIES:
+            family(self)
+        if diagnosing:
+            _add_windows(self)
+        self.objective = _objective(self)
+        self.tie_break: list[tuple[int, Var]] = self.v.tie_break_weights()
+
+    # --- building ---
+
+    def variable(self, family: str, *ids: str, upper: int = 1) -> Var:
+        """A new variable (binary unless `upper` says otherwise), named like a row: `start[api, 2027-Q1]`."""
+        self.names.append(rule_name(family, *ids))
+        self._families.append(family)
+        self._ids.append(ids)
+        self.upper.append(upper)
+        return len(self.names) - 1
+
+    def parts(self, var: Var) -> tuple[str, tuple[str, ...]]:
+        """A variable's family and ids, for a backend that spells names its own way."""
+        return self._families[var], self._ids[var]
+
+    def linear(self, kind: str, ids: tuple[str, ...], terms: list[tuple[int, Var]], sense: Sense, rhs: int, rule: Rule | None = None) -> None:
+        self.rows.append(Row(kind, ids, terms, sense, rhs, rule=rule))
+
+    def typed(self, form: Form, kind: str, ids: tuple[str, ...], literals: list[Lit], rule: Rule | None = None) -> None:
+        terms, sense, rhs = typed(form, literals)
+        self.rows.append(Row(kind, ids, terms, sense, rhs, form=form, literals=literals, rule=rule))
+
+    def window(self, initiative: Initiative) -> range:
+        """Starts to create variables for: the window, or while diagnosing, all but the deadline and commitment."""
+        if not self.diagnosing or initiative.id in self.settings.force_out:
+            return window(self.scenario, initiative, self.settings)
+        first = self.scenario.period_index[initiative.earliest_start] if initiative.earliest_start else 0
+        return range(first, len(self.scenario.periods) - initiative.duration + 1)
+
+
+# --- decisions --------------------------------------------------------------------------------------
+
+
+def _add_decisions(f: Formulation) -> None:
+    """start[i, p] for each start the (tightened) window allows; chosen[i], true when one start is; for a
+    skill need, serve[i, skill, team, p] per qualified team, exactly one of them when started at p. Each
+    carrier of a need (the start itself, or a serve) puts the need's load on its team."""
+    s, v = f.scenario, f.v
+    # While diagnosing, deadlines and commitments are rules that may be dropped: no tails from them.
+    window_of = tightened(s, f.settings, f.window, finish_by=f.finish_by, tails=not f.diagnosing)
+    for initiative in s.initiatives:
+        starts = list(window_of(initiative))
+        if not starts:
+            continue
+        chosen = f.variable("chosen", initiative.id)
+        v.add_chosen(initiative.id, chosen)
+        for p in starts:
+            v.add_start(initiative.id, p, f.variable("start", initiative.id, s.periods[p]))
+        # chosen = the sum of the starts: exactly one of (the starts, not chosen).
+        f.typed(Form.exactly_one, RuleKind.one_start, (initiative.id,), [(var, True) for _, var in v.starts(initiative.id)] + [(chosen, False)])
+        for n, need in enumerate(initiative.all_needs):
+            loads = need_loads(need, initiative.duration)
+            qualified = [t.id for t in s.teams if need.skill in t.skills]
+            for p, started in v.starts(initiative.id):
+                if need.team is not None:
+                    carriers = [(need.team, started)]
+                else:
+                    for team in qualified:
+                        v.add_serve(initiative.id, n, p, team, f.variable("serve", initiative.id, need.skill or "", team, s.periods[p]))
+                    carriers = v.serving(initiative.id, n, p)
+                    # Started at p: exactly one qualified team carries the need.
+                    f.typed(Form.exactly_one, RuleKind.needs, (initiative.id, need.skill or "", s.periods[p]),
+                            [(var, True) for _, var in carriers] + [(started, False)])
+                for team, variable in carriers:
+                    for offset, amount in enumerate(loads):
+                        if amount:
+                            v.add_load(team, p + offset, amount, variable, initiative.id)
+
+
+# --- constraint families, in the order the scenario file reads ---------------------------------------
+
+
+def add_capacity(f: Formulation) -> None:
+    """Hard: each team's load in each period stays within its capacity (in exact hundredths)."""
+    for team in f.scenario.teams:
+        for k, label in enumerate(f.scenario.periods):
+            if f.v.can_load(team.id, k):
+                capacity = f.scenario.capacity(team.id)[k]
+                rule = Rule(kind=RuleKind.capacity, team=team.id, period=label, limit=str(plain_number(capacity)))
+                f.linear(RuleKind.capacity, (team.id, label), f.v.load_terms(team.id, k), "<=", hundredths(capacity), rule)
+
+
+def add_required(f: Formulation) -> None:
+    """Hard: mandatory and committed initiatives (every initiative in makespan mode, and forced-in ones) are scheduled.
+
+    An initiative with no allowed start at all (forced out, or no room in its window) leaves an empty
+    clause: the model is infeasible, as it should be."""
+    makespan = f.scenario.policies.objective is Objective.makespan
+    for initiative in f.scenario.initiatives:
+        forced = initiative.id in f.settings.force_in
+        if not (is_required(initiative, f.scenario) or forced):
+            continue
+        kind, rule = RuleKind.required, None
+        if forced:
+            kind = RuleKind.force_in
+        elif initiative.mandatory:
+            kind = RuleKind.mandatory
+            # In makespan mode every initiative is required anyway: dropping the flag would change nothing.
+            rule = None if makespan else Rule(kind=RuleKind.mandatory, initiative=initiative.id)
+        elif initiative.committed:
+            kind = RuleKind.committed
+            rule = None if makespan else Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed)
+        f.typed(Form.clause, kind, (initiative.id,), [(var, True) for _, var in f.v.starts(initiative.id)], rule)
+
+
+def add_dependencies(f: Formulation) -> None:
+    """Hard: a dependent starts at p only if each prerequisite started early enough to finish before p:
+    start[i, p] -> one of start[prerequisite, q] with q + duration <= p."""
+    by_id = f.scenario.initiative_by_id
+    for initiative in f.scenario.initiatives:
+        for prerequisite in initiative.depends_on:
+            duration = by_id[prerequisite].duration
+            before = f.v.starts(prerequisite)
+            for p, started in f.v.starts(initiative.id):
+                in_time = [(var, True) for q, var in before if q + duration <= p]
+                f.typed(Form.clause, RuleKind.depends_on, (initiative.id, prerequisite, f.scenario.periods[p]), [(started, False)] + in_time)
+
+
+def add_exclusions(f: Formulation) -> None:
+    """Hard: of two initiatives that exclude each other, at most one is scheduled."""
+    seen: set[frozenset[str]] = set()
+    for initiative in f.scenario.initiatives:
+        for other in initiative.excludes:
+            pair = frozenset((initiative.id, other))
+            this, that = f.v.selected(initiative.id), f.v.selected(other)
+            if pair in seen or this is None or that is None:
+                continue
+            seen.add(pair)
+            f.typed(Form.at_most_one, RuleKind.excludes, (initiative.id, other), [(this, True), (that, True)])
+
+
+def add_invisible_work_floor(f: Formulation) -> None:
+    """Hard: in every period, invisible work is at least `min_share` of the organisation's capacity,
+    at least `team_min_share` of each named team's capacity, and at most `max_share`.
+
+    share >= floor is written `invisible x SHARE_SCALE >= floor x capacity`: exact in integers."""
+    s = f.scenario
+    policy = s.policies.invisible_work
+    floor = int(policy.min_share * SHARE_SCALE)
+    for k, label in enumerate(s.periods):
+        org_capacity = sum(hundredths(s.capacity(t.id)[k]) for t in s.teams)
+        invisible = [(a * SHARE_SCALE, var) for t in s.teams for a, var in f.v.load_terms(t.id, k, invisible_only=True)]
+        if floor:
+            rule = Rule(kind=RuleKind.invisible_floor, limit=str(policy.min_share))
+            f.linear(RuleKind.invisible_floor, (label,), invisible, ">=", floor * org_capacity, rule)
+        if policy.max_share is not None:
+            rule = Rule(kind=RuleKind.invisible_cap, limit=str(policy.max_share))
+            f.linear(RuleKind.invisible_cap, (label,), invisible, "<=", int(policy.max_share * SHARE_SCALE) * org_capacity, rule)
+        for team, share in policy.team_min_share.items():
+            capacity = hundredths(s.capacity(team)[k])
+            if share and capacity:
+                terms = [(a * SHARE_SCALE, var) for a, var in f.v.load_terms(team, k, invisible_only=True)]
+                rule = Rule(kind=RuleKind.team_invisible_floor, team=team, limit=str(share))
+                f.linear(RuleKind.team_invisible_floor, (team, label), terms, ">=", int(share * SHARE_SCALE) * capacity, rule)
+
+
+def add_theme_shares(f: Formulation) -> None:
+    """Hard: each bounded theme's share of all effort scheduled over the horizon stays within its bounds.
+
+    share >= min  <=>  sum_i chosen_i x effort_i x (SCALE x [i in theme] - min) >= 0, exact in integers;
+    a maximum is the same row with the signs turned."""
+    s = f.scenario
+    efforts = {i.id: hundredths(i.total_effort) for i in s.initiatives if f.v.selected(i.id) is not None}
+    for theme, bounds in s.policies.themes.items():
+        for bound, sense, kind in ((bounds.min_share, 1, RuleKind.theme_min_share), (bounds.max_share, -1, RuleKind.theme_max_share)):
+            if bound is None:
+                continue
+            share = int(bound * SHARE_SCALE)
+            terms = [
+                (sense * effort * (SHARE_SCALE * (s.initiative_by_id[i].theme == theme) - share), f.v.selected(i))
+                for i, effort in efforts.items()
+            ]
+            f.linear(kind, (theme,), terms, ">=", 0, Rule(kind=kind, theme=theme, limit=str(bound)))  # type: ignore[arg-type]
+
+
+FAMILIES: list[Callable[[Formulation], None]] = [
+    add_capacity,
+    add_required,
+    add_dependencies,
+    add_exclusions,
+    add_invisible_work_floor,
+    add_theme_shares,
+]
+
+
+def _add_windows(f: Formulation) -> None:
+    """While diagnosing: deadlines and committed starts as rules over the widened windows."""
+    s = f.scenario
+    for initiative in s.initiatives:
+        allowed = window(s, initiative, f.settings)
+        for p, started in f.v.starts(initiative.id):
+            if p in allowed:
+                continue
+            if initiative.committed:
+                rule = Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed)
+            else:
+                rule = Rule(kind=RuleKind.deadline, initiative=initiative.id, period=initiative.deadline)
+            f.linear(rule.kind, (initiative.id, s.periods[p]), [(1, started)], "==", 0, rule)
+
+
+def _objective(f: Formulation) -> Goal:
+    """value: maximise total decayed value less the cost of changing the previous plan (thousandths).
+    makespan: minimise the periods used, `periods_used >= p + duration` for the start of every initiative.
+
+    The tie-break (`Variables.tie_break_weights`) is a second phase that keeps the objective: start work
+    early, earlier-listed initiatives first, and leave out work that adds nothing."""
+    s, v = f.scenario, f.v
+    if s.policies.objective is Objective.makespan:
+        periods = f.variable("periods_used", upper=len(s.periods))
+        # At most one start of i is set, so one row per initiative, periods >= sum_p (p + duration) x
+        # start[i, p], says what "periods >= p + duration if start[i, p]" says, without a big-M, and is
+        # the stronger row in the LP relaxation.
+        for initiative in s.initiatives:
+            starts = v.starts(initiative.id)
+            if starts:
+                finish = [(-(p + initiative.duration), var) for p, var in starts]
+                f.linear("periods_used", (initiative.id,), [(1, periods)] + finish, ">=", 0)
+        return Goal("minimize", [(1, periods)])
+    terms, constant = v.value_terms()
+    return Goal("maximize", terms, constant)
