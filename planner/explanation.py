@@ -6,14 +6,14 @@ costs, and why an infeasible scenario is impossible. Every number here comes fro
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from planner.quantities import Amount, Share
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
 from planner.settings import PlanStatus, SolveSettings
-from planner.rules import Rule
+from planner.rules import Rule, RuleKind, rule_name
 
 
 class Reason(str, Enum):
@@ -105,6 +105,24 @@ class InitiativeExplanation(Frozen):
     missing_prerequisites: list[InitiativeId] = Field(default_factory=list)
     displaced_by: list[Displacement] = Field(default_factory=list)
     counterfactuals: list[Counterfactual] = Field(default_factory=list)
+    rules: list[str] = Field(
+        default_factory=list,
+        description="The rules the reason rests on, named as the model names its rows and the checker its violations: "
+        "`excludes[a, b]`, `depends_on[a, b]`, `capacity[web, 2027-Q1]`. Filled from the fields above when not given.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cite_rules(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("rules"):
+            return data
+        i = data.get("id")
+        rules = [rule_name(RuleKind.excludes, i, other) for other in data.get("excluded_by") or []]
+        rules += [rule_name(RuleKind.depends_on, i, prerequisite) for prerequisite in data.get("missing_prerequisites") or []]
+        for displaced in data.get("displaced_by") or []:
+            d = displaced if isinstance(displaced, dict) else displaced.model_dump() if isinstance(displaced, Displacement) else {}
+            rules += [rule_name(RuleKind.capacity, d.get("team"), period) for period in d.get("periods") or []]
+        return {**data, "rules": sorted(set(rules), key=rules.index)}
 
 
 class PolicyCost(Frozen):
