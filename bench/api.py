@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from api.service.app import ServiceConfig
+from api.service.config import ServiceConfig
 from api.service.serve import create_token
 from bench.generate import portfolio
 from planner.check import check_plan

@@ -2,17 +2,19 @@
 
 Two knobs: a team's capacity (or every team's), scaled by a percentage, answers "what do two more ML
 engineers buy"; the organisation-wide invisible-work floor answers "what does a 25% floor cost". Pure:
-`point_scenario` builds each point's scenario and `assemble` reads the solved plans; solving is the
-caller's job. The knee is where the curve bends most: past it, each step buys (or costs) much less.
+`point_scenario` builds each point's scenario, `solve_points` walks the points with the solve the caller
+passes in, and `assemble` reads the solved plans. The knee is where the curve bends most: past it, each step buys (or costs) much less.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
+from typing import Callable
 
 from pydantic import Field
 
+from planner.errors import ScenarioError
 from planner.plan import Plan
 from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
 from planner.scoring import improvement
@@ -21,6 +23,11 @@ from planner.rules import Rule, RuleKind
 from planner.whatif import with_capacity_scaled, with_policy
 
 SHARE_PLACES = Decimal("0.0001")  # a scenario's shares have at most four decimal places
+
+# A point's scenario and the plan of the point before it (None for the first), given as a warm start -> its plan.
+PointSolver = Callable[[Scenario, Plan | None], Plan]
+# (setting, its plan, why its scenario is not valid): a point has a plan or a problem.
+Solved = tuple[float, Plan | None, str | None]
 
 
 class Knob(str, Enum):
@@ -82,9 +89,31 @@ def label(knob: Knob, setting: float) -> str:
     return f"{setting:.0%}" if round(setting * 100, 6).is_integer() else f"{setting:.2%}"
 
 
-def assemble(
-    scenario: Scenario, knob: Knob, team: str | None, solved: list[tuple[float, Plan | None, str | None]],
-) -> Sweep:
+def solve_points(
+    scenario: Scenario, knob: Knob, team: str | None, settings: list[float], solve: PointSolver,
+    on_point: Callable[[int, int], None] | None = None,
+) -> list[Solved]:
+    """Solve the points in order, each warm-started from the plan before it; a point whose scenario breaks a rule says why.
+
+    In order because neighbours are close: a point's plan is usually valid, and good, at the next one.
+    """
+    out: list[Solved] = []
+    previous: Plan | None = None
+    for setting in settings:
+        try:
+            at = point_scenario(scenario, knob, setting, team)
+        except ScenarioError as exc:
+            out.append((setting, None, "not valid: " + "; ".join(p.message for p in exc.problems)))
+        else:
+            plan = solve(at, previous)
+            out.append((setting, plan, None))
+            previous = plan if plan.status.found else previous
+        if on_point:
+            on_point(len(out), len(settings))
+    return out
+
+
+def assemble(scenario: Scenario, knob: Knob, team: str | None, solved: list[Solved]) -> Sweep:
     """The sweep from each setting's plan (or its scenario's problem), in any order."""
     points: list[Point] = []
     falls: list[float] = []

@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.service import auth
-from api.service.app import ServiceConfig, create_app
+from api.service.app import create_app
+from api.service.config import ServiceConfig
 from planner.plan import Plan
 from planner.scenario import Scenario
 from tests.factories import REFERENCE

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from api.cli import main
-from api.processes import Crashed, run_each
+from api.cli.processes import Crashed, run_each
 from planner import load_scenario
 from planner.expectations import regressions, unmet
 from planner.plan import Plan

@@ -1,4 +1,10 @@
-"""The project's shape: imports go one way (domain <- solver <- api), and every bundled scenario is clean."""
+"""The project's shape: imports go one way (domain <- solver <- api), and every bundled scenario is clean.
+
+Inside `api`, three rooms: the command line (`api.cli`), rendering (`api.render`) and the service
+(`api.service`). Rendering is used by both edges and imports neither; the service never imports the
+command line, which starts it; route modules reach the service through `api.service.context`, not the app
+that registers them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from planner import load
 from tests.factories import BUNDLED, REPO
 
 # Imports every module of the given packages (but not `__main__`, which runs the CLI) in a fresh
-# interpreter, then prints what was imported and which of the forbidden top-level packages came along.
+# interpreter, then prints what was imported and which modules of the forbidden packages came along.
 IMPORT_ALL = """
 import importlib, json, pkgutil, sys
 packages, forbidden = sys.argv[1].split(","), set(sys.argv[2].split(","))
@@ -25,7 +31,8 @@ for name in packages:
         if module.name.rsplit(".", 1)[-1] != "__main__":
             importlib.import_module(module.name)
             imported.append(module.name)
-print(json.dumps({"imported": imported, "forbidden": sorted(m for m in sys.modules if m.split(".")[0] in forbidden)}))
+inside = lambda m: any(m == f or m.startswith(f + ".") for f in forbidden)
+print(json.dumps({"imported": imported, "forbidden": sorted(m for m in sys.modules if inside(m))}))
 """
 
 
@@ -53,6 +60,40 @@ def test_the_api_imports_nothing_from_the_benchmarks():
     result = import_all("api", "bench")
     assert "api.cli" in result["imported"]
     assert result["forbidden"] == []
+
+
+def test_rendering_imports_neither_the_command_line_nor_the_service_nor_a_solver():
+    result = import_all("api.render", "api.cli,api.service,solver,flask")
+    assert {"api.render.plans", "api.render.views", "api.render.comparisons", "api.render.sweeps"} <= set(result["imported"])
+    assert result["forbidden"] == []
+
+
+def test_the_service_never_imports_the_command_line():
+    result = import_all("api.service", "api.cli,bench")
+    assert {"api.service.app", "api.service.routes.plans"} <= set(result["imported"])
+    assert result["forbidden"] == []
+
+
+def test_the_command_line_starts_the_service_only_when_asked():
+    result = import_all("api.cli", "api.service,flask")
+    assert "api.cli.commands" in result["imported"]
+    assert result["forbidden"] == []
+
+
+def test_route_modules_reach_the_service_through_its_context_not_the_app():
+    result = import_all("api.service.routes", "api.service.app")
+    assert "api.service.routes.scenarios" in result["imported"]
+    assert result["forbidden"] == []
+
+
+def test_route_modules_share_only_through_the_common_module():
+    siblings = []
+    for path in sorted((REPO / "api" / "service" / "routes").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("api.service.routes"):
+                names = [node.module] if node.module != "api.service.routes" else [f"{node.module}.{a.name}" for a in node.names]
+                siblings += [f"{path.name}: {n}" for n in names if n != "api.service.routes.common"]
+    assert siblings == []
 
 
 def test_the_api_uses_solver_libraries_only_through_the_solver_package():

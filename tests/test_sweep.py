@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from api import sweeping
+from api.cli import sweeping
+from api.render import sweeps
 from api.cli import main
 from planner import load_scenario
 from planner.loader import dump_scenario
@@ -84,7 +85,7 @@ def test_a_floor_that_grows_with_capacity_can_lower_the_value_and_the_sweep_says
     assert curve.points[1].left == ["big"] and len(curve.points[1].entered) == 1  # one more chore, whichever
     assert sorted(curve.points[1].scheduled) == ["chore-0", "chore-1", "chore-2"]
     assert curve.falls == [0.05]
-    assert "The plan gets worse at +5% although capacity grew: invisible-work floors are shares of capacity" in sweeping.table(curve)
+    assert "The plan gets worse at +5% although capacity grew: invisible-work floors are shares of capacity" in sweeps.table(curve)
 
 
 def test_the_knee_is_where_the_curve_bends_most():

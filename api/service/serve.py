@@ -15,7 +15,8 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from api.service import auth, store
-from api.service.app import ServiceConfig, open_database
+from api.service.app import create_app, open_database
+from api.service.config import ServiceConfig
 from api.service.db import ScenarioRecord, ScenarioVersion, Token
 
 _EXTENDS = re.compile(r"^(extends:[ \t]*)(\S.*?)[ \t]*$", re.MULTILINE)
@@ -102,8 +103,6 @@ def run(config: ServiceConfig, *, host: str, port: int, workers: int, threads: i
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from api.service.app import create_app
-
             app = create_app(worker_config)
             # What the worker holds from here on is long-lived: keep it out of the cyclic collector's full
             # passes, which otherwise stall a request now and then by tens of milliseconds (docs/benchmarks.md).

@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
-from api import sweeping
 from api.service import store
 from api.service.db import ComparisonRecord, JobRecord, PlanRecord, new_id
 from planner import __version__
@@ -21,7 +20,7 @@ from planner.compare import changes, compare
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.settings import SolveSettings
-from planner.sweep import Knob, assemble, point_scenario, settings_between
+from planner.sweep import Knob, assemble, point_scenario, settings_between, solve_points
 
 Report = Callable[..., None]
 GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
@@ -102,10 +101,13 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
         comparison = compare(solved[0], solved[1:])
         return {"plans": [p.model_dump(mode="json") for _, p in solved], "comparison": comparison.model_dump(mode="json")}
     if kind == "sweep":
+        from solver import solve
+
         scenario = Scenario.model_validate(payload["scenario"])
         knob = Knob(payload["knob"])
-        points = sweeping.solve_points(
-            scenario, knob, payload["team"], payload["points"], SolveSettings.model_validate(payload["settings"]),
+        settings = SolveSettings.model_validate(payload["settings"])
+        points = solve_points(
+            scenario, knob, payload["team"], payload["points"], lambda at, previous: solve(at, settings, warm_start=previous),
             on_point=lambda done, total: progress({"stage": "sweeping", "done": done, "total": total}, force=True),
         )
         for setting, plan, _ in points:

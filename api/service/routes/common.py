@@ -1,4 +1,4 @@
-"""What the blueprints share: records as response bodies with their links, pages, and waiting on a job."""
+"""What the blueprints share: records as response bodies with their links, pages, starting a job and waiting on it."""
 
 from __future__ import annotations
 
@@ -9,15 +9,25 @@ from urllib.parse import urlencode
 from flask import g
 
 from api.service import store
-from api.service.app import service
+from api.service.context import service
 from api.service.db import JobRecord, PlanRecord, ScenarioRecord, ScenarioVersion
 from api.service.jobs import TERMINAL
-from api.service.openapi import reply
+from api.service.openapi import JSON, Reply, reply
+from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from api.service.schemas import JobOut, PageQuery, PlanSummary, Progress, ScenarioOut, ScenarioVersionOut
+from planner.errors import did_you_mean
+from planner.scenario import Scenario
 
 # `?wait=` looks at the job again after 10 ms, then less and less often, to at most every 0.2 s: a quick
 # job is answered within a few milliseconds of finishing, a long one costs five reads a second.
 WAIT_POLL_FIRST, WAIT_POLL_MOST = 0.01, 0.2
+
+TOO_MANY = Reply("The token has as many jobs queued or running as it may.", {MEDIA_TYPE: ProblemDetails}, ("Retry-After",))
+JOB_REPLIES = {  # what every operation that starts a job answers
+    200: Reply("The job finished within `wait`.", {JSON: JobOut}),
+    202: Reply("The job is queued or running: poll its URL.", {JSON: JobOut}, ("Location",)),
+    429: TOO_MANY,
+}
 
 
 def scenario_out(record: ScenarioRecord) -> ScenarioOut:
@@ -86,3 +96,21 @@ def queued(job_id: str, wait: float) -> object:
     """Hand a job just queued (and committed) to the runner, and answer with it."""
     service().runner.submit(job_id)
     return job_reply(job_id, wait)
+
+
+def within_time_limit(seconds: float, path: str) -> None:
+    """A job's time limit at most the service's ceiling (422 at `path` otherwise)."""
+    ceiling = service().config.max_time_limit
+    if seconds > ceiling:
+        raise ApiProblem(422, f"time_limit {seconds:g} s is above this service's ceiling of {ceiling:g} s", errors=[store.locate(f"at most {ceiling:g} seconds", path)])
+
+
+def known_initiatives(scenario: Scenario, lists: dict[str, list[str]]) -> None:
+    """Every id in the request's lists of initiatives names one of the scenario's (422 at each unknown one otherwise)."""
+    known = {i.id for i in scenario.initiatives}
+    errors = [
+        store.locate(f"no initiative '{i}'" + did_you_mean(i, known), f"{field}[{n}]")
+        for field, ids in lists.items() for n, i in enumerate(ids) if i not in known
+    ]
+    if errors:
+        raise ApiProblem(422, f"{len(errors)} initiative id(s) are not in the scenario", errors=errors)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g
 
-from api import comparing
+from api.render.comparisons import markdown as comparison_markdown
 from api.service import store
-from api.service.app import service
+from api.service.context import service
 from api.service.db import ComparisonRecord, new_id
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import queued
-from api.service.routes.scenarios import JOB_REPLIES, _within_time_limit
+from api.service.routes.common import JOB_REPLIES, queued, within_time_limit
 from api.service.schemas import ComparisonOut, ComparisonRequest, FormatQuery, WaitQuery
 from planner.compare import Comparison, compare
 from planner.errors import NotFound
@@ -55,7 +54,7 @@ def create(query: WaitQuery, body: ComparisonRequest) -> object:
             session.flush()
             out = _out(record)
         return reply(out, 201, {"Location": out.links["self"]})
-    _within_time_limit(body.settings.time_limit, "settings.time_limit")
+    within_time_limit(body.settings.time_limit, "settings.time_limit")
     with svc.sessions.begin() as session:
         pinned = []
         for ref in body.scenarios:
@@ -78,5 +77,5 @@ def get(comparison_id: str, query: FormatQuery) -> object:
             raise NotFound(f"no comparison '{comparison_id}' in this workspace")
     out = _out(record)
     if query.format == "md":
-        return Response(comparing.markdown(out.comparison), mimetype="text/markdown")
+        return Response(comparison_markdown(out.comparison), mimetype="text/markdown")
     return reply(out)

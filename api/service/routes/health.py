@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import text
 
-from api.service.app import service
+from api.service.context import service
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from api.service.schemas import Health, Readiness

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, g
 from sqlalchemy import select
 
-from api import render, viewing
+from api.render.plans import csv as plan_csv, markdown as plan_markdown
+from api.render.views import markdown as view_markdown
 from api.service import store
-from api.service.app import service
+from api.service.context import service
 from api.service.db import PlanRecord
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import link_page, plan_summary, queued
-from api.service.routes.scenarios import JOB_REPLIES, _known_initiatives, _within_time_limit
+from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, plan_summary, queued, within_time_limit
 from api.service.schemas import CounterfactualRequest, PlanListQuery, PlanOut, PlanPage, PlanQuery, ViewName, WaitQuery
 from planner import views
 from planner.errors import NotFound, did_you_mean
@@ -21,7 +21,7 @@ from planner.views import EngineeringView, ExecutiveView, PublicView
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
-TEXT = {"csv": ("text/csv", render.csv), "md": ("text/markdown", render.markdown)}
+TEXT = {"csv": ("text/csv", plan_csv), "md": ("text/markdown", plan_markdown)}
 NOT_ACCEPTABLE = Reply("A view comes as json or md, not csv.", {MEDIA_TYPE: ProblemDetails})
 VIEWS = (ExecutiveView, EngineeringView, PublicView)
 
@@ -85,7 +85,7 @@ def _view(plan_id: str, name: str, fmt: str) -> object:
         scenario = store.scenario_of_plan(session, record)
     shown = views.view(name, scenario, store.plan_of(record))
     if fmt == "md":
-        return Response(viewing.markdown(shown, scenario), mimetype="text/markdown")
+        return Response(view_markdown(shown, scenario), mimetype="text/markdown")
     return reply(shown)
 
 
@@ -127,11 +127,11 @@ def counterfactual(plan_id: str, query: WaitQuery, body: CounterfactualRequest) 
     if (body.initiative is None) == (not body.force_in and not body.force_out):
         raise ApiProblem(422, "ask about one `initiative`, or give `force_in` and/or `force_out` ids, not both or neither")
     if body.time_limit is not None:
-        _within_time_limit(body.time_limit, "time_limit")
+        within_time_limit(body.time_limit, "time_limit")
     with svc.sessions.begin() as session:
         record = store.plan_record(session, g.token.workspace_id, plan_id)
         scenario = store.scenario_of_plan(session, record)
-        _known_initiatives(scenario, {"initiative": [body.initiative]} if body.initiative else {"force_in": body.force_in, "force_out": body.force_out})
+        known_initiatives(scenario, {"initiative": [body.initiative]} if body.initiative else {"force_in": body.force_in, "force_out": body.force_out})
         request = {**body.model_dump(mode="json"), "plan_id": plan_id}
         job = store.submit(session, g.token, "counterfactual", request, (record.scenario_id, record.scenario_version), svc.config.max_active_jobs)
     return queued(job.id, query.wait)

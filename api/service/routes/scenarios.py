@@ -8,14 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.service import store
-from api.service.app import service
+from api.service.context import service
 from api.service.db import ScenarioRecord, ScenarioVersion, now
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import link_page, queued, scenario_out, version_out
+from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, queued, scenario_out, version_out, within_time_limit
 from api.service.schemas import (
-    JobOut, ScenarioDetail, ScenarioOut, ScenarioPage, ScenarioQuery, SolveRequest, SweepRequest, Validation, VersionList,
-    VersionQuery, WaitQuery,
+    ScenarioDetail, ScenarioPage, ScenarioQuery, SolveRequest, SweepRequest, Validation, VersionList, VersionQuery, WaitQuery,
 )
 from planner.errors import ScenarioError, did_you_mean
 from planner.scenario import Scenario
@@ -33,12 +32,6 @@ INVALID = Reply("The scenario is not valid: every problem, located by line, colu
 TOO_LARGE = Reply("The body or the scenario is larger than this service takes.", {MEDIA_TYPE: ProblemDetails})
 UNSUPPORTED = Reply("The body is neither YAML nor JSON.", {MEDIA_TYPE: ProblemDetails})
 CONFLICT = Reply("`If-Match` names a version that is no longer the newest.", {MEDIA_TYPE: ProblemDetails})
-TOO_MANY = Reply("The token has as many jobs queued or running as it may.", {MEDIA_TYPE: ProblemDetails}, ("Retry-After",))
-JOB_REPLIES = {
-    200: Reply("The job finished within `wait`.", {JSON: JobOut}),
-    202: Reply("The job is queued or running: poll its URL.", {JSON: JobOut}, ("Location",)),
-    429: TOO_MANY,
-}
 
 
 def _document() -> tuple[bytes, str]:
@@ -150,10 +143,10 @@ def delete(scenario_id: str) -> object:
 )
 def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
     svc = service()
-    _within_time_limit(body.time_limit, "time_limit")
+    within_time_limit(body.time_limit, "time_limit")
     with svc.sessions.begin() as session:
         source, scenario = _version(session, scenario_id, body.version)
-        _known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
+        known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
         job = store.submit(session, g.token, "solve", {**body.model_dump(mode="json"), "version": source[1]}, source, svc.config.max_active_jobs)
     return queued(job.id, query.wait)
 
@@ -165,7 +158,7 @@ def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
 )
 def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
     svc = service()
-    _within_time_limit(body.settings.time_limit, "settings.time_limit")
+    within_time_limit(body.settings.time_limit, "settings.time_limit")
     if body.low >= body.high:
         raise ApiProblem(422, "`low` must be below `high`", errors=[store.locate(f"low ({body.low}) must be below high ({body.high})", "low")])
     with svc.sessions.begin() as session:
@@ -183,22 +176,6 @@ def _version(session: Session, scenario_id: str, version: int | None) -> tuple[t
     record = store.scenario_record(session, g.token.workspace_id, scenario_id)
     stored = store.version_record(session, record, version)
     return (record.id, stored.version), store.load_version(session, g.token.workspace_id, stored).scenario
-
-
-def _within_time_limit(seconds: float, path: str) -> None:
-    ceiling = service().config.max_time_limit
-    if seconds > ceiling:
-        raise ApiProblem(422, f"time_limit {seconds:g} s is above this service's ceiling of {ceiling:g} s", errors=[store.locate(f"at most {ceiling:g} seconds", path)])
-
-
-def _known_initiatives(scenario: Scenario, lists: dict[str, list[str]]) -> None:
-    known = {i.id for i in scenario.initiatives}
-    errors = [
-        store.locate(f"no initiative '{i}'" + did_you_mean(i, known), f"{field}[{n}]")
-        for field, ids in lists.items() for n, i in enumerate(ids) if i not in known
-    ]
-    if errors:
-        raise ApiProblem(422, f"{len(errors)} initiative id(s) are not in the scenario", errors=errors)
 
 
 def _detail(session: object, record: ScenarioRecord, stored: ScenarioVersion) -> ScenarioDetail:

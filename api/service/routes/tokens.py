@@ -6,7 +6,7 @@ from flask import Blueprint, g
 from sqlalchemy import select
 
 from api.service import auth
-from api.service.app import service
+from api.service.context import service
 from api.service.db import Token
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import ApiProblem

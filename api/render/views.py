@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from api.render import REASON_WORDS, describe_rule
+from api.render.plans import REASON_WORDS, describe_rule
 from planner.quantities import plain_number
 from planner.scenario import Scenario
 from planner.settings import PlanStatus

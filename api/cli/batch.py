@@ -1,6 +1,6 @@
 """`planner batch`: solve scenario files for CI, check each, and report in the forms CI reads.
 
-Each scenario is solved in its own process (`api.processes`), so one that crashes or overruns fails alone.
+Each scenario is solved in its own process (`api.cli.processes`), so one that crashes or overruns fails alone.
 A scenario passes when it is valid, its plan passes the solver-free checker, the plan shows what its
 `expect:` block asks (without one: that a plan exists) and, with a baseline, it has not regressed.
 Reports: JUnit XML (one test case per scenario), a Markdown summary for a CI job page, and per scenario
@@ -18,9 +18,9 @@ from typing import Iterator
 
 from pydantic import BaseModel, Field, ValidationError
 
-from api import render, tables
-from api.files import write_atomically
-from api.processes import Crashed, run_each
+from api.cli.files import write_atomically
+from api.cli.processes import Crashed, run_each
+from api.render import plans, tables
 from planner.check import check_plan
 from planner.errors import ScenarioError
 from planner.expectations import Unmet, regressions, unmet
@@ -145,9 +145,9 @@ def run_case(case: Case) -> CaseResult:
     checks = [(True, f"expected {_expected(scenario)}"), (True, compared)] if not (failures or violations) else []
     checks += [(False, str(f)) for f in failures] + [(False, f"plan checker: {v}") for v in violations]
     return result.model_copy(update={
-        "scenario": scenario.name, "plan": plan, "headline": render.headline(plan, scenario),
+        "scenario": scenario.name, "plan": plan, "headline": plans.headline(plan, scenario),
         "warnings": [str(w) for w in loaded.warnings], "violations": violations,
-        "failures": failures, "baseline": compared, "html": render.page(plan, scenario, checks), "seconds": time.perf_counter() - began,
+        "failures": failures, "baseline": compared, "html": plans.page(plan, scenario, checks), "seconds": time.perf_counter() - began,
     })
 
 
@@ -173,7 +173,7 @@ def run(cases: list[Case], *, jobs: int, report_dir: str | None) -> Iterator[Cas
         case = cases[index]
         result = CaseResult(path=case.path, key=case.key, crashed=outcome.message) if isinstance(outcome, Crashed) else outcome
         if report_dir:
-            for suffix, text in ((".json", render.as_json(result.plan) if result.plan else None), (".html", result.html)):
+            for suffix, text in ((".json", plans.as_json(result.plan) if result.plan else None), (".html", result.html)):
                 target = Path(report_dir) / f"{result.key}{suffix}"
                 if text is not None:
                     write_atomically(target, text)

@@ -1,4 +1,4 @@
-"""Plans rendered for people and tools: a terminal roadmap grid, Markdown, CSV, JSON and a self-contained HTML page.
+"""Plans and their explanations rendered for people and tools: a terminal roadmap grid, Markdown, CSV, JSON and a self-contained HTML page.
 
 Words live here, at the edge; the plan itself is data (`planner.plan.Plan`).
 """
@@ -10,7 +10,7 @@ import json
 
 import pandas as pd
 
-from api import pages
+from api.render import pages
 from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
 from planner.plan import Plan, PlanChange, PlanStatus
 from planner.scenario import Objective, Scenario

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from api import pages, tables
-from api.render import REASON_WORDS
+from api.render import pages, tables
+from api.render.plans import REASON_WORDS
 from planner.compare import Change, ChangeKind, Comparison, Outcome, Variant
 from planner.explanation import Reason
 from planner.settings import PlanStatus

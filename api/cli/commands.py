@@ -1,0 +1,345 @@
+"""The commands: each reads its files, solves or checks, renders with `api.render`, and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from api.cli import batch, importing, sweeping
+from api.cli.exits import EXIT_FAILED, EXIT_FOR_STATUS, EXIT_INVALID, EXIT_OK, UsageError
+from api.cli.files import write_atomically
+from api.cli.options import existing
+from api.render import comparisons, plans, sweeps, views
+from planner.compare import Comparison, compare
+from planner.errors import NotFound, Problem, ScenarioError, Severity, did_you_mean
+from planner.explanation import Explanation
+from planner.loader import Loaded, load, parse_scenario
+from planner.plan import Plan
+from planner.scenario import Scenario
+from planner.settings import SolveSettings
+from planner.sweep import Knob, settings_between
+from planner.views import view
+from solver import solve
+from solver.explain import explain, reasons_budget
+
+if TYPE_CHECKING:
+    from api.service.config import ServiceConfig
+
+
+def _number(value: Decimal) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def summary(loaded: Loaded) -> str:
+    """One line on what a valid scenario holds: horizon, teams, initiatives, demand against capacity."""
+    s = loaded.scenario
+    capacity = sum((sum(s.capacity(team.id)) for team in s.teams), Decimal(0))
+    demand = sum((i.total_effort for i in s.initiatives), Decimal(0))
+    invisible = sum((i.total_effort for i in s.initiatives if s.is_invisible(i)), Decimal(0))
+    mandatory = sum(1 for i in s.initiatives if i.mandatory or i.committed)
+    share = f"{invisible / demand:.0%}" if demand else "0%"
+    return (
+        f"{s.name}: {len(s.periods)} {s.horizon.granularity.value}s {s.periods[0]}..{s.periods[-1]}, "
+        f"{len(s.teams)} teams, {len(s.initiatives)} initiatives ({mandatory} required), "
+        f"demand {_number(demand)} of capacity {_number(capacity)} {s.unit} ({share} invisible work)"
+    )
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    results: list[dict[str, object]] = []
+    failed = False
+    for path in args.files:
+        existing(path)
+    for path in args.files:
+        problems: list[Problem]
+        try:
+            loaded = load(path)
+            problems, line = loaded.warnings, summary(loaded)
+        except ScenarioError as exc:
+            problems, line = exc.problems, None
+        errors = [p for p in problems if p.severity is Severity.error]
+        passed = not errors and not (args.strict and problems)
+        failed |= not passed
+        results.append({"file": path, "valid": passed, "summary": line, "problems": [p.model_dump(mode="json") for p in problems]})
+        if args.format == "text":
+            for problem in problems:
+                print(problem, file=out)
+            if passed:
+                print(f"ok {path}: {line}", file=out)
+            elif not errors:
+                print(f"failed {path}: {len(problems)} warning(s), and --strict treats warnings as errors", file=out)
+    if args.format == "json":
+        json.dump(results, out, indent=2)
+        out.write("\n")
+    else:
+        valid = sum(1 for r in results if r["valid"])
+        print(f"{len(results)} checked: {valid} valid, {len(results) - valid} invalid", file=out)
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
+    """Load, check the ids the options name, and solve, as `solve` and `explain` both do."""
+    loaded = load(existing(args.file), previous=existing(args.previous) if args.previous else None)
+    scenario = loaded.scenario
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    named = [("--force-in", args.force_in), ("--force-out", args.force_out), ("--initiative", [args.initiative] if getattr(args, "initiative", None) else [])]
+    for option, ids in named:
+        for initiative in ids:
+            if initiative not in scenario.initiative_by_id:
+                raise NotFound(f"{option} {initiative}: no initiative '{initiative}' in {args.file}" + did_you_mean(initiative, scenario.initiative_by_id))
+    settings = SolveSettings(
+        backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
+        force_in=args.force_in, force_out=args.force_out,
+    )
+    interactive = sys.stderr.isatty() and not args.quiet
+    plan = solve(scenario, settings, on_progress=_progress_printer(sys.stderr) if interactive else None)
+    return scenario, plan
+
+
+def _explained(
+    args: argparse.Namespace, scenario: Scenario, plan: Plan, *, counterfactuals: bool, initiative: str | None = None, policy_costs: bool = False,
+) -> Explanation:
+    def report(done: int, total: int) -> None:
+        print(f"\r  explaining: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    interactive = sys.stderr.isatty() and not args.quiet
+    budget = None if counterfactuals else reasons_budget(args.time_limit)
+    return explain(
+        scenario, plan, initiative=initiative, counterfactuals=counterfactuals, policy_costs=policy_costs, time_limit=args.time_limit,
+        budget=budget, on_progress=report if interactive else None,
+    )
+
+
+def _emit(args: argparse.Namespace, text: str, line: str, out: TextIO) -> None:
+    if args.out:
+        write_atomically(args.out, text)
+        print(line, file=sys.stderr)
+    else:
+        out.write(text)
+
+
+def _view_format(args: argparse.Namespace) -> None:
+    if args.view and args.format not in views.FORMATS:
+        raise UsageError(f"--view {args.view} comes as {', '.join(views.FORMATS)}, not --format {args.format}")
+
+
+def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
+    _view_format(args)
+    scenario, plan = _solved(args)
+    if args.explain or not args.no_reasons or args.view == "executive":
+        explanation = _explained(args, scenario, plan, counterfactuals=args.explain, policy_costs=args.view == "executive")
+        plan = plan.model_copy(update={"explanation": explanation})
+    if args.view:
+        text = views.FORMATS[args.format](view(args.view, scenario, plan), scenario)
+    else:
+        text = plans.FORMATS[args.format](plan, scenario)
+    _emit(args, text, plans.headline(plan, scenario), out)
+    return EXIT_FOR_STATUS[plan.status]
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    scenario, plan = _solved(args)
+    explanation = _explained(args, scenario, plan, counterfactuals=True, initiative=args.initiative)
+    text = plans.EXPLAIN_FORMATS[args.format](explanation, plan, scenario)
+    _emit(args, text, plans.headline(plan, scenario), out)
+    return EXIT_FOR_STATUS[plan.status]
+
+
+def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
+    _view_format(args)
+    paths = [existing(path) for path in [args.base, *args.variants]]
+    loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
+    for problem in (p for l in loaded for p in l.warnings):
+        print(f"warning: {problem}", file=sys.stderr)
+    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    interactive = sys.stderr.isatty() and not args.quiet
+    solved = []
+    for path, scenario in zip(paths, (l.scenario for l in loaded)):
+        plan = solve(scenario, settings)
+        explanation = _explained(args, scenario, plan, counterfactuals=False, policy_costs=args.view == "executive")
+        plan = plan.model_copy(update={"explanation": explanation})
+        if interactive:
+            print(f"  {path}: {plans.headline(plan, scenario)}", file=sys.stderr, flush=True)
+        solved.append((scenario, plan))
+    comparison = compare(solved[0], solved[1:])
+    if args.view:
+        text = _compared_views(args, comparison, solved)
+    else:
+        text = comparisons.FORMATS[args.format](comparison)
+    _emit(args, text, f"compared {len(paths)} scenarios", out)
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
+    path = existing(args.file)
+    loaded = load(path)
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    team = None
+    if args.capacity:
+        knob = Knob.capacity
+        low, high = -0.2 if args.low is None else args.low, 0.3 if args.high is None else args.high
+        if low >= high:
+            raise UsageError(f"--from {low:+.0%} must be below --to {high:+.0%}")
+        if args.capacity != "all":
+            team = args.capacity
+            if team not in loaded.scenario.team_by_id:
+                raise NotFound(f"--capacity {team}: no team '{team}' in {path}" + did_you_mean(team, loaded.scenario.team_by_id))
+    else:
+        if args.low is not None or args.high is not None:
+            raise UsageError("--from and --to set a capacity change; with --invisible-floor give the range as LOW..HIGH")
+        knob, (low, high) = Knob.invisible_floor, args.invisible_floor
+    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+
+    def report(done: int, total: int) -> None:
+        print(f"  solved {done}/{total} points", file=sys.stderr, flush=True)
+
+    interactive = sys.stderr.isatty() and not args.quiet
+    curve = sweeping.sweep(path, loaded.scenario, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None)
+    _emit(args, sweeps.FORMATS[args.format](curve), f"swept {len(curve.points)} points", out)
+    return EXIT_OK
+
+
+def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
+    base = load(existing(args.into)).scenario
+    mapping = importing.read_mapping(existing(args.mapping)) if args.mapping else importing.Mapping()
+    initiatives = importing.import_csv(existing(args.csv), mapping, base)
+    text = importing.overlay_text(initiatives, importing.relative_base(args.into, args.out), args.csv)
+    # The overlay must load over its base before anything is written (it is named where it will stand).
+    loaded = parse_scenario(text, name=args.out or "imported.yaml")
+    for problem in loaded.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    imported = {i["id"] for i in initiatives}
+    invisible = sum(1 for i in loaded.scenario.initiatives if i.id in imported and loaded.scenario.is_invisible(i))
+    _emit(args, text, f"imported {len(initiatives)} initiatives from {args.csv} ({invisible} invisible work) into {args.out}", out)
+    return EXIT_OK
+
+
+def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        paths = batch.collect(args.paths, skip=[d for d in (args.report_dir, args.baseline) if d])
+        names = batch.keys(paths)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.baseline and not os.path.isdir(args.baseline):
+        raise UsageError(f"--baseline {args.baseline}: no such folder")
+    if args.baseline and not any(os.path.exists(os.path.join(args.baseline, f"{key}.json")) for key in names):
+        raise UsageError(f"--baseline {args.baseline} holds none of this run's plans (such as {names[0]}.json): is it a --report-dir of the same scenarios?")
+    if args.report_dir and os.path.exists(args.report_dir) and not os.path.isdir(args.report_dir):
+        raise UsageError(f"--report-dir {args.report_dir}: is a file, not a folder")
+    for option, path in (("--junit", args.junit), ("--summary", args.summary)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UsageError(f"{option} {path}: no such folder to write it in")
+    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    cases = [
+        batch.Case(
+            path=str(path), key=key, settings=settings, reasons=not args.no_reasons, max_regression=args.max_regression,
+            baseline=os.path.join(args.baseline, f"{key}.json") if args.baseline else None,
+        )
+        for path, key in zip(paths, names)
+    ]
+    bar = _Bar(len(cases), sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    began = time.perf_counter()
+    results = []
+    if bar:
+        bar.show(0, "")
+    for result in batch.run(cases, jobs=args.jobs, report_dir=args.report_dir):
+        results.append(result)
+        if bar:
+            bar.clear()
+        print(batch.line(result), file=out, flush=True)
+        notes = [f"note: {result.baseline}"] if args.baseline and result.baseline.startswith("no earlier plan") else []
+        for text in ([] if result.passed else result.reasons()) + [f"warning: {w}" for w in result.warnings] + notes:
+            print(f"      {text}", file=out, flush=True)
+        if bar:
+            bar.show(len(results), result.path)
+    if bar:
+        bar.clear()
+    seconds = time.perf_counter() - began
+    summary = batch.summary(results, seconds)
+    if args.junit:
+        write_atomically(args.junit, batch.junit(results, seconds))
+    if args.report_dir:
+        write_atomically(os.path.join(args.report_dir, "summary.md"), summary)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as stream:
+            stream.write(summary)
+    passed = sum(1 for r in results if r.passed)
+    print(f"{len(results)} scenario{'' if len(results) == 1 else 's'}: {passed} passed, {len(results) - passed} failed ({seconds:.1f} s)", file=out)
+    return EXIT_OK if passed == len(results) else EXIT_FAILED
+
+
+class _Bar:
+    """A one-line progress bar on a terminal, redrawn in place and cleared before other output."""
+
+    def __init__(self, total: int, stream: TextIO, width: int = 30):
+        self.total, self.stream, self.width = total, stream, width
+
+    def show(self, done: int, last: str) -> None:
+        filled = self.width * done // max(self.total, 1)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} {last}"[:200])
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r\033[K")
+        self.stream.flush()
+
+
+def _compared_views(args: argparse.Namespace, comparison: Comparison, solved: list[tuple[Scenario, Plan]]) -> str:
+    """Each scenario's view in turn, after the comparison itself, which the public view leaves out: it holds
+    ids, values and reasons."""
+    shown = [view(args.view, scenario, plan) for scenario, plan in solved]
+    if args.format == "json":
+        document = {"views": [v.model_dump(mode="json") for v in shown]}
+        if args.view != "public":
+            document = {"comparison": comparison.model_dump(mode="json")} | document
+        return json.dumps(document, indent=2) + "\n"
+    parts = [] if args.view == "public" else [comparisons.FORMATS[args.format](comparison)]
+    parts += [views.FORMATS[args.format](v, scenario) for v, (scenario, _) in zip(shown, solved)]
+    return "\n".join(parts)
+
+
+def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
+    def report(objective: float, bound: float, seconds: float) -> None:
+        shown = "unknown" if math.isnan(bound) else f"{bound:,.3f}"  # CBC through PuLP reports no bound
+        print(f"  {seconds:7.2f} s  plan {objective:,.3f}  bound {shown}", file=stream, flush=True)
+    return report
+
+
+def _service_config(args: argparse.Namespace, **extra: object) -> "ServiceConfig":
+    from api.service.config import ServiceConfig
+
+    return ServiceConfig.from_env(instance=args.instance, **extra)
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import serve
+
+    config = _service_config(args, job_workers=args.job_workers)
+    if args.load:
+        paths = [Path(existing(p)) for p in args.load]
+        for path, scenario_id, what in serve.load_files(config, paths, workspace=args.workspace):
+            print(f"  {path.name}: {scenario_id} {what}", file=out)
+        _, token = serve.create_token(config, role="planner", name=f"planner serve {time.strftime('%Y-%m-%d %H:%M')}", workspace=args.workspace)
+        url = f"http://{args.host}:{args.port}"
+        print(f"\nThe planner service: {url}  (docs: {url}/docs)\nA planner token for workspace '{args.workspace}':\n\n  {token}\n", file=out)
+        print(f"  curl -H 'Authorization: Bearer {token}' {url}/scenarios\n", file=out, flush=True)
+    serve.run(config, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
+def cmd_tokens_create(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import serve
+
+    token, text = serve.create_token(_service_config(args), role=args.role, name=args.name, workspace=args.workspace)
+    print(text, file=out)
+    print(f"{token.id}: a {token.role} token named '{token.name}' for workspace '{token.workspace_id}'; it is shown only this once", file=sys.stderr)
+    return EXIT_OK

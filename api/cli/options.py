@@ -1,0 +1,79 @@
+"""What the options take: value types for argparse (each refusing a bad value with its reason) and the file checks.
+
+A bad value is a usage error (exit 2), worded as argparse words its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from api.cli.exits import UsageError
+
+
+def count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text}: give a whole number from 1 to 64")
+    return value
+
+
+def steps(text: str) -> int:
+    value = count(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"'{text}': a curve needs at least 2 points")
+    return value
+
+
+def _fraction(text: str, example: str) -> float:
+    """A number written as a percentage (`-20%`) or a fraction (`-0.2`)."""
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not {example}") from None
+
+
+def share(text: str) -> float:
+    value = _fraction(text, "a share: write 2% or 0.02")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text}: give a share from 0 to 1 (0% to 100%)")
+    return value
+
+
+def capacity_change(text: str) -> float:
+    value = _fraction(text, "a change: write -20% or +30% (or -0.2, 0.3)")
+    if not -1 < value <= 10:
+        raise argparse.ArgumentTypeError(f"{text}: a change of capacity lies above -100% and at most +1000%")
+    return value
+
+
+def share_range(text: str) -> tuple[float, float]:
+    low, sep, high = text.partition("..")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"'{text}': write a range of shares as LOW..HIGH, e.g. 0..0.4")
+    bounds = (share(low), share(high))
+    if bounds[0] >= bounds[1]:
+        raise argparse.ArgumentTypeError(f"'{text}': the range's low end must be below its high end")
+    return bounds
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text}: give a number of seconds above 0, at most 86400")
+    return value
+
+
+def existing(path: str) -> str:
+    """The path of a file the command reads; a missing one is a usage error, as argparse would call it."""
+    if not os.path.exists(path):
+        raise UsageError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a directory, not a file")
+    return path

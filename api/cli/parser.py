@@ -1,0 +1,208 @@
+"""The `planner` command line's grammar: every command, its options and its help, and the command each runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from typing import get_args
+
+from api.cli import commands, options
+from api.render import comparisons, plans, sweeps
+from planner import __version__
+from planner.settings import MilpSolver
+from planner.views import VIEWS
+
+
+VIEW_HELP = (
+    "the plan for one audience (formats table, md, json): executive (themes, value and uplift, what was left out and why, "
+    "the price of each guardrail, risks), engineering (load and work per team and period, dependencies, binding capacity, "
+    "skill assignments) or public (a customer roadmap of visible work: no values, capacities, ids, teams or dependencies)"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="planner",
+        description="Plan a portfolio of initiatives against team capacity, dependencies, deadlines and invisible-work policies.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = subcommands.add_parser(
+        "check",
+        help="validate scenario files and report every problem",
+        description="Validate scenario files (YAML or JSON; overlays resolved) and print every problem found, "
+        "each as FILE:LINE:COLUMN: FIELD: message. Exit 0 when all are valid, 1 when any is invalid, 2 on a usage error.",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="scenario files")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    check.set_defaults(func=commands.cmd_check, parser=check)
+
+    search = argparse.ArgumentParser(add_help=False)
+    search.add_argument("--time-limit", type=options.seconds, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)")
+    search.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
+    search.add_argument(
+        "--milp-solver", choices=get_args(MilpSolver), default="auto",
+        help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
+    )
+    search.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)")
+    search.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
+    output.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
+
+    solving = argparse.ArgumentParser(add_help=False, parents=[search, output])
+    solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
+    solving.add_argument(
+        "--previous", metavar="PLAN.json",
+        help="re-plan against this plan (from --format json): moving or dropping what it scheduled costs value "
+        "(policies.stability); replaces the scenario's previous_plan",
+    )
+    solving.add_argument("--force-in", action="append", default=[], metavar="ID", help="schedule this initiative (repeatable)")
+    solving.add_argument("--force-out", action="append", default=[], metavar="ID", help="leave this initiative out (repeatable)")
+
+    solve_ = subcommands.add_parser(
+        "solve",
+        parents=[solving],
+        help="find the best plan for a scenario",
+        description="Solve a scenario: which initiatives are scheduled, when, and by which teams, with the proof of "
+        "how good the plan is, its uplift over a rank-ordered baseline, and why each initiative is out or late "
+        "(each reason checked by a re-solve). Exit 0 with a plan, 1 invalid input, 2 usage error, "
+        "3 infeasible scenario, 4 no plan within the time limit.",
+    )
+    solve_.add_argument("--format", choices=sorted(plans.FORMATS), default="table", help="output format (default: table)")
+    solve_.add_argument("--view", choices=VIEWS, help=VIEW_HELP)
+    solve_.add_argument("--explain", action="store_true", help="add the what-ifs, the cost of each policy and the value of full teams (see planner explain)")
+    solve_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late (a re-solve each; at most 30 s or the time limit in all)")
+    solve_.set_defaults(func=commands.cmd_solve, parser=solve_)
+
+    explain_ = subcommands.add_parser(
+        "explain",
+        parents=[solving],
+        help="why each initiative is in, out or late, and what would change it",
+        description="Solve a scenario and explain the plan with numbers proven by re-solving: why each initiative "
+        "is in, out or late; forcing it in, out or earlier; the value and the capacity with which it would fit; "
+        "what each policy costs; what one more unit of capacity is worth where a team is full. For an infeasible "
+        "scenario: a minimal set of rules that cannot all hold, and verified repairs. Exit codes as for solve.",
+    )
+    explain_.add_argument("--initiative", metavar="ID", help="explain only this initiative")
+    explain_.add_argument("--format", choices=sorted(plans.EXPLAIN_FORMATS), default="table", help="output format (default: table)")
+    explain_.set_defaults(func=commands.cmd_explain, parser=explain_)
+
+    compare_ = subcommands.add_parser(
+        "compare",
+        parents=[search, output],
+        help="solve scenarios and compare them with a base",
+        description="Solve a base scenario and its variants (overlays or whole files) with the same settings and compare them: "
+        "for each its status, objective, uplift over the rank-ordered baseline, gap, utilisation per team, invisible-work share, "
+        "theme mix and deadlines met; then, per variant, every initiative added, dropped, or moved earlier or later than in the "
+        "base, with the reason from its explanation. Exit 0 when compared, 1 invalid input, 2 usage error.",
+    )
+    compare_.add_argument("base", metavar="BASE", help="the scenario the others are compared with")
+    compare_.add_argument("variants", nargs="+", metavar="VARIANT", help="scenarios to compare with the base")
+    compare_.add_argument("--format", choices=sorted(comparisons.FORMATS), default="table", help="output format (default: table)")
+    compare_.add_argument("--view", choices=VIEWS, help=VIEW_HELP + "; after the comparison, one per scenario (public: the roadmaps alone)")
+    compare_.set_defaults(func=commands.cmd_compare, parser=compare_)
+
+    sweep_ = subcommands.add_parser(
+        "sweep",
+        parents=[search, output],
+        help="a trade-off curve: the value at each setting of capacity or the invisible-work floor",
+        description="Solve a scenario at evenly spaced settings of one knob, in parallel processes (each warm-started "
+        "from its neighbour), and show the value at each point, the initiatives that enter or leave from one point to "
+        "the next, and the knee (where the curve bends most). --capacity TEAM|all scales that team's (or every team's) "
+        "capacity in every period from --from to --to; --invisible-floor LOW..HIGH sets the organisation-wide floor. "
+        "Exit 0 when swept, 1 invalid input, 2 usage error.",
+    )
+    sweep_.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
+    knob = sweep_.add_mutually_exclusive_group(required=True)
+    knob.add_argument("--capacity", metavar="TEAM|all", help="scale this team's capacity, or every team's with 'all'")
+    knob.add_argument("--invisible-floor", type=options.share_range, metavar="LOW..HIGH", help="sweep policies.invisible_work.min_share, e.g. 0..0.4")
+    sweep_.add_argument("--from", dest="low", type=options.capacity_change, metavar="PCT", help="with --capacity: the first change (default: -20%%)")
+    sweep_.add_argument("--to", dest="high", type=options.capacity_change, metavar="PCT", help="with --capacity: the last change (default: +30%%)")
+    sweep_.add_argument("--steps", type=options.steps, default=6, metavar="N", help="points on the curve, both ends included: 2 to 64 (default: 6)")
+    sweep_.add_argument("--jobs", type=options.count, default=2, metavar="N", help="processes solving points at once (default: 2)")
+    sweep_.add_argument("--format", choices=sorted(sweeps.FORMATS), default="table", help="output format (default: table)")
+    sweep_.set_defaults(func=commands.cmd_sweep, parser=sweep_)
+    # "--from -20%" reads as a value, not an option: argparse only knows plain negative numbers by default.
+    sweep_._negative_number_matcher = re.compile(r"^-\d+(\.\d*)?%?$|^-\.\d+%?$")
+
+    import_ = subcommands.add_parser(
+        "import-csv",
+        help="initiatives from a CSV export (e.g. Jira) as an overlay of a scenario",
+        description="Read initiatives from a CSV export (a Jira issue export's Summary, Issue key, Team, Story Points or "
+        "Original Estimate, Due date and Labels columns, or others named in the mapping file) and write an overlay of "
+        "BASE with them: `extends: BASE` and the initiatives, matched by id. Every row problem is reported, located at its "
+        "CSV line and column, and nothing is written unless the overlay loads. See docs/scenario-format.md. "
+        "Exit 0 when imported, 1 invalid input, 2 usage error.",
+    )
+    import_.add_argument("csv", metavar="CSV", help="the export, UTF-8 with a header row")
+    import_.add_argument("--into", required=True, metavar="BASE", help="the scenario whose teams and horizon the initiatives use")
+    import_.add_argument(
+        "--mapping", metavar="MAP.yaml",
+        help="columns, effort_per_unit, teams, kinds, themes, date_format (default: Jira's column names with Story Points as the effort, one point per unit)",
+    )
+    import_.add_argument("--out", metavar="F", help="write the overlay to F (whole or not at all) instead of stdout")
+    import_.set_defaults(func=commands.cmd_import_csv, parser=import_)
+
+    batch_ = subcommands.add_parser(
+        "batch",
+        parents=[search],
+        help="solve scenario files for CI and check their expectations",
+        description="Solve every scenario named (files, folders searched for .yaml/.yml/.json, or glob patterns; overlays "
+        "included), each in its own process, and check it: valid, its plan kept every rule (the solver-free checker), "
+        "its `expect:` block met (without one: a plan exists) and, with --baseline, no regression. Prints a line per "
+        "scenario (a progress bar on a terminal); writes JUnit XML, a Markdown summary and per scenario a JSON plan and "
+        "a self-contained HTML report. Exit 0 when all pass, 1 when any fails, 2 on a usage error.",
+    )
+    batch_.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB", help="scenario files, folders or glob patterns (quote them)")
+    batch_.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per scenario")
+    batch_.add_argument("--report-dir", metavar="DIR", help="write KEY.json (the plan), KEY.html (a report) per scenario, and summary.md")
+    batch_.add_argument("--summary", metavar="FILE", help="append the Markdown summary to FILE (e.g. \"$GITHUB_STEP_SUMMARY\")")
+    batch_.add_argument("--jobs", type=options.count, default=1, metavar="N", help="scenarios solved at once, each in its own process (default: 1)")
+    batch_.add_argument("--baseline", metavar="DIR", help="earlier plans (a --report-dir of an earlier run): fail on a value drop or a lost mandatory item")
+    batch_.add_argument(
+        "--max-regression", type=options.share, default=0.0, metavar="SHARE",
+        help="with --baseline, the drop in value allowed before a scenario fails, e.g. 2%% or 0.02 (default: 0)",
+    )
+    batch_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late in the reports")
+    batch_.add_argument("--quiet", action="store_true", help="no progress bar on a terminal")
+    batch_.set_defaults(func=commands.cmd_batch, parser=batch_)
+
+    instance = argparse.ArgumentParser(add_help=False)
+    instance.add_argument(
+        "--instance", metavar="DIR", default=os.environ.get("PLANNER_INSTANCE", "instance"),
+        help="the service's folder: its SQLite database and job-runner lock (default: ./instance, or $PLANNER_INSTANCE); "
+        "set DATABASE_URL to use PostgreSQL instead",
+    )
+    serve_ = subcommands.add_parser(
+        "serve",
+        parents=[instance],
+        help="run the planner service (HTTP API) under gunicorn",
+        description="Run the HTTP API: scenarios, solve jobs, plans, explanations and comparisons, documented at /docs "
+        "and /openapi.json. Jobs run in a pool of solver processes; everything is kept in the database.",
+    )
+    serve_.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve_.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve_.add_argument("--workers", type=options.count, default=2, metavar="N", help="HTTP worker processes (default: 2)")
+    serve_.add_argument("--job-workers", type=options.count, default=2, metavar="N", help="solver processes running jobs (default: 2)")
+    serve_.add_argument(
+        "--load", nargs="+", default=[], metavar="FILE",
+        help="store these scenario files in the workspace first (a changed file becomes a new version), then print a fresh planner token",
+    )
+    serve_.add_argument("--workspace", default="local", help="the workspace --load stores into and its token belongs to (default: local)")
+    serve_.set_defaults(func=commands.cmd_serve, parser=serve_)
+
+    tokens_ = subcommands.add_parser("tokens", help="manage the service's bearer tokens", description="Manage the service's bearer tokens.")
+    token_commands = tokens_.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    create_ = token_commands.add_parser(
+        "create", parents=[instance], help="create a token and print it (it is shown only once)",
+        description="Create a bearer token and print it on stdout. The service keeps only its hash: it cannot be shown again.",
+    )
+    create_.add_argument("--role", required=True, choices=["viewer", "planner", "admin"], help="viewer reads; planner also creates scenarios and runs jobs; admin also manages tokens")
+    create_.add_argument("--name", required=True, help="who or what uses it, e.g. ci or alice")
+    create_.add_argument("--workspace", default="local", help="the workspace whose data it sees (default: local)")
+    create_.set_defaults(func=commands.cmd_tokens_create, parser=create_)
+    return parser

@@ -1,0 +1,43 @@
+"""How the service runs (`ServiceConfig`): read from the environment, with the limits it puts on requests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.service.store import Limits
+from planner.source import MAX_BYTES
+
+
+class ServiceConfig(BaseModel):
+    """How the service runs. `from_env` reads each field from `PLANNER_<FIELD>` (and `DATABASE_URL`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance: Path = Field(default=Path("instance"), description="Folder for the SQLite database and the runner's lock.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL (postgresql+psycopg://...); SQLite in `instance` when unset.")
+    job_workers: int = Field(default=2, ge=1, le=64, description="Solver processes in the job runner.")
+    start_runner: bool = Field(default=True, description="Run jobs in this process's pool (when it holds the instance's runner lock).")
+    migrate: bool = Field(default=True, description="Bring the database to the newest schema on start.")
+    max_body_bytes: int = Field(default=MAX_BYTES, ge=1024, description="Largest request body; larger ones get 413.")
+    max_initiatives: int = Field(default=5000, ge=1)
+    max_teams: int = Field(default=200, ge=1)
+    max_periods: int = Field(default=104, ge=1)
+    max_time_limit: float = Field(default=600, gt=0, description="Ceiling on a job's `time_limit`, in seconds.")
+    max_active_jobs: int = Field(default=4, ge=1, description="Jobs one token may have queued or running at once; more get 429.")
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ServiceConfig:
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            key = "DATABASE_URL" if name == "database_url" else f"PLANNER_{name.upper()}"
+            if key in os.environ:
+                values[name] = os.environ[key]
+        return cls.model_validate({**values, **overrides})
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(initiatives=self.max_initiatives, teams=self.max_teams, periods=self.max_periods)
