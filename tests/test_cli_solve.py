@@ -111,3 +111,31 @@ def test_usage_errors_exit_2(capsys, argv, tmp_path, monkeypatch):
         code = exit_.code
     assert code == 2
     assert "usage: planner" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "refusal"),
+    [
+        (["--workers", "100000"], "--workers 100000: must be at most 64"),
+        (["--workers", "-1"], "--workers -1: must be at least 0"),
+        (["--seed", "2147483648"], "--seed 2147483648: must be at most 2147483647"),
+        (["--seed", "-1"], "--seed -1: must be at least 0"),
+    ],
+)
+def test_search_settings_the_solver_cannot_take_are_usage_errors_naming_the_option(capsys, argv, refusal):
+    code, out, err = run(capsys, "solve", str(REFERENCE), *argv)
+    assert (code, out) == (2, "")
+    assert "usage: planner solve" in err and f"planner: error: {refusal}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["compare", str(REFERENCE), str(REFERENCE)], ["sweep", str(REFERENCE), "--capacity", "all"], ["batch", str(REFERENCE)], ["explain", str(REFERENCE)]])
+def test_every_solving_command_refuses_a_seed_out_of_range_before_solving(capsys, command):
+    code, out, err = run(capsys, *command, "--seed", "4294967296")
+    assert (code, out) == (2, "")
+    assert f"usage: planner {command[0]}" in err and "--seed 4294967296: must be at most 2147483647" in err
+
+
+def test_the_largest_seed_is_taken(capsys):
+    code, out, _ = run(capsys, "solve", str(REFERENCE), "--seed", "2147483647", "--workers", "1", "--no-reasons", "--format", "json")
+    assert code == 0
+    verified(load_scenario(REFERENCE), Plan.model_validate_json(out))

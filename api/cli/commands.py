@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from api.cli import batch, importing, sweeping
 from api.cli.exits import EXIT_FAILED, EXIT_FOR_STATUS, EXIT_INVALID, EXIT_OK, UsageError
 from api.cli.files import write_atomically
-from api.cli.options import existing
+from api.cli.options import existing, solve_settings
 from api.render import comparisons, plans, sweeps, views
 from planner.compare import Comparison, compare
 from planner.errors import NotFound, Problem, ScenarioError, Severity, did_you_mean
@@ -23,7 +23,6 @@ from planner.explanation import Explanation
 from planner.loader import Loaded, load, parse_scenario
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import SolveSettings
 from planner.sweep import Knob, settings_between
 from planner.views import view
 from solver import solve
@@ -86,6 +85,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
     """Load, check the ids the options name, and solve, as `solve` and `explain` both do."""
+    settings = solve_settings(args)
     loaded = load(existing(args.file), previous=existing(args.previous) if args.previous else None)
     scenario = loaded.scenario
     for problem in loaded.warnings:
@@ -95,10 +95,6 @@ def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
         for initiative in ids:
             if initiative not in scenario.initiative_by_id:
                 raise NotFound(f"{option} {initiative}: no initiative '{initiative}' in {args.file}" + did_you_mean(initiative, scenario.initiative_by_id))
-    settings = SolveSettings(
-        backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed,
-        force_in=args.force_in, force_out=args.force_out,
-    )
     interactive = sys.stderr.isatty() and not args.quiet
     plan = solve(scenario, settings, on_progress=_progress_printer(sys.stderr) if interactive else None)
     return scenario, plan
@@ -155,11 +151,11 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     _view_format(args)
+    settings = solve_settings(args)
     paths = [existing(path) for path in [args.base, *args.variants]]
     loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
     for problem in (p for l in loaded for p in l.warnings):
         print(f"warning: {problem}", file=sys.stderr)
-    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
     interactive = sys.stderr.isatty() and not args.quiet
     solved = []
     for path, scenario in zip(paths, (l.scenario for l in loaded)):
@@ -179,6 +175,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
+    settings = solve_settings(args)
     path = existing(args.file)
     loaded = load(path)
     for problem in loaded.warnings:
@@ -197,7 +194,6 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         if args.low is not None or args.high is not None:
             raise UsageError("--from and --to set a capacity change; with --invisible-floor give the range as LOW..HIGH")
         knob, (low, high) = Knob.invisible_floor, args.invisible_floor
-    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
 
     def report(done: int, total: int) -> None:
         print(f"  solved {done}/{total} points", file=sys.stderr, flush=True)
@@ -224,6 +220,7 @@ def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
+    settings = solve_settings(args)
     try:
         paths = batch.collect(args.paths, skip=[d for d in (args.report_dir, args.baseline) if d])
         names = batch.keys(paths)
@@ -238,7 +235,6 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     for option, path in (("--junit", args.junit), ("--summary", args.summary)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UsageError(f"{option} {path}: no such folder to write it in")
-    settings = SolveSettings(backend=args.backend, milp_solver=args.milp_solver, time_limit=args.time_limit, workers=args.workers, seed=args.seed)
     cases = [
         batch.Case(
             path=str(path), key=key, settings=settings, reasons=not args.no_reasons, max_regression=args.max_regression,

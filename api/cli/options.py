@@ -1,4 +1,5 @@
-"""What the options take: value types for argparse (each refusing a bad value with its reason) and the file checks.
+"""What the options take: value types for argparse (each refusing a bad value with its reason), the file
+checks, and the one translation of the search options into `SolveSettings`.
 
 A bad value is a usage error (exit 2), worded as argparse words its own.
 """
@@ -7,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
+
+from pydantic import ValidationError
 
 from api.cli.exits import UsageError
+from planner.settings import SolveSettings
 
 
 def count(text: str) -> int:
@@ -77,3 +82,30 @@ def existing(path: str) -> str:
     if os.path.isdir(path):
         raise UsageError(f"{path}: is a directory, not a file")
     return path
+
+
+def solve_settings(args: argparse.Namespace) -> SolveSettings:
+    """The settings the command line asks for: each field of `SolveSettings` from its option (`--time-limit` for
+    `time_limit`), when the command has it. The model's own bounds decide; a value outside them is a usage
+    error naming the option, as argparse names its own."""
+    given = {name: getattr(args, name) for name in SolveSettings.model_fields if hasattr(args, name)}
+    try:
+        return SolveSettings(**given)
+    except ValidationError as exc:
+        raise UsageError("; ".join(_refusal(error) for error in exc.errors())) from None
+
+
+def bounds(field: str) -> str:
+    """`0 to 64`: the range `SolveSettings` allows a whole-number field, for an option's help."""
+    limits = SolveSettings.model_fields[field].metadata
+    return f"{next(m.ge for m in limits if hasattr(m, 'ge'))} to {next(m.le for m in limits if hasattr(m, 'le'))}"
+
+
+def _refusal(error: Any) -> str:
+    """One refused value as `--option VALUE: must be ...`."""
+    option = "--" + str(error["loc"][0]).replace("_", "-")
+    bounds = error.get("ctx") or {}
+    for key, words in (("le", "at most"), ("ge", "at least"), ("lt", "below"), ("gt", "above")):
+        if key in bounds:
+            return f"{option} {error['input']}: must be {words} {bounds[key]}"
+    return f"{option} {error['input']}: {error['msg'][0].lower()}{error['msg'][1:]}"

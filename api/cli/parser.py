@@ -47,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--milp-solver", choices=get_args(MilpSolver), default="auto",
         help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
     )
-    search.add_argument("--workers", type=int, default=0, metavar="N", help="parallel search workers (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)")
-    search.add_argument("--seed", type=int, default=0, help="random seed (with --workers 1 the plan is reproducible)")
+    search.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help=f"parallel search workers, {options.bounds('workers')} (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)",
+    )
+    search.add_argument("--seed", type=int, default=0, metavar="N", help=f"random seed, {options.bounds('seed')} (with --workers 1 the plan is reproducible)")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
     output.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
