@@ -1,4 +1,4 @@
-"""Loading scenarios: files or text, YAML or JSON, overlays resolved, every problem located.
+"""Loading scenarios (files or text, YAML or JSON, overlays resolved) and plan files, every problem located.
 
 `load` never lets a traceback reach the user for bad input: everything wrong with a document comes back
 as one `ScenarioError` listing every problem found, each with file, line, column, field path and a
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from planner.errors import Location, NotFound, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
 from planner.overlay import apply_overlay
+from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.source import MAX_BYTES, Document, SourceNode, parse_text
 from planner.validation import find_warnings
@@ -38,8 +39,8 @@ class Loaded:
     warnings: list[Problem]
 
 
-def read_document(path: str | os.PathLike[str]) -> Document:
-    """Parse one file, with its size checked before it is read."""
+def read_document(path: str | os.PathLike[str], *, shape: str | None = None) -> Document:
+    """Parse one file, with its size checked before it is read (`shape`: what a document of its kind looks like)."""
     name = str(path)
     try:
         size = os.stat(path).st_size
@@ -53,7 +54,7 @@ def read_document(path: str | os.PathLike[str]) -> Document:
         raise _fail(name, "no such file") from None
     except OSError as exc:
         raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
-    return parse_text(content, name=name)
+    return parse_text(content, name=name, shape=shape)
 
 
 def file_resolver(reference: str, overlay: Document) -> tuple[str, Document]:
@@ -146,7 +147,7 @@ def _resolve_previous_plan(document: Document, resolver: Resolver, override: str
     Problems with those starts are then located in the plan file, at the `start` they came from.
     """
     if override is not None:
-        plan = read_document(override)
+        plan = read_document(override, shape=PLAN_SHAPE)
     else:
         reference = document.data.get("previous_plan")
         if not isinstance(reference, str):
@@ -195,6 +196,37 @@ def _plan_starts(plan: Document) -> tuple[dict[str, Any], SourceNode]:
     if problems:
         raise ScenarioError(problems)
     return starts, source
+
+
+# --- plan files --------------------------------------------------------------------------------------------
+
+PLAN_SHAPE = "a plan, as `planner solve --format json` writes it, starts with keys like `scenario`, `status` and `scheduled`"
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """A plan JSON file (written by `planner solve --format json`, edited by hand or made elsewhere), read whole.
+
+    Raises ScenarioError listing every problem, each located: line and column for a syntax error, the
+    field path (and where it stands) for a missing key, an unknown one or a value of the wrong type.
+    """
+    document = read_document(path, shape=PLAN_SHAPE)
+    problems: list[Problem] = []
+    if "scheduled" not in document.data:
+        # The model reads a missing list as empty, but a plan file without one has lost its decisions:
+        # it would be checked as a plan that schedules nothing.
+        problems.append(Problem(
+            message="missing required key 'scheduled': a plan lists the initiatives it schedules (`[]` for none)",
+            location=document.source.locate(("scheduled",)),
+        ))
+    try:
+        plan = Plan.model_validate(document.data)
+    except ValidationError as exc:
+        problems += [_from_pydantic(error, document, Plan) for error in exc.errors()]
+    except RecursionError:
+        raise _fail(document.name, "the document is nested too deeply") from None
+    if problems:
+        raise ScenarioError(_sorted(problems))
+    return plan
 
 
 def _fetch(resolver: Resolver, reference: str, referrer: Document, where: Location, what: str) -> tuple[str, Document]:
@@ -269,12 +301,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(error: dict[str, Any], path: Path) -> str:
+def _message(error: dict[str, Any], path: Path, model: type[BaseModel] = Scenario) -> str:
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if kind == "missing":
         return f"missing required key '{path[-1]}'"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(path[:-1])
+        allowed = _allowed_keys(path[:-1], model)
         hint = did_you_mean(path[-1], allowed)
         if not hint and allowed:
             hint = "; allowed here: " + ", ".join(sorted(allowed))
@@ -310,15 +342,16 @@ def _message(error: dict[str, Any], path: Path) -> str:
     return str(error["msg"])
 
 
-def _from_pydantic(error: dict[str, Any], document: Document) -> Problem:
+def _from_pydantic(error: dict[str, Any], document: Document, model: type[BaseModel] = Scenario) -> Problem:
+    """A pydantic error on `model`, worded for a user and located in the document."""
     path = _data_path(tuple(error["loc"]), document.data)
     key = error["type"] == "extra_forbidden"
-    return Problem(message=_message(error, path), location=document.source.locate(path, key=key))
+    return Problem(message=_message(error, path, model), location=document.source.locate(path, key=key))
 
 
-def _allowed_keys(path: Path) -> set[str]:
+def _allowed_keys(path: Path, model: type[BaseModel] = Scenario) -> set[str]:
     """The keys the model accepts at a path, for "did you mean" on an unknown key."""
-    annotation: Any = Scenario
+    annotation: Any = model
     for part in path:
         annotation = _step(annotation, part)
         if annotation is None:
@@ -353,4 +386,4 @@ def _step(annotation: Any, part: str | int) -> Any:
     return None
 
 
-__all__ = ["Loaded", "load", "load_scenario", "parse_scenario", "read_document", "file_resolver", "Severity"]
+__all__ = ["Loaded", "load", "load_plan", "load_scenario", "parse_scenario", "read_document", "file_resolver", "Severity"]

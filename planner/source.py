@@ -135,10 +135,11 @@ def _yaml_failure(name: str | None, what: str, exc: yaml.YAMLError) -> ScenarioE
     return _fail(name, f"{what}: {exc}")
 
 
-def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = None) -> Document:
+def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = None, *, shape: str | None = None) -> Document:
     """Parse a YAML or JSON document (by `fmt`, else by the name's suffix, else YAML).
 
-    Raises ScenarioError with located problems for anything that is not a mapping of scenario data.
+    Raises ScenarioError with located problems for anything that is not a mapping of data; `shape` says
+    what the mapping should look like (a scenario's, unless a plan file is read).
     """
     size = len(text.encode() if isinstance(text, str) else text)
     if size > MAX_BYTES:
@@ -156,7 +157,7 @@ def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = Non
         except json.JSONDecodeError as exc:
             raise _fail(name, f"JSON syntax error: {exc.msg}", exc.lineno, exc.colno) from None
         if not isinstance(data, dict):
-            raise _fail(name, _NOT_A_MAPPING, 1, 1)
+            raise _fail(name, _not_a_mapping(shape), 1, 1)
         try:
             # JSON is (nearly always) YAML too: composing it again gives lines, columns and duplicate keys.
             _, source = _compose(text, name, construct=False)
@@ -165,26 +166,29 @@ def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = Non
                 raise
             source = SourceNode(mark=Mark(name, 1, 1))
         return Document(data=data, source=source, name=name)
-    data, source = _compose(text, name, construct=True)
+    data, source = _compose(text, name, construct=True, shape=shape)
     return Document(data=data, source=source, name=name)
 
 
-_NOT_A_MAPPING = "the document is not a mapping: a scenario starts with keys like `name:`, `horizon:` and `teams:`"
+def _not_a_mapping(shape: str | None) -> str:
+    return f"the document is not a mapping: {shape or 'a scenario starts with keys like `name:`, `horizon:` and `teams:`'}"
 
 
-def _compose(text: str, name: str | None, *, construct: bool, loader_class: type = FAST_LOADER) -> tuple[Any, SourceNode]:
+def _compose(
+    text: str, name: str | None, *, construct: bool, shape: str | None = None, loader_class: type = FAST_LOADER,
+) -> tuple[Any, SourceNode]:
     loader = loader_class(text)
     try:
         try:
             root = loader.get_single_node()
         except yaml.YAMLError as exc:
             if loader_class is not yaml.SafeLoader:  # PyYAML's own parser words syntax errors better: ask it again
-                return _compose(text, name, construct=construct, loader_class=yaml.SafeLoader)
+                return _compose(text, name, construct=construct, shape=shape, loader_class=yaml.SafeLoader)
             raise _yaml_failure(name, "YAML syntax error", exc) from None
         if root is None:
-            raise _fail(name, "the document is empty; a scenario is a mapping with name, horizon, teams and initiatives")
+            raise _fail(name, "the document is empty; " + (shape or "a scenario is a mapping with name, horizon, teams and initiatives"))
         if not isinstance(root, yaml.MappingNode):
-            raise _fail(name, _NOT_A_MAPPING, root.start_mark.line + 1, root.start_mark.column + 1)
+            raise _fail(name, _not_a_mapping(shape), root.start_mark.line + 1, root.start_mark.column + 1)
         if _expanded_size(root, {}) > MAX_VALUES:
             raise _fail(name, f"the document expands to more than {MAX_VALUES:,} values through YAML aliases")
         builder = _SourceBuilder(loader, name)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from api.cli import batch, importing, sweeping
+from api.cli import batch, importing, plan_check, sweeping
 from api.cli.exits import EXIT_FAILED, EXIT_FOR_STATUS, EXIT_INVALID, EXIT_OK, UsageError
 from api.cli.files import write_atomically
 from api.cli.options import existing, solve_settings
@@ -52,6 +52,8 @@ def summary(loaded: Loaded) -> str:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    if args.plan:
+        return _check_plan(args, out)
     results: list[dict[str, object]] = []
     failed = False
     for path in args.files:
@@ -81,6 +83,14 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         valid = sum(1 for r in results if r["valid"])
         print(f"{len(results)} checked: {valid} valid, {len(results) - valid} invalid", file=out)
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def _check_plan(args: argparse.Namespace, out: TextIO) -> int:
+    if len(args.files) != 1:
+        raise UsageError(f"--plan checks a plan against one scenario FILE, not {len(args.files)}")
+    result = plan_check.check_files(existing(args.files[0]), existing(args.plan), strict=args.strict)
+    out.write(plan_check.FORMATS[args.format](result))
+    return EXIT_OK if result.holds else EXIT_INVALID
 
 
 def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:

@@ -31,11 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = subcommands.add_parser(
         "check",
-        help="validate scenario files and report every problem",
+        help="validate scenario files and report every problem; or re-check a plan against its scenario",
         description="Validate scenario files (YAML or JSON; overlays resolved) and print every problem found, "
-        "each as FILE:LINE:COLUMN: FIELD: message. Exit 0 when all are valid, 1 when any is invalid, 2 on a usage error.",
+        "each as FILE:LINE:COLUMN: FIELD: message. With --plan, re-check a plan against one scenario, which may have "
+        "changed since the plan was made: every rule its decisions break, named like the model's rows "
+        "(capacity[web, 2027-Q1]); figures the plan reports that the scenario now gives differently are listed as "
+        "stale and do not fail it. Exit 0 when all are valid (the plan holds), 1 when any is invalid (a rule is "
+        "broken, or a file cannot be read), 2 on a usage error.",
     )
-    check.add_argument("files", nargs="+", metavar="FILE", help="scenario files")
+    check.add_argument("files", nargs="+", metavar="FILE", help="scenario files (with --plan: the one scenario)")
+    check.add_argument(
+        "--plan", metavar="PLAN.json",
+        help="re-check this plan (written by solve --format json, edited by hand or made elsewhere) against the scenario",
+    )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     check.set_defaults(func=commands.cmd_check, parser=check)
