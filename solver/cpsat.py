@@ -42,7 +42,8 @@ class Model:
         ]
         self.rules: dict[Rule, cp_model.IntVar] = {}
         for row in f.rows:
-            literals = [self.vars[var] if positive else ~self.vars[var] for var, positive in row.literals]
+            if row.form is not Form.linear:
+                literals = [self.vars[var] for var in row.positive] + [~self.vars[var] for var in row.negative]
             if row.form is Form.exactly_one:
                 constraint = self.model.add_exactly_one(literals)
             elif row.form is Form.at_most_one:
@@ -55,10 +56,14 @@ class Model:
                     expression <= row.rhs if row.sense == "<=" else expression >= row.rhs if row.sense == ">=" else expression == row.rhs
                 )
             constraint.with_name(row.name)
+            if row.enforced_by is not None:
+                constraint.only_enforce_if(self.vars[row.enforced_by])
             if f.diagnosing and row.rule is not None:
                 if row.rule not in self.rules:
                     self.rules[row.rule] = self.model.new_bool_var(f"rule[{row.rule.name}]")
                 constraint.only_enforce_if(self.rules[row.rule])
+        for strengthen in REDUNDANT:
+            strengthen(self)
         goal = f.objective
         self.objective = self.expression(goal.terms) + goal.constant
         if not f.diagnosing:
@@ -85,6 +90,10 @@ class Model:
 
     def placements(self, solver: cp_model.CpSolver) -> dict[str, Placement]:
         return self.f.v.placements(lambda var: bool(solver.value(self.vars[var])))
+
+
+REDUNDANT: list[Callable[[Model], None]] = []
+"""CP-SAT's own strengthening: rows the formulation implies, so they change no plan's feasibility (none yet)."""
 
 
 MIN_WORKERS = 4

@@ -59,7 +59,9 @@ class Model:
             category = pulp.LpBinary if upper == 1 else pulp.LpInteger
             self.vars.append(self.problem.add_variable(name(family, *ids), lowBound=0, upBound=upper, cat=category))
         for row in f.rows:
-            self.add(row.terms, row.sense, row.rhs, name(row.kind, *row.ids))
+            self.add(*row.linear(f.upper), name(row.kind, *row.ids))
+        for strengthen in REDUNDANT:
+            strengthen(self)
         self.objective = self.expression(f.objective.terms, f.objective.constant)
         self.problem.setObjective(self.objective)
 
@@ -90,6 +92,27 @@ class Model:
 
     def placements(self) -> dict[str, Placement]:
         return self.f.v.placements(lambda var: _is_set(self.vars[var]))
+
+
+def _finish_per_initiative(m: Model) -> None:
+    """Redundant, makespan mode: `periods_used >= sum_p (p + duration) x start[i, p]`, one row per initiative.
+
+    The formulation's rows say `periods_used >= p + duration` whenever `start[i, p]`; at most one start
+    of i is set, so the sum says no more in integers, and in the LP relaxation, where starts are
+    fractions, it is the stronger row: the per-start rows alone let a fractional start weigh its
+    finish by its fraction, and the LP bound of a MILP solver is what proves its plans."""
+    f = m.f
+    if f.periods_used is None:
+        return
+    for initiative in f.scenario.initiatives:
+        starts = f.v.starts(initiative.id)
+        if starts:
+            finish = [(-(p + initiative.duration), var) for p, var in starts]
+            m.add([(1, f.periods_used)] + finish, ">=", 0, name("finish", initiative.id))
+
+
+REDUNDANT: list[Callable[[Model], None]] = [_finish_per_initiative]
+"""The MILP's own strengthening: rows the formulation implies, so they change no plan's feasibility."""
 
 
 # --- solving ----------------------------------------------------------------------------------------
