@@ -26,9 +26,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -65,9 +66,21 @@ class Server:
     def __enter__(self) -> Server:
         log = open(self.instance / "server.log", "ab")
         self.process = subprocess.Popen(
-            [PLANNER, "serve", "--instance", str(self.instance), "--port", str(self.port),
-             "--workers", str(self.http_workers), "--job-workers", str(self.job_workers)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.instance,
+            [
+                PLANNER,
+                "serve",
+                "--instance",
+                str(self.instance),
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.http_workers),
+                "--job-workers",
+                str(self.job_workers),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.instance,
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -161,8 +174,11 @@ def _timed_solve(server: Server, scenario_id: str, settings: dict[str, Any]) -> 
 def _summary(name: str, runs: list[dict[str, float]], **facts: Any) -> dict[str, Any]:
     clients = sorted(r["client"] for r in runs)
     return {
-        "name": name, "jobs": len(runs), **facts,
-        "client_median": statistics.median(clients), "client_max": clients[-1],
+        "name": name,
+        "jobs": len(runs),
+        **facts,
+        "client_median": statistics.median(clients),
+        "client_max": clients[-1],
         "queued_median": statistics.median(r["queued"] for r in runs),
         "running_median": statistics.median(r["running"] for r in runs),
     }
@@ -173,35 +189,59 @@ def solve_latency(server: Server, reference: str, medium: str, *, repeats: int) 
     quick = {"time_limit": 10, "reasons": True}
     rows.append(_summary("reference, first job after start", [_timed_solve(server, reference, quick)], settings="reasons"))
     rows.append(_summary("reference, one at a time", [_timed_solve(server, reference, quick) for _ in range(repeats)], settings="reasons"))
-    rows.append(_summary("reference, without reasons", [_timed_solve(server, reference, {**quick, "reasons": False}) for _ in range(repeats)], settings="no reasons"))
+    rows.append(
+        _summary("reference, without reasons", [_timed_solve(server, reference, {**quick, "reasons": False}) for _ in range(repeats)], settings="no reasons")
+    )
 
     # Four at once (the default per-token limit) on two solver processes: the last waits for a free one.
     began = time.perf_counter()
     submitted = [server.expect(202, "POST", f"/scenarios/{reference}/solves", quick) for _ in range(4)]
     done = [server.finished(job) for job in submitted]
-    burst = [{"client": _seconds(j["created_at"], j["finished_at"]), "queued": _seconds(j["created_at"], j["started_at"]),
-              "running": _seconds(j["started_at"], j["finished_at"])} for j in done]
+    burst = [
+        {
+            "client": _seconds(j["created_at"], j["finished_at"]),
+            "queued": _seconds(j["created_at"], j["started_at"]),
+            "running": _seconds(j["started_at"], j["finished_at"]),
+        }
+        for j in done
+    ]
     rows.append(_summary("reference, 4 submitted at once", burst, settings="reasons", makespan=time.perf_counter() - began))
 
     medium_settings = {"time_limit": 5, "reasons": False}
-    rows.append(_summary(f"generated {'x'.join(map(str, MEDIUM))}, 5 s limit", [_timed_solve(server, medium, medium_settings) for _ in range(max(2, repeats // 5))],
-                         settings="no reasons"))
+    rows.append(
+        _summary(
+            f"generated {'x'.join(map(str, MEDIUM))}, 5 s limit",
+            [_timed_solve(server, medium, medium_settings) for _ in range(max(2, repeats // 5))],
+            settings="no reasons",
+        )
+    )
     return rows
 
 
 def wrk(server: Server, path: str, connections: int, seconds: int) -> dict[str, Any]:
     """`connections` keep-alive clients on one wrk thread reading `path` for `seconds`."""
     command = [
-        shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-        "-H", f"Authorization: Bearer {server.token}", "-s", str(WRK_SUMMARY), server.url + path,
+        shutil.which("wrk") or "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-H",
+        f"Authorization: Bearer {server.token}",
+        "-s",
+        str(WRK_SUMMARY),
+        server.url + path,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     errors = summary["errors"]
     return {
-        "path": path, "connections": connections,
+        "path": path,
+        "connections": connections,
         "per_second": summary["requests"] / (summary["duration_us"] / 1e6),
-        "p50_ms": summary["latency_us"]["p50"] / 1000, "p99_ms": summary["latency_us"]["p99"] / 1000,
+        "p50_ms": summary["latency_us"]["p50"] / 1000,
+        "p99_ms": summary["latency_us"]["p99"] / 1000,
         "errors": errors["status"] + errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
         "requests": summary["requests"],
     }
@@ -211,8 +251,14 @@ def repeated(server: Server, what: str, path: str, connections: int, seconds: fl
     """The median of `runs` wrk runs sharing `seconds`, and the range: keep-alive connections stay with the
     gunicorn worker that accepted them, so a run where one worker took most of them reads on one core."""
     tries = sorted((wrk(server, path, connections, max(1, round(seconds / runs))) for _ in range(runs)), key=lambda r: r["per_second"])
-    return {"what": what, **tries[len(tries) // 2], "runs": runs,
-            "per_second_low": tries[0]["per_second"], "per_second_high": tries[-1]["per_second"], "errors": sum(t["errors"] for t in tries)}
+    return {
+        "what": what,
+        **tries[len(tries) // 2],
+        "runs": runs,
+        "per_second_low": tries[0]["per_second"],
+        "per_second_high": tries[-1]["per_second"],
+        "errors": sum(t["errors"] for t in tries),
+    }
 
 
 def reads(server: Server, paths: dict[str, str], levels: tuple[int, ...], seconds: float) -> list[dict[str, Any]]:
@@ -268,9 +314,15 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         rows.append(reads_while_solving(server, medium, paths["a plan (JSON)"], max(levels), seconds))
         memory = server.peak_memory_mb()
     return {
-        "status": "measured", "valid": valid,
-        "http_workers": server.http_workers, "job_workers": server.job_workers, "threads": 4,
-        "latency": latency, "reads": rows, "peak_mb_by_role": memory, "read_seconds": seconds,
+        "status": "measured",
+        "valid": valid,
+        "http_workers": server.http_workers,
+        "job_workers": server.job_workers,
+        "threads": 4,
+        "latency": latency,
+        "reads": rows,
+        "peak_mb_by_role": memory,
+        "read_seconds": seconds,
     }
 
 

@@ -29,8 +29,13 @@ def orlib_case(file: str, index: int) -> Spec:
 
 def generated_case(initiatives: int, teams: int, periods: int, granularity: str = "quarter", seed: int = 1) -> Spec:
     return {
-        "kind": "generated", "name": f"{initiatives}x{teams}x{periods} {granularity} s{seed}",
-        "initiatives": initiatives, "teams": teams, "periods": periods, "granularity": granularity, "seed": seed,
+        "kind": "generated",
+        "name": f"{initiatives}x{teams}x{periods} {granularity} s{seed}",
+        "initiatives": initiatives,
+        "teams": teams,
+        "periods": periods,
+        "granularity": granularity,
+        "seed": seed,
     }
 
 

@@ -73,7 +73,9 @@ def convert(knapsack: Knapsack) -> Loaded:
 
 
 # mknapcb file -> (m, n) of the class keyed in best-feasible-slns.txt
-CLASSES = {f"mknapcb{k}": (m, n) for k, (m, n) in enumerate([(5, 100), (5, 250), (5, 500), (10, 100), (10, 250), (10, 500), (30, 100), (30, 250), (30, 500)], 1)}
+CLASSES = {
+    f"mknapcb{k}": (m, n) for k, (m, n) in enumerate([(5, 100), (5, 250), (5, 500), (10, 100), (10, 250), (10, 500), (30, 100), (30, 250), (30, 500)], 1)
+}
 
 
 def best_known(table: Path) -> tuple[dict[str, float], dict[str, float]]:

@@ -58,8 +58,12 @@ def parse(path: Path) -> Project:
     if len(capacities) != resources or any(len(row) != 3 + resources for row in rows):
         raise ValueError(f"{path}: expected {resources} resources in every request row and the availabilities")
     return Project(
-        name=path.stem, horizon=horizon, durations=[row[2] for row in rows], requests=[row[3:] for row in rows],
-        successors=successors, capacities=capacities,
+        name=path.stem,
+        horizon=horizon,
+        durations=[row[2] for row in rows],
+        requests=[row[3:] for row in rows],
+        successors=successors,
+        capacities=capacities,
     )
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import subprocess
 from collections import defaultdict
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from bench import cases
 from bench.generate import GENERATOR_VERSION
@@ -47,7 +49,7 @@ CHANGES = [
     "Greedy floor filling (`solver/greedy.py`): a period whose invisible-work floor is short gets work that starts in that period rather than "
     "the earliest start that touches it. Before, the earliest starts spent the infrastructure teams on periods already above their floor, the "
     "last sprint of the 2,000-initiative case could not be covered, the baseline had no plan and CP-SAT got no first solution in 60 s.",
-    "CP-SAT workers (`solver/cpsat.MIN_WORKERS`): `--workers 0` runs at least 4 workers, even on 2 cores; see \"CP-SAT workers\" below.",
+    'CP-SAT workers (`solver/cpsat.MIN_WORKERS`): `--workers 0` runs at least 4 workers, even on 2 cores; see "CP-SAT workers" below.',
 ]
 
 
@@ -61,10 +63,8 @@ def run_facts(command: str) -> dict[str, Any]:
             return "unknown"
 
     cpu = "unknown"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = {}
     for package in ("ortools", "pulp", "highspy", "cbcbox"):
@@ -74,8 +74,15 @@ def run_facts(command: str) -> dict[str, Any]:
             versions[package] = "not installed"
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     return {
-        "command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty else ""),
-        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory, 1), "os": platform.platform(), "python": platform.python_version(), "versions": versions,
+        "command": command,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty else ""),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
     }
 
 
@@ -167,20 +174,39 @@ def j30_section(results: list[Result], targets: list[list[str]]) -> list[str]:
         proven = sum(1 for r in runs if r.get("status") == "optimal" and r["objective"] == known[r["case"]["name"]])
         wrong = sum(1 for r in runs if r.get("status") == "optimal" and r["objective"] != known[r["case"]["name"]])
         invalid = sum(1 for r in runs if solved(r) and not r.get("valid"))
-        rows.append([
-            SOLVER_NAMES[solver], len(runs), at_optimum, proven if solver != "greedy" else "–", fmt(statistics.median(times) if times else None),
-            fmt(_quantile(times, 0.9)), fmt(max(times) if times else None), sum(1 for t in times if t > 10), fmt(statistics.median(proofs) if proofs else None),
-            wrong + invalid,
-        ])
+        rows.append(
+            [
+                SOLVER_NAMES[solver],
+                len(runs),
+                at_optimum,
+                proven if solver != "greedy" else "–",
+                fmt(statistics.median(times) if times else None),
+                fmt(_quantile(times, 0.9)),
+                fmt(max(times) if times else None),
+                sum(1 for t in times if t > 10),
+                fmt(statistics.median(proofs) if proofs else None),
+                wrong + invalid,
+            ]
+        )
         if solver == "cpsat":
             median = statistics.median(times) if times else None
             complete = len(runs) == 480  # judged on all of j30 only; the quick run takes one per group
             subset = "" if complete else " (subset: judged by `make bench-full`)"
             targets.append(["j30: all 480 at the proven optimum", f"{proven} of {len(runs)}{subset}", met(proven == 480) if complete else "–"])
-            targets.append(["j30: median under 0.2 s, none over 10 s", f"median {fmt(median)} s, {sum(1 for t in times if t > 10)} over 10 s{subset}", met((median or 99) < 0.2 and all(t <= 10 for t in times)) if complete else "–"])
-    out = ["## PSPLIB j30: makespan against the proven optimum", "",
-           f"Each instance as a makespan scenario (`bench/psplib.py`), {_limits(results)}. Time is the whole `solve()`: baseline, model, search and tie-break; "
-           "time to proof is when the search proved the optimum. The MILP solvers run on the first instance of each parameter group.", ""]
+            targets.append(
+                [
+                    "j30: median under 0.2 s, none over 10 s",
+                    f"median {fmt(median)} s, {sum(1 for t in times if t > 10)} over 10 s{subset}",
+                    met((median or 99) < 0.2 and all(t <= 10 for t in times)) if complete else "–",
+                ]
+            )
+    out = [
+        "## PSPLIB j30: makespan against the proven optimum",
+        "",
+        f"Each instance as a makespan scenario (`bench/psplib.py`), {_limits(results)}. Time is the whole `solve()`: baseline, model, search and tie-break; "
+        "time to proof is when the search proved the optimum. The MILP solvers run on the first instance of each parameter group.",
+        "",
+    ]
     out += table(["solver", "instances", "at the optimum", "proven", "median s", "p90 s", "max s", "over 10 s", "median s to proof", "wrong or invalid"], rows)
     return out
 
@@ -206,9 +232,12 @@ def mknap1_section(results: list[Result]) -> list[str]:
     known = {k.name: k.known for k in orlib.parse(cases.ORLIB / "mknap1.txt")}
     solvers = ["cpsat", "highs", "cbc", "greedy"]
     rows = [[name, f"{known[name]:g}"] + [_value_cell(runs.get(s)) for s in solvers] for name, runs in by_case.items()]
-    return ["## OR-Library mknap1: the known optima", "", "Values found (with the status); every instance's proven optimum is in the second column.", ""] + table(
-        ["instance", "optimum"] + [SOLVER_NAMES[s] for s in solvers], rows
-    )
+    return [
+        "## OR-Library mknap1: the known optima",
+        "",
+        "Values found (with the status); every instance's proven optimum is in the second column.",
+        "",
+    ] + table(["instance", "optimum"] + [SOLVER_NAMES[s] for s in solvers], rows)
 
 
 def _value_cell(r: Result | None) -> str:
@@ -234,7 +263,17 @@ def mknapcb_section(results: list[Result], targets: list[list[str]]) -> list[str
             gaps = [gap(runs[solver].get("objective"), best[name]) for name, runs in instances.items() if solver in runs]
             found = [g for g in gaps if g is not None]
             optimal = sum(1 for runs in instances.values() if runs.get(solver, {}).get("status") == "optimal")
-            rows.append([file, SOLVER_NAMES[solver], len(gaps), len(found), fmt(statistics.mean(found), 3) if found else "–", fmt(max(found), 3) if found else "–", optimal if solver != "greedy" else "–"])
+            rows.append(
+                [
+                    file,
+                    SOLVER_NAMES[solver],
+                    len(gaps),
+                    len(found),
+                    fmt(statistics.mean(found), 3) if found else "–",
+                    fmt(max(found), 3) if found else "–",
+                    optimal if solver != "greedy" else "–",
+                ]
+            )
         mine_gaps = [g for g in (gap(runs["cpsat"].get("objective"), best[name]) for name, runs in instances.items() if "cpsat" in runs)]
         mean = statistics.mean(mine_gaps) if mine_gaps and None not in mine_gaps else None
         for name, runs in instances.items():
@@ -242,12 +281,23 @@ def mknapcb_section(results: list[Result], targets: list[list[str]]) -> list[str
             others = [runs[s].get("objective") for s in ("highs", "cbc") if s in runs and runs[s].get("objective") is not None]
             if others and (mine is None or mine < max(others) - 1e-6):
                 worse_than_milp.append(name)
-        targets.append([f"{file}: mean gap to best known ≤ 0.05% at 10 s", f"{fmt(mean, 3)}% over {len(instances)} instances", met(mean is not None and mean <= 0.05)])
-        targets.append([f"{file}: never worse than the better of CBC and HiGHS", f"worse on {len(worse_than_milp)} of {len(instances)}" + (f" ({', '.join(worse_than_milp[:6])}{'…' if len(worse_than_milp) > 6 else ''})" if worse_than_milp else ""), met(not worse_than_milp)])
-    return ["## OR-Library mknapcb1 and mknapcb4: gap to the best-known value", "",
-            f"Each instance as a one-period value scenario (`bench/orlib.py`), {_limits(results)} per instance and solver. Gap: how far below the Chu–Beasley best-known value the plan is, in percent.", ""] + table(
-        ["file", "solver", "instances", "with a plan", "mean gap %", "worst gap %", "proven optimal"], rows
-    )
+        targets.append(
+            [f"{file}: mean gap to best known ≤ 0.05% at 10 s", f"{fmt(mean, 3)}% over {len(instances)} instances", met(mean is not None and mean <= 0.05)]
+        )
+        targets.append(
+            [
+                f"{file}: never worse than the better of CBC and HiGHS",
+                f"worse on {len(worse_than_milp)} of {len(instances)}"
+                + (f" ({', '.join(worse_than_milp[:6])}{'…' if len(worse_than_milp) > 6 else ''})" if worse_than_milp else ""),
+                met(not worse_than_milp),
+            ]
+        )
+    return [
+        "## OR-Library mknapcb1 and mknapcb4: gap to the best-known value",
+        "",
+        f"Each instance as a one-period value scenario (`bench/orlib.py`), {_limits(results)} per instance and solver. Gap: how far below the Chu–Beasley best-known value the plan is, in percent.",
+        "",
+    ] + table(["file", "solver", "instances", "with a plan", "mean gap %", "worst gap %", "proven optimal"], rows)
 
 
 def large_section(results: list[Result], targets: list[list[str]], plot_to: Path | None) -> list[str]:
@@ -278,15 +328,30 @@ def large_section(results: list[Result], targets: list[list[str]], plot_to: Path
     final = longest.get("objective") if longest else None
     within1 = time_to_within(longest, final - abs(final) * 0.01, True) if final is not None else None
     targets.append([f"{case['name']}: a first plan under 2 s", f"{fmt(first)} s", met(first is not None and first < 2)])
-    targets.append([f"{case['name']}: within 2% of the best bound by 30 s", f"{fmt(within2)} s" if within2 else f"gap at 30 s {fmt(gap(value_at(longest, 30), best_bound), 1)}%", met(within2 is not None and within2 <= 30)])
-    targets.append([f"{case['name']}: better than CBC and HiGHS at every time limit", "yes" if beaten_everywhere else "no (see the table)", met(beaten_everywhere)])
-    out = [f"## Generated portfolio {case['name']}: value by time limit", "",
-           f"One generated portfolio (generator version {GENERATOR_VERSION}, `python -m bench.generate --initiatives {case['initiatives']} --teams {case['teams']} "
-           f"--periods {case['periods']} --seed {case['seed']}`), each solver run once per time limit. In brackets: the gap to the best bound any run proved ({fmt(best_bound, 1)}). "
-           f"The greedy baseline: {fmt(greedy.get('objective') if greedy else None, 1)}.", ""]
+    targets.append(
+        [
+            f"{case['name']}: within 2% of the best bound by 30 s",
+            f"{fmt(within2)} s" if within2 else f"gap at 30 s {fmt(gap(value_at(longest, 30), best_bound), 1)}%",
+            met(within2 is not None and within2 <= 30),
+        ]
+    )
+    targets.append(
+        [f"{case['name']}: better than CBC and HiGHS at every time limit", "yes" if beaten_everywhere else "no (see the table)", met(beaten_everywhere)]
+    )
+    out = [
+        f"## Generated portfolio {case['name']}: value by time limit",
+        "",
+        f"One generated portfolio (generator version {GENERATOR_VERSION}, `python -m bench.generate --initiatives {case['initiatives']} --teams {case['teams']} "
+        f"--periods {case['periods']} --seed {case['seed']}`), each solver run once per time limit. In brackets: the gap to the best bound any run proved ({fmt(best_bound, 1)}). "
+        f"The greedy baseline: {fmt(greedy.get('objective') if greedy else None, 1)}.",
+        "",
+    ]
     out += table(["limit s"] + [SOLVER_NAMES[s] for s in ("cpsat", "highs", "cbc")], rows)
-    out += [f"CP-SAT at the {limits[-1]:g} s limit: first plan after {fmt(first)} s, within 1% of its final value after {fmt(within1)} s, "
-            f"within 2% of the best bound after {fmt(within2)} s, peak memory {fmt(longest.get('peak_mb') if longest else None, 0)} MB.", ""]
+    out += [
+        f"CP-SAT at the {limits[-1]:g} s limit: first plan after {fmt(first)} s, within 1% of its final value after {fmt(within1)} s, "
+        f"within 2% of the best bound after {fmt(within2)} s, peak memory {fmt(longest.get('peak_mb') if longest else None, 0)} MB.",
+        "",
+    ]
     if plot_to is not None:
         _plot(results, best_bound, greedy, plot_to)
         out += [f"![Value against time]({PLOT})", ""]
@@ -303,7 +368,12 @@ def _plot(results: list[Result], best_bound: float | None, greedy: Result | None
     longest = max((r for r in results if r["solver"] == "cpsat" and r.get("trajectory")), key=lambda r: r["time_limit"], default=None)
     if longest:
         points = longest["trajectory"]
-        axes.step([p[0] for p in points] + [longest["seconds"]], [p[1] for p in points] + [points[-1][1]], where="post", label="CP-SAT (one run, every improving plan)")
+        axes.step(
+            [p[0] for p in points] + [longest["seconds"]],
+            [p[1] for p in points] + [points[-1][1]],
+            where="post",
+            label="CP-SAT (one run, every improving plan)",
+        )
     for solver, marker in (("highs", "s"), ("cbc", "^"), ("cpsat", "o")):
         shown = [(r["time_limit"], r["objective"]) for r in results if r["solver"] == solver and solved(r)]
         if shown:
@@ -336,12 +406,24 @@ def uplift_section(results: list[Result], targets: list[list[str]]) -> list[str]
         shown = fmt(base.get("objective"), 1) if base.get("objective") is not None else "no plan"
         rows.append([name, shown, fmt(mine.get("objective"), 1), mine.get("status", "–"), fmt(margin, 1)])
     if margins:
-        rows.append([f"**mean / worst** (over the {len(margins)} the baseline could plan)", "", "", "", f"{fmt(statistics.mean(margins), 1)} / {fmt(min(margins), 1)}"])
-    targets.append(["Optimal plans beat the greedy baseline (mean, worst), never below it", f"+{fmt(statistics.mean(margins), 1)}% mean, +{fmt(min(margins), 1)}% worst" if margins else "–", met(bool(margins) and min(margins) >= 0)])
-    return ["## Uplift over the rank-ordered baseline", "",
-            "Generated portfolios of 60 initiatives, 6 teams and 4 quarters (seeds in the names), 30 s limit: the value of CP-SAT's plan against the greedy "
-            "baseline's (what a spreadsheet waterline or a Jira-style auto-scheduler would plan). \"no plan\": filling capacity in rank order could not "
-            "honour every floor and share, so the baseline has no valid plan at all.", ""] + table(["portfolio", "greedy", "CP-SAT", "status", "uplift %"], rows)
+        rows.append(
+            [f"**mean / worst** (over the {len(margins)} the baseline could plan)", "", "", "", f"{fmt(statistics.mean(margins), 1)} / {fmt(min(margins), 1)}"]
+        )
+    targets.append(
+        [
+            "Optimal plans beat the greedy baseline (mean, worst), never below it",
+            f"+{fmt(statistics.mean(margins), 1)}% mean, +{fmt(min(margins), 1)}% worst" if margins else "–",
+            met(bool(margins) and min(margins) >= 0),
+        ]
+    )
+    return [
+        "## Uplift over the rank-ordered baseline",
+        "",
+        "Generated portfolios of 60 initiatives, 6 teams and 4 quarters (seeds in the names), 30 s limit: the value of CP-SAT's plan against the greedy "
+        'baseline\'s (what a spreadsheet waterline or a Jira-style auto-scheduler would plan). "no plan": filling capacity in rank order could not '
+        "honour every floor and share, so the baseline has no valid plan at all.",
+        "",
+    ] + table(["portfolio", "greedy", "CP-SAT", "status", "uplift %"], rows)
 
 
 def scale_section(results: list[Result], targets: list[list[str]]) -> list[str]:
@@ -349,16 +431,36 @@ def scale_section(results: list[Result], targets: list[list[str]]) -> list[str]:
         return ["## Scale: 2,000 initiatives × 40 teams × 26 periods", "", "Not run in the quick benchmark: `make bench-full` runs it.", ""]
     rows = []
     for r in results:
-        rows.append([SOLVER_NAMES[r["solver"]], r.get("status"), fmt(r.get("objective"), 1), fmt(r.get("bound"), 1), fmt(first_plan(r)), fmt(r.get("seconds"), 1),
-                     fmt(r.get("load_seconds"), 1), fmt(r.get("peak_mb"), 0), "yes" if r.get("valid") else "no" if solved(r) else "–"])
+        rows.append(
+            [
+                SOLVER_NAMES[r["solver"]],
+                r.get("status"),
+                fmt(r.get("objective"), 1),
+                fmt(r.get("bound"), 1),
+                fmt(first_plan(r)),
+                fmt(r.get("seconds"), 1),
+                fmt(r.get("load_seconds"), 1),
+                fmt(r.get("peak_mb"), 0),
+                "yes" if r.get("valid") else "no" if solved(r) else "–",
+            ]
+        )
         if r["solver"] == "cpsat":
             ok = solved(r) and r.get("valid") and (first_plan(r) or 99) <= 60 and r.get("peak_mb", 1e9) < 4096
-            targets.append(["2,000 × 40 × 26: a valid plan within 60 s, under 4 GB", f"first plan {fmt(first_plan(r))} s, {fmt(r.get('peak_mb'), 0)} MB, {'valid' if r.get('valid') else 'not valid'}", met(bool(ok))])
+            targets.append(
+                [
+                    "2,000 × 40 × 26: a valid plan within 60 s, under 4 GB",
+                    f"first plan {fmt(first_plan(r))} s, {fmt(r.get('peak_mb'), 0)} MB, {'valid' if r.get('valid') else 'not valid'}",
+                    met(bool(ok)),
+                ]
+            )
     case = results[0]["case"]
-    return [f"## Scale: {case['name']}", "", "A 60 s limit. First plan: seconds from the start of `solve()` (after loading) to the first valid plan. "
-            "Peak memory: the worker process's maximum resident size plus its largest child's (CBC runs as one).", ""] + table(
-        ["solver", "status", "value", "bound", "first plan s", "solve s", "load s", "peak MB", "valid"], rows
-    )
+    return [
+        f"## Scale: {case['name']}",
+        "",
+        "A 60 s limit. First plan: seconds from the start of `solve()` (after loading) to the first valid plan. "
+        "Peak memory: the worker process's maximum resident size plus its largest child's (CBC runs as one).",
+        "",
+    ] + table(["solver", "status", "value", "bound", "first plan s", "solve s", "load s", "peak MB", "valid"], rows)
 
 
 def workers_section(results: list[Result]) -> list[str]:
@@ -374,22 +476,45 @@ def workers_section(results: list[Result]) -> list[str]:
             proof = time_to_proof(r)
             cells.append(f"{fmt(r.get('objective'), 1)}" + (f", proven in {fmt(proof, 1)} s" if proof is not None else f" (bound {fmt(r.get('bound'), 1)})"))
         rows.append([name, f"{runs[name, counts[0]]['time_limit']:g}"] + cells)
-    return ["## CP-SAT workers", "",
-            "Why `--workers 0` runs at least 4 CP-SAT workers on this 2-core machine: the same solves with a fixed worker count. At 2 workers CP-SAT runs "
-            "one LP-based search and time-shares its neighbourhood searches; at 4 it adds the core-based and the LP-free searches, which find better "
-            "plans here even though the cores are shared. Values (makespan for j30: lower is better).", ""] + table(
-        ["case", "limit s"] + [f"{n} workers" for n in counts], rows)
+    return [
+        "## CP-SAT workers",
+        "",
+        "Why `--workers 0` runs at least 4 CP-SAT workers on this 2-core machine: the same solves with a fixed worker count. At 2 workers CP-SAT runs "
+        "one LP-based search and time-shares its neighbourhood searches; at 4 it adds the core-based and the LP-free searches, which find better "
+        "plans here even though the cores are shared. Values (makespan for j30: lower is better).",
+        "",
+    ] + table(["case", "limit s"] + [f"{n} workers" for n in counts], rows)
 
 
 def explain_section(results: list[Result], targets: list[list[str]]) -> list[str]:
     rows = []
     for r in results:
-        rows.append([r["case"]["name"], r.get("initiatives"), r.get("explained"), r.get("unexplained"), r.get("resolves"), fmt(r.get("explain_seconds"), 1), r.get("status")])
-        targets.append([f"Explaining every initiative of {r.get('initiatives')} in under a minute", f"{fmt(r.get('explain_seconds'), 1)} s", met(r.get("explain_seconds") is not None and r["explain_seconds"] < 60)])
+        rows.append(
+            [
+                r["case"]["name"],
+                r.get("initiatives"),
+                r.get("explained"),
+                r.get("unexplained"),
+                r.get("resolves"),
+                fmt(r.get("explain_seconds"), 1),
+                r.get("status"),
+            ]
+        )
+        targets.append(
+            [
+                f"Explaining every initiative of {r.get('initiatives')} in under a minute",
+                f"{fmt(r.get('explain_seconds'), 1)} s",
+                met(r.get("explain_seconds") is not None and r["explain_seconds"] < 60),
+            ]
+        )
     limits = ", ".join(sorted({f"{r['time_limit']:g} s solve, {r.get('resolve_limit', r['time_limit']):g} s per re-solve" for r in results}))
-    return ["## Explanations", "", f"`explain(scenario, plan)` with counterfactuals for every initiative ({limits}): reason codes, force-in/out, capacity and value to fit, "
-            "policy costs, binding capacity, each a re-solve, two at a time in threads. A re-solve that reaches its limit states its objective with status `feasible`.", ""] + table(
-        ["portfolio", "initiatives", "explained", "unexplained", "re-solves", "seconds", "plan status"], rows)
+    return [
+        "## Explanations",
+        "",
+        f"`explain(scenario, plan)` with counterfactuals for every initiative ({limits}): reason codes, force-in/out, capacity and value to fit, "
+        "policy costs, binding capacity, each a re-solve, two at a time in threads. A re-solve that reaches its limit states its objective with status `feasible`.",
+        "",
+    ] + table(["portfolio", "initiatives", "explained", "unexplained", "re-solves", "seconds", "plan status"], rows)
 
 
 def api_section(results: list[Result]) -> list[str]:
@@ -398,30 +523,64 @@ def api_section(results: list[Result]) -> list[str]:
         why = f": {results[0].get('status')}, {results[0].get('error')}" if results else ""
         return ["## The service", "", f"Not measured in this run{why}.", ""]
     r = measured[0]
-    jobs = [[row["name"], row["jobs"], f"{fmt(row['client_median'])} ({fmt(row['client_max'])})", fmt(row["queued_median"], 3),
-             fmt(row["running_median"]), fmt(row.get("makespan"))] for row in r["latency"]]
-    reads = [[row["what"], f"`{_generic(row['path'])}`", row["connections"], fmt(row["per_second"], 0),
-              f"{fmt(row['per_second_low'], 0)}–{fmt(row['per_second_high'], 0)}", fmt(row["p50_ms"], 1), fmt(row["p99_ms"], 1), row["errors"]]
-             for row in r["reads"]]
+    jobs = [
+        [
+            row["name"],
+            row["jobs"],
+            f"{fmt(row['client_median'])} ({fmt(row['client_max'])})",
+            fmt(row["queued_median"], 3),
+            fmt(row["running_median"]),
+            fmt(row.get("makespan")),
+        ]
+        for row in r["latency"]
+    ]
+    reads = [
+        [
+            row["what"],
+            f"`{_generic(row['path'])}`",
+            row["connections"],
+            fmt(row["per_second"], 0),
+            f"{fmt(row['per_second_low'], 0)}–{fmt(row['per_second_high'], 0)}",
+            fmt(row["p50_ms"], 1),
+            fmt(row["p99_ms"], 1),
+            row["errors"],
+        ]
+        for row in r["reads"]
+    ]
     memory = ", ".join(f"{role} {fmt(mb, 0)} MB" for role, mb in sorted(r["peak_mb_by_role"].items()))
-    return (["## The service", "",
+    return (
+        [
+            "## The service",
+            "",
             f"`planner serve` as `make run` starts it: gunicorn with {r['http_workers']} HTTP worker processes of {r['threads']} threads, "
             f"{r['job_workers']} solver processes, SQLite (WAL) in a fresh instance folder, the access log written to a file; "
-            "driven over loopback on the same two cores (`bench/api.py`).", "",
-            "### Solve jobs", "",
+            "driven over loopback on the same two cores (`bench/api.py`).",
+            "",
+            "### Solve jobs",
+            "",
             "The reference scenario (`acme-2027.yaml`) and a generated portfolio, each job submitted with `?wait=60` and waited on until it "
             "finished. Round trip: what the client waited, from sending the job to holding the finished job. Queued and running: from the "
             "job's own timestamps (running covers loading the scenario, the solve, the reasons' re-solves, the plan check and storing the plan). "
-            "With 4 submitted at once, the round trip is from the job's creation to its end and the makespan is the client's wait for all four.", ""]
-    + table(["jobs of", "jobs", "round trip s, median (max)", "queued s, median", "running s, median", "makespan s"], jobs)
-    + ["### Reads under concurrent load", "",
-       f"wrk (one thread, keep-alive connections) against one path at a time, {fmt(r['read_seconds'], 0)} s per row split into "
-       f"{r['reads'][0].get('runs', 1)} runs; requests per second is the median run, with the range of the runs. Keep-alive connections stay with "
-       "the worker process that accepted them, so a run in which one worker took most of them serves from one core: that is the low end of "
-       "a wide range. The last row reads while two long solves keep every core busy.", ""]
-    + table(["read", "path", "connections", "requests/s", "range", "p50 ms", "p99 ms", "errors"], reads)
-    + [f"Peak resident memory per process, by role: {memory}. The plan served was re-checked by the plan checker as a client "
-       f"received it: {'valid' if r.get('valid') else 'NOT VALID'}.", ""])
+            "With 4 submitted at once, the round trip is from the job's creation to its end and the makespan is the client's wait for all four.",
+            "",
+        ]
+        + table(["jobs of", "jobs", "round trip s, median (max)", "queued s, median", "running s, median", "makespan s"], jobs)
+        + [
+            "### Reads under concurrent load",
+            "",
+            f"wrk (one thread, keep-alive connections) against one path at a time, {fmt(r['read_seconds'], 0)} s per row split into "
+            f"{r['reads'][0].get('runs', 1)} runs; requests per second is the median run, with the range of the runs. Keep-alive connections stay with "
+            "the worker process that accepted them, so a run in which one worker took most of them serves from one core: that is the low end of "
+            "a wide range. The last row reads while two long solves keep every core busy.",
+            "",
+        ]
+        + table(["read", "path", "connections", "requests/s", "range", "p50 ms", "p99 ms", "errors"], reads)
+        + [
+            f"Peak resident memory per process, by role: {memory}. The plan served was re-checked by the plan checker as a client "
+            f"received it: {'valid' if r.get('valid') else 'NOT VALID'}.",
+            "",
+        ]
+    )
 
 
 def _generic(path: str) -> str:
@@ -454,15 +613,21 @@ def write(results_path: Path, out: Path) -> None:
     failures = [r for r in results if r.get("status") in ("crashed", "killed") or (solved(r) and not r.get("valid"))]
     versions = ", ".join(f"{k} {v}" for k, v in facts.get("versions", {}).items())
     head = [
-        "# Benchmarks", "",
-        "Written by `bench/run.py`; do not edit by hand. Every plan below was re-checked by the solver-free plan checker (`planner.check`).", "",
+        "# Benchmarks",
+        "",
+        "Written by `bench/run.py`; do not edit by hand. Every plan below was re-checked by the solver-free plan checker (`planner.check`).",
+        "",
         f"- Command: `{facts.get('command')}` at commit `{facts.get('commit')}`, {facts.get('date')}",
         f"- Machine: {facts.get('cpu')}, {facts.get('cores')} cores, {facts.get('memory_gb')} GB; {facts.get('os')}; Python {facts.get('python')}; {versions}",
         f"- Each solve runs alone, in its own process, with the planner's defaults (CP-SAT: `--workers 0`, which is {max(MIN_WORKERS, facts.get('cores') or 1)} workers here; seed 0).",
         f"- Generated portfolios: `bench/generate.py` version {GENERATOR_VERSION}; the seed is in each name.",
-        f"- Runs that crashed, hung or returned an invalid plan: {len(failures)}" + (": " + "; ".join(f"{r['case']['name']} {r['solver']}: {str(r.get('error') or r.get('violations'))[:160]}" for r in failures[:5]) if failures else ""),
+        f"- Runs that crashed, hung or returned an invalid plan: {len(failures)}"
+        + (
+            ": " + "; ".join(f"{r['case']['name']} {r['solver']}: {str(r.get('error') or r.get('violations'))[:160]}" for r in failures[:5]) if failures else ""
+        ),
         "",
-        "## Targets", "",
+        "## Targets",
+        "",
     ]
     head += table(["target", "measured", ""], targets)
     missed = [WHY_MISSED[key] for key in WHY_MISSED if any(row[0].startswith(key) and "missed" in row[2] for row in targets)]

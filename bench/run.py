@@ -13,8 +13,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bench import cases, report
 
@@ -72,8 +73,14 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
     yield {"suite": "explain", "case": cases.generated_case(200, 10, 4), "solver": "cpsat", "time_limit": 30.0, "explain": True, "resolve_limit": 0.25}
 
     # The service: `planner serve` on loopback, solve jobs and reads under load (bench/api.py).
-    yield {"suite": "api", "case": {"kind": "service", "name": "planner serve, loopback"}, "solver": "cpsat", "time_limit": 10.0,
-           "full": full, "deadline": 1200 if full else 300}
+    yield {
+        "suite": "api",
+        "case": {"kind": "service", "name": "planner serve, loopback"},
+        "solver": "cpsat",
+        "time_limit": 10.0,
+        "full": full,
+        "deadline": 1200 if full else 300,
+    }
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +89,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     began = time.perf_counter()
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bench.worker"], input=json.dumps(job), capture_output=True, text=True, timeout=deadline, cwd=ROOT,
+            [sys.executable, "-m", "bench.worker"],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            timeout=deadline,
+            cwd=ROOT,
         )
     except subprocess.TimeoutExpired:
         return {**job, "status": "killed", "error": f"no answer within {deadline:g} s", "wall": time.perf_counter() - began}
@@ -116,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"[{n}/{len(selected)}] {job['suite']:8} {job['case']['name']:24} {job['solver']:6} {job['time_limit']:>4g} s: "
                 f"{result['status']} {'' if shown is None else f'{shown:g}'} ({result['wall']:.1f} s)",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
     print(f"{len(selected)} solves in {time.perf_counter() - began:.0f} s; results in {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     report.write(RESULTS, Path(args.out))

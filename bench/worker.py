@@ -48,8 +48,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         plan = solve(scenario, settings)
         explained = time.perf_counter()
         explanation = explain(scenario, plan, counterfactuals=True, time_limit=job["resolve_limit"])
-        result.update(explain_seconds=time.perf_counter() - explained, resolves=explanation.resolves,
-                      explained=len(explanation.initiatives), unexplained=len(explanation.unexplained))
+        result.update(
+            explain_seconds=time.perf_counter() - explained,
+            resolves=explanation.resolves,
+            explained=len(explanation.initiatives),
+            unexplained=len(explanation.unexplained),
+        )
     else:
         plan = solve(scenario, settings, on_progress=progress)
     finished = time.perf_counter()
@@ -57,9 +61,17 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # CBC runs as a child process
     result.update(
-        status=plan.status.value, objective=plan.objective, bound=plan.best_bound, baseline=plan.baseline_objective,
-        seconds=finished - loaded, trajectory=trajectory, valid=not violations, violations=[str(v) for v in violations[:3]],
-        initiatives=len(scenario.initiatives), scheduled=len(plan.scheduled), peak_mb=(self_kb + children_kb) / 1024,
+        status=plan.status.value,
+        objective=plan.objective,
+        bound=plan.best_bound,
+        baseline=plan.baseline_objective,
+        seconds=finished - loaded,
+        trajectory=trajectory,
+        valid=not violations,
+        violations=[str(v) for v in violations[:3]],
+        initiatives=len(scenario.initiatives),
+        scheduled=len(plan.scheduled),
+        peak_mb=(self_kb + children_kb) / 1024,
     )
     return result
 

@@ -10,7 +10,22 @@ from planner.scenario import Initiative, Need, Policies, Scenario, Team, Theme
 __version__ = "0.1.0"
 
 __all__ = [
-    "Initiative", "Loaded", "Location", "Need", "NotFound", "PlannerError", "Policies", "Problem",
-    "Scenario", "ScenarioError", "Severity", "Team", "Theme", "__version__", "dump_scenario", "load", "load_scenario",
+    "Initiative",
+    "Loaded",
+    "Location",
+    "Need",
+    "NotFound",
+    "PlannerError",
+    "Policies",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "Severity",
+    "Team",
+    "Theme",
+    "__version__",
+    "dump_scenario",
+    "load",
+    "load_scenario",
     "parse_scenario",
 ]

@@ -53,9 +53,7 @@ class Change(Frozen):
     periods: int | None = Field(default=None, description="earlier/later: by how many periods.")
     base_start: PeriodLabel | None = None
     start: PeriodLabel | None = Field(default=None, description="Its start in the variant.")
-    reason: Reason | None = Field(
-        default=None, description="From its explanation in the variant: why it is out (dropped) or late (later, or added but late)."
-    )
+    reason: Reason | None = Field(default=None, description="From its explanation in the variant: why it is out (dropped) or late (later, or added but late).")
     base_reason: Reason | None = Field(default=None, description="From its explanation in the base: why it was out (added) or late (earlier).")
     removed: bool = Field(default=False, description="dropped because the variant's scenario no longer has it.")
 
@@ -86,12 +84,20 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
     scheduled = {s.id for s in plan.scheduled}
     with_deadline = [i.id for i in scenario.initiatives if i.deadline]
     return Outcome(
-        scenario=plan.scenario, status=plan.status, objective=plan.objective, value=plan.value, baseline=plan.baseline_objective,
-        uplift=plan.uplift, uplift_share=plan.uplift_share(), gap=plan.gap,
+        scenario=plan.scenario,
+        status=plan.status,
+        objective=plan.objective,
+        value=plan.value,
+        baseline=plan.baseline_objective,
+        uplift=plan.uplift,
+        uplift_share=plan.uplift_share(),
+        gap=plan.gap,
         utilisation={team: round(float(load[team] / capacity[team]), 6) if capacity[team] else 0.0 for team in capacity} if plan.status.found else {},
         invisible_share=(round(float(invisible / total), 6) if total else 0.0) if plan.status.found else None,
-        theme_mix=plan.theme_mix, scheduled=len(plan.scheduled),
-        deadlines=len(with_deadline), deadlines_met=sum(1 for i in with_deadline if i in scheduled),
+        theme_mix=plan.theme_mix,
+        scheduled=len(plan.scheduled),
+        deadlines=len(with_deadline),
+        deadlines_met=sum(1 for i in with_deadline if i in scheduled),
     )
 
 
@@ -114,11 +120,18 @@ def changes(base: tuple[Scenario, Plan], variant: tuple[Scenario, Plan]) -> list
             if moved == 0:
                 continue
             kind = ChangeKind.later if moved > 0 else ChangeKind.earlier
-            out.append(Change(
-                id=id, title=titles[id], change=kind, periods=abs(moved), base_start=was.start, start=now.start,
-                reason=why.get(id) if kind is ChangeKind.later else None,
-                base_reason=why_before.get(id) if kind is ChangeKind.earlier else None,
-            ))
+            out.append(
+                Change(
+                    id=id,
+                    title=titles[id],
+                    change=kind,
+                    periods=abs(moved),
+                    base_start=was.start,
+                    start=now.start,
+                    reason=why.get(id) if kind is ChangeKind.later else None,
+                    base_reason=why_before.get(id) if kind is ChangeKind.earlier else None,
+                )
+            )
         elif now is not None:
             out.append(Change(id=id, title=titles[id], change=ChangeKind.added, start=now.start, reason=why.get(id), base_reason=why_before.get(id)))
         else:

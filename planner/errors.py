@@ -7,8 +7,8 @@ subclasses to exit codes and the API to problem+json responses, each in one plac
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import Enum
-from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from planner.compare import outcome
 from planner.plan import Plan, is_required
-from planner.scenario import ExpectedStatus, Expectations, Frozen, Scenario
+from planner.scenario import Expectations, ExpectedStatus, Frozen, Scenario
 from planner.scoring import improvement
 from planner.settings import PlanStatus
 
@@ -85,10 +85,12 @@ def regressions(scenario: Scenario, plan: Plan, earlier: Plan, max_regression: f
             allowed = max_regression * abs(earlier.objective)
             if worse > allowed + 1e-9:
                 share = f" ({worse / abs(earlier.objective):.2%})" if earlier.objective else ""
-                out.append(Unmet(
-                    check="regression.value",
-                    message=f"{earlier.objective:g} before, {plan.objective:g} now: worse by {worse:g}{share}, more than --max-regression {max_regression:.2%}",
-                ))
+                out.append(
+                    Unmet(
+                        check="regression.value",
+                        message=f"{earlier.objective:g} before, {plan.objective:g} now: worse by {worse:g}{share}, more than --max-regression {max_regression:.2%}",
+                    )
+                )
     scheduled = {s.id for s in plan.scheduled}
     by_id = scenario.initiative_by_id
     for item in earlier.scheduled:

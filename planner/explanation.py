@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from planner.quantities import Amount, Share
+from planner.rules import Rule, RuleKind, rule_name
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
 from planner.settings import PlanStatus, SolveSettings
-from planner.rules import Rule, RuleKind, rule_name
 
 
 class Reason(str, Enum):

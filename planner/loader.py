@@ -11,9 +11,10 @@ import json
 import os
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, Callable, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -127,14 +128,12 @@ def _resolve_extends(document: Document, resolver: Resolver, chain: list[str]) -
         raise ScenarioError([Problem(message=f"overlays extend each other more than {MAX_EXTENDS_DEPTH} deep", location=where)])
     key, base = _fetch(resolver, reference, document, where, "the base scenario")
     if key in chain:
-        loop = " -> ".join(os.path.basename(k) for k in chain[chain.index(key):] + [key])
+        loop = " -> ".join(os.path.basename(k) for k in chain[chain.index(key) :] + [key])
         raise ScenarioError([Problem(message=f"`extends` loops: {loop}", location=where)])
     base = _resolve_extends(base, resolver, chain + [key])
     # Expectations describe one file's outcome; the overlay's changes are the point of it, so it states its own.
     base = Document(data={k: v for k, v in base.data.items() if k != "expect"}, source=base.source, name=base.name)
-    changes = Document(
-        data={k: v for k, v in document.data.items() if k != "extends"}, source=document.source, name=document.name
-    )
+    changes = Document(data={k: v for k, v in document.data.items() if k != "extends"}, source=document.source, name=document.name)
     return apply_overlay(base, changes)
 
 
@@ -177,10 +176,14 @@ def _plan_starts(plan: Document) -> tuple[dict[str, Any], SourceNode]:
         raise ScenarioError([Problem(message=f"the previous plan has status {status}: it schedules nothing to keep", location=locate(("status",)))])
     scheduled = data.get("scheduled")
     if not isinstance(scheduled, list):
-        raise ScenarioError([Problem(
-            message="not a plan: a plan JSON written by `planner solve --format json` lists its `scheduled` initiatives",
-            location=locate(("scheduled",)),
-        )])
+        raise ScenarioError(
+            [
+                Problem(
+                    message="not a plan: a plan JSON written by `planner solve --format json` lists its `scheduled` initiatives",
+                    location=locate(("scheduled",)),
+                )
+            ]
+        )
     starts: dict[str, Any] = {}
     source = SourceNode(mark=plan.source.mark)
     problems = []
@@ -214,10 +217,12 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     if "scheduled" not in document.data:
         # The model reads a missing list as empty, but a plan file without one has lost its decisions:
         # it would be checked as a plan that schedules nothing.
-        problems.append(Problem(
-            message="missing required key 'scheduled': a plan lists the initiatives it schedules (`[]` for none)",
-            location=document.source.locate(("scheduled",)),
-        ))
+        problems.append(
+            Problem(
+                message="missing required key 'scheduled': a plan lists the initiatives it schedules (`[]` for none)",
+                location=document.source.locate(("scheduled",)),
+            )
+        )
     try:
         plan = Plan.model_validate(document.data)
     except ValidationError as exc:
@@ -267,9 +272,7 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> Path:
     path: list[str | int] = []
     current = data
     for n, part in enumerate(loc):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if (isinstance(current, dict) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
             current = current[part]
         elif n == len(loc) - 1 and isinstance(current, dict):
             pass  # a missing key: not in the data, but it is what the error is about
@@ -318,8 +321,12 @@ def _message(error: dict[str, Any], path: Path, model: type[BaseModel] = Scenari
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         return f"{_shown(value)} is not one of {expected}" + did_you_mean(value, choices)
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
-                 "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}[kind]
+        bound = {
+            "greater_than_equal": ("at least", "ge"),
+            "greater_than": ("more than", "gt"),
+            "less_than_equal": ("at most", "le"),
+            "less_than": ("less than", "lt"),
+        }[kind]
         limit = ctx.get(bound[1])
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)  # a float field's bound of 0 reads "0", as the user would write it
@@ -386,4 +393,4 @@ def _step(annotation: Any, part: str | int) -> Any:
     return None
 
 
-__all__ = ["Loaded", "load", "load_plan", "load_scenario", "parse_scenario", "read_document", "file_resolver", "Severity"]
+__all__ = ["Loaded", "Severity", "file_resolver", "load", "load_plan", "load_scenario", "parse_scenario", "read_document"]

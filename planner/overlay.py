@@ -27,7 +27,11 @@ def apply_overlay(base: Document, overlay: Document) -> Document:
 
 
 def _merge(
-    base: Any, base_src: SourceNode, patch: Any, patch_src: SourceNode, path: Path,
+    base: Any,
+    base_src: SourceNode,
+    patch: Any,
+    patch_src: SourceNode,
+    path: Path,
     problems: list[Problem],
 ) -> tuple[Any, SourceNode]:
     if isinstance(patch, dict) and not isinstance(base, dict):
@@ -56,11 +60,15 @@ def _merge(
 
 
 def _merge_by_id(
-    base: list[Any], base_src: SourceNode, patch: list[Any], patch_src: SourceNode, path: Path,
+    base: list[Any],
+    base_src: SourceNode,
+    patch: list[Any],
+    patch_src: SourceNode,
+    path: Path,
     problems: list[Problem],
 ) -> tuple[list[Any], SourceNode]:
     def report(at: Path, message: str) -> None:
-        problems.append(Problem(message=message, location=patch_src.locate(at[len(path):]).model_copy(update={"path": format_path(at)})))
+        problems.append(Problem(message=message, location=patch_src.locate(at[len(path) :]).model_copy(update={"path": format_path(at)})))
 
     base_ids = {item["id"] for item in base if isinstance(item, dict) and "id" in item}
     changes: dict[Any, tuple[int, dict[str, Any]]] = {}
@@ -104,4 +112,3 @@ def _merge_by_id(
             item_src = patch_src.children.get(m, SourceNode())
             keep(*_merge(None, item_src, fields, item_src, path + (len(merged),), problems))
     return merged, source
-

@@ -18,6 +18,7 @@ from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, 
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
 from planner.settings import Backend, PlanStatus, SolveSettings
 
+
 class NeedAssignment(Frozen):
     """Which team carries one need of a scheduled initiative."""
 
@@ -84,9 +85,7 @@ class Plan(Frozen):
 
     scenario: str = Field(description="The scenario's name.")
     status: PlanStatus
-    objective: float | None = Field(
-        description="Total decayed value minus the stability cost (value mode), or periods used (makespan mode)."
-    )
+    objective: float | None = Field(description="Total decayed value minus the stability cost (value mode), or periods used (makespan mode).")
     best_bound: float | None = Field(description="The best the objective can be, as proven by the backend.")
     gap: float | None = Field(description="Relative gap between objective and best bound (0 when proven optimal).")
     objective_mode: Objective
@@ -100,18 +99,12 @@ class Plan(Frozen):
     invisible_share_by_team: dict[TeamId, dict[PeriodLabel, float]] = Field(default_factory=dict)
     theme_mix: dict[str, float] = Field(default_factory=dict, description="Share of scheduled effort per theme ('' = no theme).")
     value: float | None = Field(default=None, description="Total decayed value of the scheduled initiatives (value mode).")
-    stability_cost: float | None = Field(
-        default=None, description="Value given up for changing the previous plan; None without a previous plan."
-    )
-    changes: list[PlanChange] = Field(
-        default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order."
-    )
+    stability_cost: float | None = Field(default=None, description="Value given up for changing the previous plan; None without a previous plan.")
+    changes: list[PlanChange] = Field(default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order.")
     baseline_objective: float | None = Field(default=None, description="The rank-ordered greedy baseline's objective.")
     uplift: float | None = Field(default=None, description="objective - baseline_objective (value mode).")
     message: str = Field(default="", description="What the backend said, for a person.")
-    explanation: Explanation | None = Field(
-        default=None, description="Why each initiative is in, out or late (and with --explain, what would change it)."
-    )
+    explanation: Explanation | None = Field(default=None, description="Why each initiative is in, out or late (and with --explain, what would change it).")
 
     def scheduled_by_id(self) -> dict[str, ScheduledInitiative]:
         return {s.id: s for s in self.scheduled}
@@ -175,9 +168,14 @@ def build_plan(
         finish = placement.start + initiative.duration - 1
         scheduled.append(
             ScheduledInitiative(
-                id=initiative.id, title=initiative.title, kind=initiative.kind, theme=initiative.theme,
-                invisible=scenario.is_invisible(initiative), required=is_required(initiative, scenario),
-                start=labels[placement.start], finish=labels[finish],
+                id=initiative.id,
+                title=initiative.title,
+                kind=initiative.kind,
+                theme=initiative.theme,
+                invisible=scenario.is_invisible(initiative),
+                required=is_required(initiative, scenario),
+                start=labels[placement.start],
+                finish=labels[finish],
                 needs=[NeedAssignment(team=team, skill=need.skill, effort=need.effort) for need, team in zip(initiative.all_needs, placement.teams)],
                 load={team: dict(sorted(cells.items(), key=lambda kv: scenario.period_index[kv[0]])) for team, cells in sorted(per_team.items())},
                 value=initiative_value(initiative, policies),
@@ -188,8 +186,12 @@ def build_plan(
     scheduled.sort(key=lambda s: (scenario.period_index[s.start], s.id))
     unscheduled = [
         UnscheduledInitiative(
-            id=i.id, title=i.title, kind=i.kind, mandatory=i.mandatory,
-            value=initiative_value(i, policies), ratio_score=ratio_score(i, policies),
+            id=i.id,
+            title=i.title,
+            kind=i.kind,
+            mandatory=i.mandatory,
+            value=initiative_value(i, policies),
+            ratio_score=ratio_score(i, policies),
         )
         for i in scenario.initiatives
         if i.id not in placements
@@ -200,8 +202,11 @@ def build_plan(
             capacity = scenario.capacity(team.id)[k]
             utilisation.append(
                 TeamPeriod(
-                    team=team.id, period=label, capacity=capacity,
-                    load=Decimal(load[team.id, k]) / 100, invisible=Decimal(invisible[team.id, k]) / 100,
+                    team=team.id,
+                    period=label,
+                    capacity=capacity,
+                    load=Decimal(load[team.id, k]) / 100,
+                    invisible=Decimal(invisible[team.id, k]) / 100,
                     utilisation=_ratio(load[team.id, k], hundredths(capacity)),
                 )
             )
@@ -224,12 +229,9 @@ def build_plan(
         scheduled=scheduled,
         not_scheduled=unscheduled,
         utilisation=utilisation,
-        invisible_share={
-            label: _ratio(sum(invisible[t.id, k] for t in scenario.teams), org_capacity[k]) for k, label in enumerate(labels)
-        },
+        invisible_share={label: _ratio(sum(invisible[t.id, k] for t in scenario.teams), org_capacity[k]) for k, label in enumerate(labels)},
         invisible_share_by_team={
-            t.id: {label: _ratio(invisible[t.id, k], hundredths(scenario.capacity(t.id)[k])) for k, label in enumerate(labels)}
-            for t in scenario.teams
+            t.id: {label: _ratio(invisible[t.id, k], hundredths(scenario.capacity(t.id)[k])) for k, label in enumerate(labels)} for t in scenario.teams
         },
         theme_mix={theme: _ratio(effort, total_effort) for theme, effort in sorted(theme_effort.items())},
         value=round(sum(s.decayed_value for s in scheduled), 3) if found and value_mode else None,
@@ -310,4 +312,3 @@ def window(scenario: Scenario, initiative: Initiative, settings: SolveSettings) 
 def is_required(initiative: Initiative, scenario: Scenario) -> bool:
     """Must be scheduled: mandatory, committed, or every initiative in makespan mode."""
     return initiative.mandatory or initiative.committed is not None or scenario.policies.objective is Objective.makespan
-

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -87,11 +87,7 @@ def _plain_capacity(value: Decimal | list[Decimal] | dict[str, Decimal]) -> Any:
 
 
 Capacity = Annotated[
-    Union[
-        Annotated[Amount, Tag("constant")],
-        Annotated[list[Amount], Tag("per_period")],
-        Annotated[dict[str, Amount], Tag("by_period")],
-    ],
+    Annotated[Amount, Tag("constant")] | Annotated[list[Amount], Tag("per_period")] | Annotated[dict[str, Amount], Tag("by_period")],
     # Dispatch on the shape the user wrote, so an error speaks of that shape only.
     Discriminator(_capacity_form),
     # Serialise the union as a whole: pydantic's tagged-union serialiser skips the members' own serialisers.
@@ -178,32 +174,20 @@ class Initiative(Frozen):
     )
     theme: ThemeId | None = Field(default=None, description="The theme it serves.")
     description: str | None = Field(default=None, description="Longer notes.")
-    effort: dict[TeamId, Amount] = Field(
-        default_factory=dict, description="Total effort per team, spread evenly over the duration."
-    )
+    effort: dict[TeamId, Amount] = Field(default_factory=dict, description="Total effort per team, spread evenly over the duration.")
     needs: list[Need] = Field(default_factory=list, description="Long form of effort: per team or per skill.")
     duration: int = Field(default=1, ge=1, description="Consecutive periods the work occupies.")
-    value: float | None = Field(
-        default=None, ge=0, allow_inf_nan=False, description="Explicit value; overrides the scoring inputs."
-    )
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Explicit value; overrides the scoring inputs.")
     rice: RiceInputs | None = Field(default=None, description="RICE inputs (policies.scoring: rice).")
     ice: IceInputs | None = Field(default=None, description="ICE inputs (policies.scoring: ice).")
     wsjf: WsjfInputs | None = Field(default=None, description="WSJF inputs (policies.scoring: wsjf).")
-    weighted: dict[str, _Score] | None = Field(
-        default=None, description="Scores per criterion (policies.scoring: weighted, with policies.weights)."
-    )
+    weighted: dict[str, _Score] | None = Field(default=None, description="Scores per criterion (policies.scoring: weighted, with policies.weights).")
     mandatory: bool = Field(default=False, description="Must be scheduled.")
     deadline: PeriodLabel | None = Field(default=None, description="Finished by the end of this period.")
     earliest_start: PeriodLabel | None = Field(default=None, description="Starts in this period or later.")
-    committed: PeriodLabel | None = Field(
-        default=None, description="Promised in an earlier plan: scheduled, starting in this period."
-    )
-    depends_on: list[InitiativeId] = Field(
-        default_factory=list, description="Prerequisites: each finishes before this one starts."
-    )
-    excludes: list[InitiativeId] = Field(
-        default_factory=list, description="Alternatives: at most one of this and each of these is scheduled."
-    )
+    committed: PeriodLabel | None = Field(default=None, description="Promised in an earlier plan: scheduled, starting in this period.")
+    depends_on: list[InitiativeId] = Field(default_factory=list, description="Prerequisites: each finishes before this one starts.")
+    excludes: list[InitiativeId] = Field(default_factory=list, description="Alternatives: at most one of this and each of these is scheduled.")
 
     @cached_property
     def all_needs(self) -> tuple[Need, ...]:
@@ -246,9 +230,7 @@ class InvisibleWorkPolicy(Frozen):
     )
     min_share: Share = Field(default=Decimal(0), description="Floor, as a share of the organisation's capacity, every period.")
     max_share: Share | None = Field(default=None, description="Cap, as a share of the organisation's capacity, every period.")
-    team_min_share: dict[TeamId, Share] = Field(
-        default_factory=dict, description="Floor per team, as a share of that team's capacity, every period."
-    )
+    team_min_share: dict[TeamId, Share] = Field(default_factory=dict, description="Floor per team, as a share of that team's capacity, every period.")
 
 
 class ThemeShare(Frozen):
@@ -262,11 +244,15 @@ class Stability(Frozen):
     """What re-planning against `previous_plan` charges for changing it, in the scenario's value units."""
 
     move_cost: float = Field(
-        default=1, ge=0, allow_inf_nan=False,
+        default=1,
+        ge=0,
+        allow_inf_nan=False,
         description="Value lost per period that an initiative of the previous plan starts earlier or later.",
     )
     drop_cost: float = Field(
-        default=5, ge=0, allow_inf_nan=False,
+        default=5,
+        ge=0,
+        allow_inf_nan=False,
         description="Value lost when an initiative of the previous plan is left out.",
     )
 
@@ -275,11 +261,12 @@ class Policies(Frozen):
     """How value is scored and which guardrails every plan must respect."""
 
     scoring: Scoring = Field(default=Scoring.value, description="rice | ice | wsjf | weighted | value.")
-    weights: dict[str, _Score] = Field(
-        default_factory=dict, description="Weight per criterion, for `scoring: weighted`."
-    )
+    weights: dict[str, _Score] = Field(default_factory=dict, description="Weight per criterion, for `scoring: weighted`.")
     value_decay_per_period: float = Field(
-        default=0, ge=0, lt=1, allow_inf_nan=False,
+        default=0,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
         description="Delivered one period later = worth this fraction less (0.1 = 10%).",
     )
     invisible_work: InvisibleWorkPolicy = Field(default_factory=InvisibleWorkPolicy, description="Invisible-work floors and caps.")
@@ -304,16 +291,13 @@ class Expectations(Frozen):
     scheduled: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     not_scheduled: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
     min_value: float | None = Field(
-        default=None, allow_inf_nan=False,
+        default=None,
+        allow_inf_nan=False,
         description="The plan's objective is at least this (value objective: decayed value less any stability cost).",
     )
     max_gap: Share | None = Field(default=None, description="The proven gap to the best bound is at most this share, e.g. 0.01.")
-    invisible_share_min: Share | None = Field(
-        default=None, description="Invisible work is at least this share of all capacity over the horizon."
-    )
-    deadlines_met: bool | None = Field(
-        default=None, description="true: every initiative with a deadline is scheduled (and so finishes by it)."
-    )
+    invisible_share_min: Share | None = Field(default=None, description="Invisible work is at least this share of all capacity over the horizon.")
+    deadlines_met: bool | None = Field(default=None, description="true: every initiative with a deadline is scheduled (and so finishes by it).")
 
 
 class Scenario(Frozen):
@@ -376,11 +360,7 @@ class Scenario(Frozen):
         """Period offset from the horizon's start (may lie outside it) of each initiative the previous plan scheduled."""
         if not self.previous_plan:
             return {}
-        return {
-            i: period_offset(self.horizon.start, label, self.horizon.granularity)
-            for i, label in self.previous_plan.items()
-            if i in self.initiative_by_id
-        }
+        return {i: period_offset(self.horizon.start, label, self.horizon.granularity) for i, label in self.previous_plan.items() if i in self.initiative_by_id}
 
     def is_invisible(self, initiative: Initiative) -> bool:
         return initiative.kind in self.policies.invisible_work.kinds
@@ -393,4 +373,3 @@ def capacity_per_period(capacity: Decimal | list[Decimal] | dict[str, Decimal], 
     if isinstance(capacity, list):
         return list(capacity)
     return [capacity.get(label, capacity.get("default", Decimal(0))) for label in periods]
-

@@ -34,7 +34,9 @@ class SolveSettings(Frozen):
     backend: Backend = Field(default="cpsat", description="cpsat (OR-Tools CP-SAT), pulp (CBC or HiGHS as a MILP) or greedy (the rank-ordered baseline).")
     milp_solver: MilpSolver = Field(default="auto", description="The pulp backend's solver: highs (HiGHS), cbc (CBC) or auto (HiGHS when installed, else CBC).")
     time_limit: float = Field(default=10.0, gt=0, le=86_400, description="Wall-clock limit in seconds.")
-    workers: int = Field(default=0, ge=0, le=64, description="Parallel search workers; 0 = automatic (CP-SAT: one per core, at least 4; MILP: the solver's default).")
+    workers: int = Field(
+        default=0, ge=0, le=64, description="Parallel search workers; 0 = automatic (CP-SAT: one per core, at least 4; MILP: the solver's default)."
+    )
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Random seed, 0 to 2**31 - 1; with one worker the same seed gives the same plan.")
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")

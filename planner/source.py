@@ -101,9 +101,7 @@ class _SourceBuilder:
                     self.problems.append(
                         Problem(
                             message=f"duplicate key '{key}' (first given on line {first_line[key]}): YAML keeps only the last",
-                            location=Location(
-                                file=self.name, line=key_mark.line, column=key_mark.column, path=format_path(path + (str(key),))
-                            ),
+                            location=Location(file=self.name, line=key_mark.line, column=key_mark.column, path=format_path(path + (str(key),))),
                         )
                     )
                     continue
@@ -175,7 +173,12 @@ def _not_a_mapping(shape: str | None) -> str:
 
 
 def _compose(
-    text: str, name: str | None, *, construct: bool, shape: str | None = None, loader_class: type = FAST_LOADER,
+    text: str,
+    name: str | None,
+    *,
+    construct: bool,
+    shape: str | None = None,
+    loader_class: type = FAST_LOADER,
 ) -> tuple[Any, SourceNode]:
     loader = loader_class(text)
     try:

@@ -8,18 +8,18 @@ passes in, and `assemble` reads the solved plans. The knee is where the curve be
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
-from typing import Callable
 
 from pydantic import Field
 
 from planner.errors import ScenarioError
 from planner.plan import Plan
+from planner.rules import Rule, RuleKind
 from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
 from planner.scoring import improvement
 from planner.settings import PlanStatus
-from planner.rules import Rule, RuleKind
 from planner.whatif import with_capacity_scaled, with_policy
 
 SHARE_PLACES = Decimal("0.0001")  # a scenario's shares have at most four decimal places
@@ -56,7 +56,9 @@ class Sweep(Frozen):
     knob: Knob
     team: TeamId | None = Field(default=None, description="capacity: the team scaled; None for every team.")
     points: list[Point]
-    knee: float | None = Field(default=None, description="The setting where the curve bends most; None for fewer than 3 points with a plan, or a straight line.")
+    knee: float | None = Field(
+        default=None, description="The setting where the curve bends most; None for fewer than 3 points with a plan, or a straight line."
+    )
     falls: list[float] = Field(
         default_factory=list,
         description="capacity: settings where the plan is worse than one step before (less value; more periods under "
@@ -90,7 +92,11 @@ def label(knob: Knob, setting: float) -> str:
 
 
 def solve_points(
-    scenario: Scenario, knob: Knob, team: str | None, settings: list[float], solve: PointSolver,
+    scenario: Scenario,
+    knob: Knob,
+    team: str | None,
+    settings: list[float],
+    solve: PointSolver,
     on_point: Callable[[int, int], None] | None = None,
 ) -> list[Solved]:
     """Solve the points in order, each warm-started from the plan before it; a point whose scenario breaks a rule says why.
@@ -121,15 +127,21 @@ def assemble(scenario: Scenario, knob: Knob, team: str | None, solved: list[Solv
     for setting, plan, problem in sorted(solved, key=lambda s: s[0]):
         scheduled = [s.id for s in plan.scheduled] if plan else []
         point = Point(
-            setting=setting, status=plan.status if plan else None, objective=plan.objective if plan else None,
-            gap=plan.gap if plan else None, scheduled=scheduled, problem=problem,
+            setting=setting,
+            status=plan.status if plan else None,
+            objective=plan.objective if plan else None,
+            gap=plan.gap if plan else None,
+            scheduled=scheduled,
+            problem=problem,
         )
         if previous is not None and point.status is not None and point.status.found and previous.status is not None and previous.status.found:
-            point = point.model_copy(update={
-                "entered": [i for i in scheduled if i not in previous.scheduled],
-                "left": [i for i in previous.scheduled if i not in scheduled],
-                "change": round(point.objective - previous.objective, 6) if point.objective is not None and previous.objective is not None else None,
-            })
+            point = point.model_copy(
+                update={
+                    "entered": [i for i in scheduled if i not in previous.scheduled],
+                    "left": [i for i in previous.scheduled if i not in scheduled],
+                    "change": round(point.objective - previous.objective, 6) if point.objective is not None and previous.objective is not None else None,
+                }
+            )
             if knob is Knob.capacity and point.change is not None and improvement(scenario.policies.objective, previous.objective, point.objective) < -1e-6:  # type: ignore[arg-type]
                 falls.append(setting)
         points.append(point)

@@ -109,8 +109,7 @@ class _Checker:
         if label not in self.index:
             self.error(
                 path,
-                f"'{label}' is not a period of the horizon ({self.labels[0]} .. {self.labels[-1]})"
-                + did_you_mean(label, self.labels),
+                f"'{label}' is not a period of the horizon ({self.labels[0]} .. {self.labels[-1]})" + did_you_mean(label, self.labels),
             )
             return None
         return self.index[label]
@@ -126,8 +125,7 @@ class _Checker:
             if isinstance(capacity, list) and len(capacity) != len(self.labels):
                 self.error(
                     at,
-                    f"team '{team.id}' lists {len(capacity)} capacities but the horizon has {len(self.labels)} periods "
-                    f"({self.labels[0]} .. {self.labels[-1]})",
+                    f"team '{team.id}' lists {len(capacity)} capacities but the horizon has {len(self.labels)} periods ({self.labels[0]} .. {self.labels[-1]})",
                 )
             elif isinstance(capacity, dict):
                 for key in capacity:
@@ -164,8 +162,7 @@ class _Checker:
             if need.skill is not None and need.skill not in self.skills:
                 self.error(
                     at + ("needs", k, "skill"),
-                    f"no team has skill '{need.skill}'" + did_you_mean(need.skill, self.skills)
-                    + f"; the teams' skills are {_quote(self.skills)}",
+                    f"no team has skill '{need.skill}'" + did_you_mean(need.skill, self.skills) + f"; the teams' skills are {_quote(self.skills)}",
                 )
         if initiative.total_effort <= 0:
             self.error(at, f"initiative '{initiative.id}' has no effort: give `effort: {{team: amount}}` or `needs`")
@@ -196,8 +193,7 @@ class _Checker:
                 if criterion not in self.s.policies.weights:
                     self.error(
                         at + ("weighted", criterion),
-                        f"criterion '{criterion}' has no weight in policies.weights"
-                        + did_you_mean(criterion, self.s.policies.weights),
+                        f"criterion '{criterion}' has no weight in policies.weights" + did_you_mean(criterion, self.s.policies.weights),
                     )
 
     def _window(self, initiative: Initiative) -> tuple[int, int]:
@@ -247,10 +243,7 @@ class _Checker:
 
     def _dependency_cycles(self) -> None:
         position = {initiative.id: n for n, initiative in enumerate(self.s.initiatives)}
-        graph = {
-            initiative.id: [d for d in initiative.depends_on if d in position and d != initiative.id]
-            for initiative in self.s.initiatives
-        }
+        graph = {initiative.id: [d for d in initiative.depends_on if d in position and d != initiative.id] for initiative in self.s.initiatives}
         state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
         reported: set[frozenset[str]] = set()
         for root in graph:
@@ -265,7 +258,7 @@ class _Checker:
                     state[path.pop()] = 2
                     stack.pop()
                 elif state.get(nxt) == 1:
-                    cycle = path[path.index(nxt):] + [nxt]
+                    cycle = path[path.index(nxt) :] + [nxt]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
                         last = cycle[-2]

@@ -132,13 +132,18 @@ def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
     why = plan.reasons()
     by_id = scenario.initiative_by_id
     return ExecutiveView(
-        scenario=plan.scenario, status=plan.status, objective=plan.objective, baseline=plan.baseline_objective,
-        uplift=plan.uplift, uplift_share=plan.uplift_share(), gap=plan.gap, themes=plan.theme_mix, invisible_share=plan.invisible_share,
+        scenario=plan.scenario,
+        status=plan.status,
+        objective=plan.objective,
+        baseline=plan.baseline_objective,
+        uplift=plan.uplift,
+        uplift_share=plan.uplift_share(),
+        gap=plan.gap,
+        themes=plan.theme_mix,
+        invisible_share=plan.invisible_share,
         left_out=[LeftOut(id=u.id, title=u.title, mandatory=u.mandatory, reason=why.get(u.id)) for u in plan.not_scheduled] if plan.status.found else [],
         guardrails=sorted(explained.policy_costs, key=lambda c: -(c.cost or 0)) if explained else [],
-        deadline_risks=[
-            DeadlineRisk(id=s.id, title=s.title, deadline=s.finish) for s in plan.scheduled if by_id[s.id].deadline == s.finish
-        ],
+        deadline_risks=[DeadlineRisk(id=s.id, title=s.title, deadline=s.finish) for s in plan.scheduled if by_id[s.id].deadline == s.finish],
         full_teams=[FullTeam(team=u.team, period=u.period, utilisation=u.utilisation) for u in plan.utilisation if u.utilisation > FULL],
     )
 
@@ -159,16 +164,15 @@ def engineering(scenario: Scenario, plan: Plan) -> EngineeringView:
     ]
     marginal = {(b.team, b.period): b.marginal_value for b in plan.explanation.binding} if plan.explanation else {}
     return EngineeringView(
-        scenario=plan.scenario, status=plan.status,
+        scenario=plan.scenario,
+        status=plan.status,
         cells=[
             Cell(team=u.team, period=u.period, capacity=u.capacity, load=u.load, utilisation=u.utilisation, initiatives=work.get((u.team, u.period), {}))
             for u in plan.utilisation
         ],
         dependencies=sorted(dependencies, key=lambda d: (d.slack, d.initiative, d.prerequisite)),
         binding=[Binding(team=u.team, period=u.period, marginal_value=marginal.get((u.team, u.period))) for u in plan.utilisation if u.full],
-        skill_assignments=[
-            SkillAssignment(initiative=s.id, skill=n.skill, team=n.team, effort=n.effort) for s in plan.scheduled for n in s.needs if n.skill
-        ],
+        skill_assignments=[SkillAssignment(initiative=s.id, skill=n.skill, team=n.team, effort=n.effort) for s in plan.scheduled for n in s.needs if n.skill],
     )
 
 
@@ -186,7 +190,9 @@ def public(scenario: Scenario, plan: Plan) -> PublicView:
         if not s.invisible:
             columns[column_of[s.start]].append(RoadmapItem(title=s.title, kind=s.kind))
     # The title names the horizon only: a scenario's name or description is written for planners.
-    return PublicView(title=f"Roadmap {scenario.periods[0]} to {scenario.periods[-1]}", columns=[RoadmapColumn(label=label, items=items) for label, items in columns.items()])
+    return PublicView(
+        title=f"Roadmap {scenario.periods[0]} to {scenario.periods[-1]}", columns=[RoadmapColumn(label=label, items=items) for label, items in columns.items()]
+    )
 
 
 def view(name: str, scenario: Scenario, plan: Plan) -> View:

@@ -7,8 +7,9 @@ deadline moved, capacity added to one team in one period, a value changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from planner.quantities import plain_number
 from planner.rules import Rule, RuleKind

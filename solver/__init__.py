@@ -13,11 +13,15 @@ from planner.scoring import improvement
 from solver.cpsat import Progress, solve_cpsat
 from solver.greedy import greedy_plan
 
-__all__ = ["Progress", "solve", "greedy_plan"]
+__all__ = ["Progress", "greedy_plan", "solve"]
 
 
 def solve(
-    scenario: Scenario, settings: SolveSettings | None = None, *, on_progress: Progress | None = None, warm_start: Plan | None = None,
+    scenario: Scenario,
+    settings: SolveSettings | None = None,
+    *,
+    on_progress: Progress | None = None,
+    warm_start: Plan | None = None,
 ) -> Plan:
     """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception.
 
@@ -50,7 +54,10 @@ def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:
 
 
 def _better_start(
-    scenario: Scenario, settings: SolveSettings, baseline: dict[str, Placement] | None, neighbour: dict[str, Placement],
+    scenario: Scenario,
+    settings: SolveSettings,
+    baseline: dict[str, Placement] | None,
+    neighbour: dict[str, Placement],
 ) -> dict[str, Placement] | None:
     """The neighbour's decisions when they are valid here (the solver-free checker says so) and at least as good."""
     rebuilt = build_plan(scenario, neighbour, status=PlanStatus.feasible, best_bound=None, solve_seconds=0, backend="greedy", settings=settings)

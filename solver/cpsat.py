@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
@@ -37,9 +37,7 @@ class Model:
     def __init__(self, f: Formulation) -> None:
         self.f = f
         self.model = cp_model.CpModel()
-        self.vars = [
-            self.model.new_bool_var(name) if upper == 1 else self.model.new_int_var(0, upper, name) for name, upper in zip(f.names, f.upper)
-        ]
+        self.vars = [self.model.new_bool_var(name) if upper == 1 else self.model.new_int_var(0, upper, name) for name, upper in zip(f.names, f.upper)]
         self.rules: dict[Rule, cp_model.IntVar] = {}
         for row in f.rows:
             if row.form is not Form.linear:
@@ -148,8 +146,14 @@ def solve_cpsat(
     status = _STATUS[code]
     if not status.found:
         return build_plan(
-            scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
-            backend="cpsat", settings=settings, message=status_message(status, settings),
+            scenario,
+            {},
+            status=status,
+            best_bound=None,
+            solve_seconds=time.perf_counter() - began,
+            backend="cpsat",
+            settings=settings,
+            message=status_message(status, settings),
         )
     placements = m.placements(solver)
     best_bound = solver.best_objective_bound / scale
@@ -158,8 +162,14 @@ def solve_cpsat(
     if status is PlanStatus.optimal:
         placements = _break_ties(m, solver, settings, began) or placements
     return build_plan(
-        scenario, placements, status=status, best_bound=best_bound, solve_seconds=time.perf_counter() - began,
-        backend="cpsat", settings=settings, message=status_message(status, settings),
+        scenario,
+        placements,
+        status=status,
+        best_bound=best_bound,
+        solve_seconds=time.perf_counter() - began,
+        backend="cpsat",
+        settings=settings,
+        message=status_message(status, settings),
     )
 
 

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Callable
 
 from ortools.sat.python import cp_model
 
 from planner.explanation import Diagnosis, Repair
-from planner.plan import Plan, PlanStatus, SolveSettings
+from planner.plan import Plan, SolveSettings
 from planner.quantities import SHARE_SCALE, hundredths
-from planner.scenario import Scenario
 from planner.rules import Rule, RuleKind
+from planner.scenario import Scenario
 from planner.whatif import with_capacity, with_initiative, with_policy, without
 from solver.cpsat import Model, solve_cpsat
 from solver.formulation import Formulation
-
 
 
 class _Counter:
@@ -42,7 +41,12 @@ class _Counter:
 
 
 def diagnose(
-    scenario: Scenario, settings: SolveSettings, *, time_limit: float = 10.0, threads: int | None = None, repairs: bool = True,
+    scenario: Scenario,
+    settings: SolveSettings,
+    *,
+    time_limit: float = 10.0,
+    threads: int | None = None,
+    repairs: bool = True,
 ) -> tuple[Diagnosis, int]:
     """A minimal conflict and (with `repairs`) the repairs, with the number of solves it took."""
     settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat"})
@@ -138,8 +142,9 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         assert rule.initiative and rule.period
         last = len(scenario.periods) - 1
         for k in range(scenario.period_index[rule.period] + 1, last + 1):
-            found = verified("deadline_moved", with_initiative(scenario, rule.initiative, deadline=scenario.periods[k]),
-                             periods=k - scenario.period_index[rule.period])
+            found = verified(
+                "deadline_moved", with_initiative(scenario, rule.initiative, deadline=scenario.periods[k]), periods=k - scenario.period_index[rule.period]
+            )
             if found:
                 return found
         return None
@@ -155,7 +160,9 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
     # Floors and minimum shares are lowered, caps and maximum shares raised, to the nearest 0.0001 that works.
     current = int(Decimal(rule.limit or "0") * SHARE_SCALE)
     lowering = rule.kind in (RuleKind.invisible_floor, RuleKind.team_invisible_floor, RuleKind.theme_min_share)
-    change = {RuleKind.invisible_cap: "cap_raised", RuleKind.theme_max_share: "share_relaxed", RuleKind.theme_min_share: "share_relaxed"}.get(rule.kind, "floor_lowered")
+    change = {RuleKind.invisible_cap: "cap_raised", RuleKind.theme_max_share: "share_relaxed", RuleKind.theme_min_share: "share_relaxed"}.get(
+        rule.kind, "floor_lowered"
+    )
 
     def share_edit(step: int) -> Scenario:
         value = current - step if lowering else current + step

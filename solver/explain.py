@@ -11,10 +11,10 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import cached_property
-from typing import Callable, Iterable
 
 from planner.explanation import (
     BindingCapacity,
@@ -39,7 +39,6 @@ from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
 
 
-
 class _OutOfTime(Exception):
     """The explanation's overall budget is spent: what is left is reported unexplained."""
 
@@ -62,10 +61,13 @@ class _Explainer:
         left = self.deadline - time.perf_counter()
         if left <= 0:
             raise _OutOfTime
-        settings = self.settings.model_copy(update={
-            "force_in": [*self.settings.force_in, *force_in], "force_out": [*self.settings.force_out, *force_out],
-            "time_limit": min(self.settings.time_limit, left),
-        })
+        settings = self.settings.model_copy(
+            update={
+                "force_in": [*self.settings.force_in, *force_in],
+                "force_out": [*self.settings.force_out, *force_out],
+                "time_limit": min(self.settings.time_limit, left),
+            }
+        )
         with self._lock:
             self.count += 1
         return solve_cpsat(scenario or self.s, settings, hint=self.hint)
@@ -99,7 +101,10 @@ class _Explainer:
         after = {s.id: s.start for s in other.scheduled}
         before = {s.id: s.start for s in self.plan.scheduled}
         return Counterfactual(
-            kind=kind, status=other.status, objective=other.objective, value_lost=self.loss(other),
+            kind=kind,
+            status=other.status,
+            objective=other.objective,
+            value_lost=self.loss(other),
             start=after.get(initiative),
             added=sorted(i for i in after if i not in before and i != initiative),
             dropped=sorted(i for i in before if i not in after and i != initiative),
@@ -149,10 +154,15 @@ class _Explainer:
             for team, cells in self.loads(initiative, start - 1).items():
                 for k, amount in cells.items():
                     if k < len(labels) and amount > room[team, k]:
-                        out.append(Holding(
-                            code=Hold.full_team, team=team, period=labels[k],
-                            room=Decimal(room[team, k]) / 100, needed=Decimal(amount) / 100,
-                        ))
+                        out.append(
+                            Holding(
+                                code=Hold.full_team,
+                                team=team,
+                                period=labels[k],
+                                room=Decimal(room[team, k]) / 100,
+                                needed=Decimal(amount) / 100,
+                            )
+                        )
                         break
         return out
 
@@ -207,7 +217,8 @@ class _Explainer:
         labels = self.s.periods
         earliest = self.earliest[initiative.id]
         base = dict(
-            id=initiative.id, title=initiative.title,
+            id=initiative.id,
+            title=initiative.title,
             earliest_possible=labels[earliest] if earliest is not None else None,
         )
         placed = self.plan.scheduled_by_id().get(initiative.id)
@@ -222,13 +233,19 @@ class _Explainer:
             if counterfactuals and not is_required(initiative, self.s):
                 found.append(self.counterfactual("force_out", initiative.id, self.resolve(force_out=[initiative.id])))
             return InitiativeExplanation(
-                **base, scheduled=True, start=placed.start, finish=placed.finish, late_by=late_by,
-                contributes=placed.decayed_value, reason=reason, held_by=self.holdings(initiative, start),
-                displaced_by=displaced, counterfactuals=found,
+                **base,
+                scheduled=True,
+                start=placed.start,
+                finish=placed.finish,
+                late_by=late_by,
+                contributes=placed.decayed_value,
+                reason=reason,
+                held_by=self.holdings(initiative, start),
+                displaced_by=displaced,
+                counterfactuals=found,
             )
         excluded = sorted(
-            {o for o in initiative.excludes if o in self.starts}
-            | {o.id for o in self.s.initiatives if initiative.id in o.excludes and o.id in self.starts}
+            {o for o in initiative.excludes if o in self.starts} | {o.id for o in self.s.initiatives if initiative.id in o.excludes and o.id in self.starts}
         )
         missing = [p for p in initiative.depends_on if p not in self.starts]
         if excluded:
@@ -237,9 +254,7 @@ class _Explainer:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=missing)
         if earliest is None:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.window_too_short)
-        reason, displaced, forced_in, forced_plan = self.classify(
-            initiative, "force_in", lambda scenario: self.resolve(scenario, force_in=[initiative.id])
-        )
+        reason, displaced, forced_in, forced_plan = self.classify(initiative, "force_in", lambda scenario: self.resolve(scenario, force_in=[initiative.id]))
         found = [forced_in]
         if counterfactuals and not self.makespan and forced_in.objective is not None:
             found.append(self.value_to_fit(initiative, forced_in))
@@ -332,8 +347,12 @@ class _Explainer:
             return None
         other = self.resolve(with_capacity(self.s, extra))
         return self.counterfactual(
-            "capacity_to_fit", initiative.id, other,
-            extra_capacity=[CapacityCell(team=t, period=p, amount=a) for (t, p), a in sorted(extra.items(), key=lambda kv: (kv[0][0], self.s.period_index[kv[0][1]]))],
+            "capacity_to_fit",
+            initiative.id,
+            other,
+            extra_capacity=[
+                CapacityCell(team=t, period=p, amount=a) for (t, p), a in sorted(extra.items(), key=lambda kv: (kv[0][0], self.s.period_index[kv[0][1]]))
+            ],
             entered=initiative.id in other.scheduled_by_id(),
         )
 
@@ -384,8 +403,13 @@ def explain(
             else (None, 0)
         )
         return Explanation(
-            scenario=scenario.name, status=plan.status, objective=None, diagnosis=diagnosis,
-            what_ifs=counterfactuals, resolves=count, seconds=round(time.perf_counter() - began, 3),
+            scenario=scenario.name,
+            status=plan.status,
+            objective=None,
+            diagnosis=diagnosis,
+            what_ifs=counterfactuals,
+            resolves=count,
+            seconds=round(time.perf_counter() - began, 3),
         )
     x = _Explainer(scenario, plan, plan.settings, time_limit, began + budget if budget is not None else math.inf)
     chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
@@ -413,10 +437,14 @@ def explain(
             if on_progress:
                 on_progress(done, len(jobs))
     return Explanation(
-        scenario=scenario.name, status=plan.status, objective=plan.objective,
+        scenario=scenario.name,
+        status=plan.status,
+        objective=plan.objective,
         initiatives=[r for r in results if isinstance(r, InitiativeExplanation)],
         policy_costs=[r for r in results if isinstance(r, PolicyCost)],
         binding=[r for r in results if isinstance(r, BindingCapacity)],
-        what_ifs=counterfactuals, resolves=x.count,
-        unexplained=[i.id for i in scenario.initiatives if i.id in unexplained], seconds=round(time.perf_counter() - began, 3),
+        what_ifs=counterfactuals,
+        resolves=x.count,
+        unexplained=[i.id for i in scenario.initiatives if i.id in unexplained],
+        seconds=round(time.perf_counter() - began, 3),
     )

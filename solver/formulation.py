@@ -30,9 +30,10 @@ strengthening of its own only if it is redundant: it must not change which plans
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Literal
+from typing import Literal
 
 from planner.plan import SolveSettings, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
@@ -145,14 +146,18 @@ class Formulation:
         return self._families[var], self._ids[var]
 
     def linear(
-        self, kind: str, ids: tuple[str, ...], terms: list[tuple[int, Var]], sense: Sense, rhs: int, rule: Rule | None = None,
+        self,
+        kind: str,
+        ids: tuple[str, ...],
+        terms: list[tuple[int, Var]],
+        sense: Sense,
+        rhs: int,
+        rule: Rule | None = None,
         enforced_by: Var | None = None,
     ) -> None:
         self.rows.append(Row(kind, ids, Form.linear, terms=terms, sense=sense, rhs=rhs, rule=rule, enforced_by=enforced_by))
 
-    def typed(
-        self, form: Form, kind: str, ids: tuple[str, ...], positive: list[Var], negative: list[Var] | None = None, rule: Rule | None = None
-    ) -> None:
+    def typed(self, form: Form, kind: str, ids: tuple[str, ...], positive: list[Var], negative: list[Var] | None = None, rule: Rule | None = None) -> None:
         self.rows.append(Row(kind, ids, form, positive=positive, negative=negative or [], rule=rule))
 
     def window(self, initiative: Initiative) -> range:
@@ -303,10 +308,7 @@ def add_theme_shares(f: Formulation) -> None:
             if bound is None:
                 continue
             share = int(bound * SHARE_SCALE)
-            terms = [
-                (sense * effort * (SHARE_SCALE * (s.initiative_by_id[i].theme == theme) - share), f.v.selected(i))
-                for i, effort in efforts.items()
-            ]
+            terms = [(sense * effort * (SHARE_SCALE * (s.initiative_by_id[i].theme == theme) - share), f.v.selected(i)) for i, effort in efforts.items()]
             f.linear(kind, (theme,), terms, ">=", 0, Rule(kind=kind, theme=theme, limit=str(bound)))  # type: ignore[arg-type]
 
 

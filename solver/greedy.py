@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, score_placements, window
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Initiative, Objective, Scenario
@@ -243,6 +244,12 @@ def greedy_plan(scenario: Scenario, settings: SolveSettings | None = None) -> Pl
     status = PlanStatus.unknown if placements is None else PlanStatus.feasible
     message = "the rank-ordered fill could not meet every hard rule" if placements is None else "rank-ordered fill"
     return build_plan(
-        scenario, placements or {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
-        backend="greedy", settings=settings, message=message,
+        scenario,
+        placements or {},
+        status=status,
+        best_bound=None,
+        solve_seconds=time.perf_counter() - began,
+        backend="greedy",
+        settings=settings,
+        message=message,
     )

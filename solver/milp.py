@@ -17,7 +17,7 @@ import contextlib
 import math
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pulp
 
@@ -81,7 +81,7 @@ class Model:
         for amount, var in terms:
             merged[var] = merged.get(var, 0) + amount
         merged = {var: amount for var, amount in merged.items() if amount}
-        if not merged and (0 == rhs if sense == "==" else 0 <= rhs if sense == "<=" else 0 >= rhs):
+        if not merged and (rhs == 0 if sense == "==" else rhs >= 0 if sense == "<=" else rhs <= 0):
             return
         divisor = math.gcd(*merged.values(), rhs)
         if divisor > 1:
@@ -215,8 +215,14 @@ def solve_milp(
     status = _solve(m, solver, settings.time_limit)
     if not status.found:
         return build_plan(
-            scenario, {}, status=status, best_bound=None, solve_seconds=time.perf_counter() - began,
-            backend="pulp", settings=settings, message=f"{solver_name}: " + status_message(status, settings),
+            scenario,
+            {},
+            status=status,
+            best_bound=None,
+            solve_seconds=time.perf_counter() - began,
+            backend="pulp",
+            settings=settings,
+            message=f"{solver_name}: " + status_message(status, settings),
         )
     placements = m.placements()
     objective = _integer_value(m.objective)
@@ -227,8 +233,13 @@ def solve_milp(
     if status is PlanStatus.optimal:
         placements = _break_ties(m, objective, settings, began) or placements
     return build_plan(
-        scenario, placements, status=status, best_bound=None if bound is None else bound / scale,
-        solve_seconds=time.perf_counter() - began, backend="pulp", settings=settings,
+        scenario,
+        placements,
+        status=status,
+        best_bound=None if bound is None else bound / scale,
+        solve_seconds=time.perf_counter() - began,
+        backend="pulp",
+        settings=settings,
         message=f"{solver_name}: " + status_message(status, settings),
     )
 

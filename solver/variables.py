@@ -9,7 +9,7 @@ optimises the same integers.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from planner.plan import Placement, PlanStatus, SolveSettings, is_required
 from planner.scenario import Initiative, Objective, Scenario

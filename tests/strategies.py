@@ -25,8 +25,10 @@ KINDS = ["feature", "feature", "tech_debt", "compliance", "fairness_audit", "inf
 
 def amounts(max_hundredths: int, min_hundredths: int = 0) -> st.SearchStrategy[float | int]:
     """Numbers with at most two decimals, written as a user would (4, 2.5, 0.25)."""
+
     def plain(h: int) -> float | int:
         return h // 100 if h % 100 == 0 else h / 100
+
     return st.integers(min_hundredths, max_hundredths).map(plain)
 
 
@@ -45,17 +47,14 @@ def capacities(draw: st.DrawFn, labels: list[str]) -> Any:
 
 def _value_inputs(draw: st.DrawFn, scoring: str) -> dict[str, Any]:
     score = st.integers(0, 100)
-    if draw(st.booleans()) and scoring == "value" or draw(st.integers(0, 9)) == 0:
+    if (draw(st.booleans()) and scoring == "value") or draw(st.integers(0, 9)) == 0:
         return {"value": draw(score)}
     if scoring == "rice":
-        return {"rice": {"reach": draw(score), "impact": draw(st.sampled_from([0.25, 0.5, 1, 2, 3])),
-                         "confidence": draw(st.sampled_from([0.5, 0.8, 1]))}}
+        return {"rice": {"reach": draw(score), "impact": draw(st.sampled_from([0.25, 0.5, 1, 2, 3])), "confidence": draw(st.sampled_from([0.5, 0.8, 1]))}}
     if scoring == "ice":
-        return {"ice": {"impact": draw(st.integers(1, 10)), "confidence": draw(st.sampled_from([0.5, 1])),
-                        "ease": draw(st.integers(1, 10))}}
+        return {"ice": {"impact": draw(st.integers(1, 10)), "confidence": draw(st.sampled_from([0.5, 1])), "ease": draw(st.integers(1, 10))}}
     if scoring == "wsjf":
-        return {"wsjf": {"business_value": draw(st.integers(1, 20)), "time_criticality": draw(st.integers(0, 20)),
-                         "risk_reduction": draw(st.integers(0, 20))}}
+        return {"wsjf": {"business_value": draw(st.integers(1, 20)), "time_criticality": draw(st.integers(0, 20)), "risk_reduction": draw(st.integers(0, 20))}}
     if scoring == "weighted":
         return {"weighted": {"reach": draw(st.integers(0, 5)), "strategy": draw(st.integers(0, 5))}}
     return {"value": draw(score)}
@@ -135,9 +134,7 @@ def _previous_plan(draw: st.DrawFn, ids: list[str], labels: list[str]) -> dict[s
     return previous
 
 
-def _initiative(
-    draw: st.DrawFn, n: int, labels: list[str], team_ids: list[str], skills: list[str], theme_ids: list[str], scoring: str
-) -> dict[str, Any]:
+def _initiative(draw: st.DrawFn, n: int, labels: list[str], team_ids: list[str], skills: list[str], theme_ids: list[str], scoring: str) -> dict[str, Any]:
     initiative: dict[str, Any] = {"id": f"init-{n}", "title": f"Initiative {n}"}
     kind = draw(st.sampled_from(KINDS))
     if kind != "feature":

@@ -16,7 +16,6 @@ import yaml
 from api.service.db import JobRecord
 from api.service.jobs import Doorbell
 from planner.loader import load
-from planner.plan import Plan
 from tests.factories import REFERENCE
 from tests.service import FAST, Api, close, make_api
 
@@ -263,7 +262,7 @@ def test_the_three_audience_views(api: Api, solved: dict[str, Any]) -> None:
     plan = api.plan(solved["plan"])
     executive = api.get(f"/plans/{solved['plan']}/views/executive").get_json()
     assert executive["objective"] == plan.objective and executive["guardrails"]  # priced: the solve asked for policy costs
-    assert {l["id"] for l in executive["left_out"]} == {u.id for u in plan.not_scheduled}
+    assert {left["id"] for left in executive["left_out"]} == {u.id for u in plan.not_scheduled}
     engineering = api.get(f"/plans/{solved['plan']}?view=engineering").get_json()
     assert engineering["cells"]
     public = api.get(f"/plans/{solved['plan']}/views/public?format=md")
@@ -403,7 +402,12 @@ def test_a_token_sees_only_its_workspace(api: Api, solved: dict[str, Any]) -> No
     assert api.get("/jobs", **other).get_json()["total"] == 0 and api.get("/plans", **other).get_json()["total"] == 0
     overlay = problem(api.post("/scenarios", data=OVERLAY.format(base=solved["scenario"]), headers={"Content-Type": "application/yaml"}, **other), 422)
     assert overlay["errors"][0]["location"]["path"] == "extends"
-    problem(api.client.delete(f"/tokens/{api.tokens['alpha:viewer'].split('_')[1]}_{api.tokens['alpha:viewer'].split('_')[2]}", headers=api.headers("admin", "beta")), 404)
+    problem(
+        api.client.delete(
+            f"/tokens/{api.tokens['alpha:viewer'].split('_')[1]}_{api.tokens['alpha:viewer'].split('_')[2]}", headers=api.headers("admin", "beta")
+        ),
+        404,
+    )
 
 
 # --- the rest --------------------------------------------------------------------------------------------
@@ -427,7 +431,8 @@ def test_the_openapi_document_covers_every_route(api: Api) -> None:
     assert spec["openapi"] == "3.1.0"
     routes = {
         (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
-        for rule in api.app.url_map.iter_rules() if not rule.rule.startswith(("/v1/", "/static", "/openapi", "/docs"))
+        for rule in api.app.url_map.iter_rules()
+        if not rule.rule.startswith(("/v1/", "/static", "/openapi", "/docs"))
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     documented = {(path, method) for path, operations in spec["paths"].items() for method in operations}

@@ -49,7 +49,15 @@ def test_the_first_mknap1_instances_solve_to_their_known_optimum(index, optimum)
 
 @needs_data
 def test_the_mknap_files_are_read_whole_and_the_best_known_table_is_keyed_by_file_and_position():
-    assert [(len(k.profits), len(k.capacities)) for k in orlib.parse(cases.ORLIB / "mknap1.txt")] == [(6, 10), (10, 10), (15, 10), (20, 10), (28, 10), (39, 5), (50, 5)]
+    assert [(len(k.profits), len(k.capacities)) for k in orlib.parse(cases.ORLIB / "mknap1.txt")] == [
+        (6, 10),
+        (10, 10),
+        (15, 10),
+        (20, 10),
+        (28, 10),
+        (39, 5),
+        (50, 5),
+    ]
     first = orlib.parse(cases.ORLIB / "mknapcb1.txt")[0]
     assert (len(first.profits), len(first.capacities), first.known, first.capacities[:3]) == (100, 5, 24381, [11927, 13727, 11551])
     best, lp = orlib.best_known(cases.ORLIB / "best-feasible-slns.txt")

@@ -67,8 +67,7 @@ def usage_error(capsys, argv: list[str]) -> str:
 def test_a_valid_file_exits_0_with_an_ok_line_summarising_it(capsys, valid):
     assert main(["check", valid]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "ok tiny.yaml: tiny: 2 quarters 2027-Q1..2027-Q2, 2 teams, 3 initiatives (0 required), "
-        "demand 16 of capacity 30 engineer-weeks (25% invisible work)",
+        "ok tiny.yaml: tiny: 2 quarters 2027-Q1..2027-Q2, 2 teams, 3 initiatives (0 required), demand 16 of capacity 30 engineer-weeks (25% invisible work)",
         "1 checked: 1 valid, 0 invalid",
     ]
 

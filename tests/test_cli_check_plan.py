@@ -140,7 +140,11 @@ def test_json_output_names_each_violation_by_its_rule_and_ids(capsys, folder):
     assert code == 1 and result["holds"] is False and result["checked"] is True and result["problems"] == []
     deadline = next(v for v in result["violations"] if v["rule"] == "deadline")
     assert {k: deadline[k] for k in ("name", "initiative", "team", "theme", "period")} == {
-        "name": "deadline[cdn, 2027-Q1]", "initiative": "cdn", "team": None, "theme": None, "period": "2027-Q1",
+        "name": "deadline[cdn, 2027-Q1]",
+        "initiative": "cdn",
+        "team": None,
+        "theme": None,
+        "period": "2027-Q1",
     }
     assert {v["rule"] for v in result["stale_figures"]} <= {"load", "report", "objective", "stability"}
 
@@ -166,11 +170,21 @@ def test_a_plan_without_a_solution_has_nothing_to_check(capsys, folder):
 BAD_PLANS = [
     ("not JSON", lambda text, _: text.replace('"status": "optimal",', '"status": "optimal"', 1), "plan.json:4:3: JSON syntax error: Expecting ',' delimiter"),
     ("a list", lambda _, plan: json.dumps([plan]), "plan.json:1:1: the document is not a mapping: a plan, as `planner solve --format json` writes it"),
-    ("no scheduled", lambda _, plan: json.dumps({k: v for k, v in plan.items() if k != "scheduled"}), "plan.json:1:1: scheduled: missing required key 'scheduled'"),
-    ("a start that is a list", lambda _, plan: json.dumps({**plan, "scheduled": [{**plan["scheduled"][0], "start": ["2027-Q1"]}, *plan["scheduled"][1:]]}, indent=2),
-     "scheduled[0].start: must be text, got a list"),
-    ("a misspelt key", lambda _, plan: json.dumps({**plan, "scheduled": [{**plan["scheduled"][0], "strat": "2027-Q1"}, *plan["scheduled"][1:]]}, indent=2),
-     "scheduled[0].strat: unknown key 'strat' (did you mean 'start'?)"),
+    (
+        "no scheduled",
+        lambda _, plan: json.dumps({k: v for k, v in plan.items() if k != "scheduled"}),
+        "plan.json:1:1: scheduled: missing required key 'scheduled'",
+    ),
+    (
+        "a start that is a list",
+        lambda _, plan: json.dumps({**plan, "scheduled": [{**plan["scheduled"][0], "start": ["2027-Q1"]}, *plan["scheduled"][1:]]}, indent=2),
+        "scheduled[0].start: must be text, got a list",
+    ),
+    (
+        "a misspelt key",
+        lambda _, plan: json.dumps({**plan, "scheduled": [{**plan["scheduled"][0], "strat": "2027-Q1"}, *plan["scheduled"][1:]]}, indent=2),
+        "scheduled[0].strat: unknown key 'strat' (did you mean 'start'?)",
+    ),
 ]
 
 

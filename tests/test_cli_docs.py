@@ -24,7 +24,11 @@ OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 def help_text(*command: str) -> str:
     # A wide terminal keeps argparse from wrapping a command's name away from its description.
     run = subprocess.run(
-        [sys.executable, "-m", "api", *command, "--help"], cwd=REPO, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "api", *command, "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "COLUMNS": "200"},
     )
     assert run.returncode == 0, f"planner {' '.join(command)} --help failed:\n{run.stderr}"
@@ -104,19 +108,13 @@ def test_every_command_section_in_docs_cli_md_is_a_command_planner_has() -> None
 
 def test_every_option_a_command_shows_in_its_help_is_named_in_its_section() -> None:
     documented = sections()
-    missing = {
-        command: sorted(options_in_help(command) - options_named(command, documented[command]))
-        for command in commands() if command in documented
-    }
+    missing = {command: sorted(options_in_help(command) - options_named(command, documented[command])) for command in commands() if command in documented}
     missing = {command: options for command, options in missing.items() if options}
     assert not missing, f"options --help shows that docs/cli.md does not name in the command's section: {missing}"
 
 
 def test_every_option_docs_cli_md_names_for_a_command_is_one_its_help_shows() -> None:
     documented = sections()
-    unknown = {
-        command: sorted(options_named(command, documented[command]) - options_in_help(command))
-        for command in commands() if command in documented
-    }
+    unknown = {command: sorted(options_named(command, documented[command]) - options_in_help(command)) for command in commands() if command in documented}
     unknown = {command: options for command, options in unknown.items() if options}
     assert not unknown, f"options docs/cli.md names that the command's --help does not show: {unknown}"

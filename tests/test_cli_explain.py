@@ -32,6 +32,7 @@ def test_solve_says_why_each_initiative_is_out_or_late(capsys):
 
 def test_solve_json_carries_the_reasons_in_the_plan(capsys):
     code, out, _ = run(capsys, "solve", str(REFERENCE), "--format", "json", "--workers", "1")
+    assert code == 0
     plan = Plan.model_validate(json.loads(out))
     verified(load_scenario(REFERENCE), plan)
     reasons = {i.id: i.reason.value for i in plan.explanation.initiatives if i.reason}
@@ -41,8 +42,9 @@ def test_solve_json_carries_the_reasons_in_the_plan(capsys):
 
 def test_no_reasons_skips_them_and_csv_has_a_reason_column(capsys):
     code, out, _ = run(capsys, "solve", str(REFERENCE), "--format", "json", "--no-reasons", "--workers", "1")
-    assert json.loads(out)["explanation"] is None
+    assert code == 0 and json.loads(out)["explanation"] is None
     code, out, _ = run(capsys, "solve", str(REFERENCE), "--format", "csv", "--workers", "1")
+    assert code == 0
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(out))}
     assert rows["support-chatbot"]["reason"] == "capacity" and rows["checkout-redesign"]["reason"] == ""
 
@@ -99,5 +101,6 @@ def test_every_force_in_claim_on_the_reference_is_what_planner_solve_force_in_fi
         assert claim.settings.force_in == [item.id]
         code, out, _ = run(capsys, "solve", str(REFERENCE), "--force-in", item.id, "--format", "json", "--no-reasons")
         plan = Plan.model_validate(json.loads(out))
+        assert code == (0 if plan.status.found else 3)
         verified(load_scenario(REFERENCE), plan) if plan.objective is not None else None
         assert (plan.status.value, plan.objective) == (claim.status.value, claim.objective), item.id

@@ -128,7 +128,10 @@ def test_search_settings_the_solver_cannot_take_are_usage_errors_naming_the_opti
     assert "usage: planner solve" in err and f"planner: error: {refusal}" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", [["compare", str(REFERENCE), str(REFERENCE)], ["sweep", str(REFERENCE), "--capacity", "all"], ["batch", str(REFERENCE)], ["explain", str(REFERENCE)]])
+@pytest.mark.parametrize(
+    "command",
+    [["compare", str(REFERENCE), str(REFERENCE)], ["sweep", str(REFERENCE), "--capacity", "all"], ["batch", str(REFERENCE)], ["explain", str(REFERENCE)]],
+)
 def test_every_solving_command_refuses_a_seed_out_of_range_before_solving(capsys, command):
     code, out, err = run(capsys, *command, "--seed", "4294967296")
     assert (code, out) == (2, "")

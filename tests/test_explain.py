@@ -9,8 +9,8 @@ from typing import Any
 from planner import load_scenario
 from planner.explanation import Explanation, Hold, InitiativeExplanation, Reason
 from planner.plan import PlanStatus
-from planner.scenario import Scenario
 from planner.rules import Rule, RuleKind
+from planner.scenario import Scenario
 from planner.whatif import with_capacity, with_initiative, with_policy, without
 from solver.explain import explain
 from tests.factories import BUNDLED, REFERENCE
@@ -78,7 +78,9 @@ def test_capacity_to_fit_is_the_overload_of_the_plan_with_it_and_it_then_enters(
 def test_a_floor_that_keeps_a_feature_out_is_floor_or_share():
     # Room for the feature, but a 50% floor of invisible work leaves only 5 of 10 for it.
     data = scenario(
-        work("feature", {"web": 6}, 40), work("debt", {"web": 5}, 1, kind="tech_debt"), periods=1,
+        work("feature", {"web": 6}, 40),
+        work("debt", {"web": 5}, 1, kind="tech_debt"),
+        periods=1,
         invisible_work={"min_share": 0.5},
     )
     _, e = explained(data)
@@ -94,7 +96,7 @@ def test_work_worth_nothing_is_not_worth_it():
 
 def test_late_work_says_what_holds_it_and_what_earlier_would_cost():
     data = scenario(work("first", {"web": 10}, 50), work("second", {"web": 10}, 40), periods=2, value_decay_per_period=0.1)
-    s, e = explained(data)
+    _, e = explained(data)
     second = about(e, "second")
     assert (second.start, second.earliest_possible, second.late_by, second.reason) == ("2027-Q2", "2027-Q1", 1, Reason.capacity)
     assert [(h.code, h.team, h.period, h.room, h.needed) for h in second.held_by] == [(Hold.full_team, "web", "2027-Q1", Decimal(0), Decimal(10))]
@@ -173,8 +175,10 @@ def test_a_deadline_too_early_for_mandatory_work_is_repaired_by_moving_it():
     assert d is not None and d.minimal
     # Both must be done, both by Q1, and web has 10 in Q1: drop any one of the five and the rest fits.
     assert [(r.kind, r.initiative or r.team) for r in d.conflict] == [
-        (RuleKind.mandatory, "audit"), (RuleKind.deadline, "audit"),
-        (RuleKind.mandatory, "review"), (RuleKind.deadline, "review"),
+        (RuleKind.mandatory, "audit"),
+        (RuleKind.deadline, "audit"),
+        (RuleKind.mandatory, "review"),
+        (RuleKind.deadline, "review"),
         (RuleKind.capacity, "web"),
     ]
     assert {r.change for r in d.repairs} == {"made_optional", "deadline_moved", "extra_capacity"}
@@ -200,7 +204,9 @@ def test_what_the_budget_leaves_unexplained_is_listed_not_guessed():
 
 def test_a_floor_with_too_little_invisible_work_to_fill_it_is_diagnosed_and_lowered():
     data = scenario(
-        work("feature", {"web": 6}, 40), work("debt", {"web": 2}, 1, kind="tech_debt"), periods=1,
+        work("feature", {"web": 6}, 40),
+        work("debt", {"web": 2}, 1, kind="tech_debt"),
+        periods=1,
         invisible_work={"min_share": 0.3},
     )
     s = Scenario.model_validate(data)

@@ -12,12 +12,12 @@ from planner.plan import PlanStatus
 from tests.factories import REFERENCE
 from tests.solving import solved
 
-JIRA = '''Issue key,Summary,Issue Type,Team,Story Points,Due date,Labels,Labels
+JIRA = """Issue key,Summary,Issue Type,Team,Story Points,Due date,Labels,Labels
 PLAT-101,Retire the legacy job runner,Story,Platform,16,2027-06-30,tech-debt,reliability
 ML-7,"Ranking model v2:
 offline evaluation first",Story,ML,12,,growth,
 SRE-3,PCI evidence automation,Task,sre,4,2027-02-15,compliance,
-'''
+"""
 
 MAPPING = """
 effort_per_unit: 2          # two story points per engineer-week

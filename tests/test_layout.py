@@ -37,9 +37,7 @@ print(json.dumps({"imported": imported, "forbidden": sorted(m for m in sys.modul
 
 
 def import_all(packages: str, forbidden: str) -> dict[str, list[str]]:
-    run = subprocess.run(
-        [sys.executable, "-c", IMPORT_ALL, packages, forbidden], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    run = subprocess.run([sys.executable, "-c", IMPORT_ALL, packages, forbidden], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 

@@ -9,9 +9,10 @@ against CP-SAT by two solvers as well.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulp
 import pytest
@@ -47,13 +48,13 @@ def both(scenario: Scenario, milp_solver: str) -> tuple[Plan, Plan]:
     return verified(scenario, solve_cpsat(scenario, CPSAT)), solved_by_milp(scenario, milp_solver)
 
 
-@lru_cache(maxsize=None)
+@cache
 def bundled(path: Path) -> tuple[Scenario, Plan]:
     scenario = load_scenario(path)
     return scenario, verified(scenario, solve_cpsat(scenario, CPSAT))
 
 
-@lru_cache(maxsize=None)
+@cache
 def bundled_milp(path: Path, milp_solver: str) -> Plan:
     scenario, _ = bundled(path)
     return solved_by_milp(scenario, milp_solver)
@@ -206,8 +207,7 @@ def test_a_skill_need_is_carried_by_one_qualified_team(milp_solver):
     data = scenario_data()
     data["teams"].append({"id": "web-2", "capacity": 10, "skills": ["frontend"]})
     data["initiatives"] = [
-        {"id": f"page-{n}", "title": f"Page {n}", "needs": [{"skill": "frontend", "effort": 10}], "value": 5, "deadline": "2027-Q1"}
-        for n in range(2)
+        {"id": f"page-{n}", "title": f"Page {n}", "needs": [{"skill": "frontend", "effort": 10}], "value": 5, "deadline": "2027-Q1"} for n in range(2)
     ]
     scenario = Scenario.model_validate(data)
     cpsat, mip = both(scenario, milp_solver)

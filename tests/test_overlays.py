@@ -49,11 +49,14 @@ def line_of(path, words: str) -> int:
 
 
 def test_an_overlay_changes_one_teams_capacity_and_keeps_the_other_teams(folder):
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         teams:
           - {id: ops, capacity: 9}
-        """)
+        """,
+    )
     assert [team.id for team in scenario.teams] == ["web", "ops"]
     assert scenario.capacity("ops") == (9, 9)
     assert scenario.capacity("web") == (10, 10)
@@ -61,73 +64,96 @@ def test_an_overlay_changes_one_teams_capacity_and_keeps_the_other_teams(folder)
 
 
 def test_an_overlay_adds_an_initiative_the_base_lacks_at_the_end(folder):
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - {id: search, title: Site search, effort: {web: 3}, value: 9}
-        """)
+        """,
+    )
     assert [i.id for i in scenario.initiatives] == ["signup", "cdn", "promo", "search"]
     assert scenario.initiative_by_id["search"].effort == {"web": Decimal(3)}
 
 
 def test_changing_one_field_of_an_initiative_keeps_its_other_fields(folder):
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - {id: promo, value: 11}
-        """)
+        """,
+    )
     promo = scenario.initiative_by_id["promo"]
     assert promo.value == 11
     assert (promo.title, promo.effort, promo.depends_on) == ("Promo page", {"web": Decimal(4)}, ["signup"])
 
 
 def test_a_mapping_inside_an_initiative_merges_key_by_key(folder):
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - {id: signup, effort: {ops: 2}}
-        """)
+        """,
+    )
     assert scenario.initiative_by_id["signup"].effort == {"web": Decimal(8), "ops": Decimal(2)}
 
 
 def test_a_list_other_than_teams_themes_and_initiatives_is_replaced_whole(folder):
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         teams:
           - {id: web, skills: [design]}
-        """)
+        """,
+    )
     assert scenario.team_by_id["web"].skills == ["design"]
 
 
 def test_remove_true_drops_an_initiative(folder):
     base = scenario_data()
     base["initiatives"][2].pop("depends_on")
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - {id: signup, remove: true}
-        """, base)
+        """,
+        base,
+    )
     assert [i.id for i in scenario.initiatives] == ["cdn", "promo"]
 
 
 def test_null_deletes_a_key_of_the_base(folder):
     base = scenario_data()
     base["initiatives"][0]["deadline"] = "2027-Q1"
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - {id: signup, deadline: null}
-        """, base)
+        """,
+        base,
+    )
     assert scenario.initiative_by_id["signup"].deadline is None
     assert scenario.initiative_by_id["signup"].title == "New signup"
 
 
 def test_null_in_a_mapping_the_base_lacks_is_dropped_as_in_json_merge_patch(folder):
-    scenario = merged(folder, """\
+    scenario = merged(
+        folder,
+        """\
         extends: base.yaml
         policies:
           invisible_work: {min_share: 0.1, team_min_share: null}
-        """)
+        """,
+    )
     assert scenario.policies.invisible_work.min_share == Decimal("0.1")
     assert scenario.policies.invisible_work.team_min_share == {}
 
@@ -143,12 +169,15 @@ def test_an_overlay_may_extend_another_overlay(folder):
 
 
 def test_an_error_written_in_the_overlay_is_reported_at_the_overlays_line(folder):
-    (problem,) = problems(folder, """\
+    (problem,) = problems(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - id: promo
             effort: {wbe: 4}
-        """)
+        """,
+    )
     assert "unknown team 'wbe'" in problem.message and "did you mean 'web'" in problem.message
     assert (problem.location.file, problem.location.line) == ("overlay.yaml", 4)
     assert problem.location.path == "initiatives[2].effort.wbe"
@@ -157,22 +186,29 @@ def test_an_error_written_in_the_overlay_is_reported_at_the_overlays_line(folder
 def test_an_error_left_in_the_base_is_reported_at_the_bases_line(folder):
     base = scenario_data()
     base["initiatives"][2]["effort"] = {"wbe": 4}
-    (problem,) = problems(folder, """\
+    (problem,) = problems(
+        folder,
+        """\
         extends: base.yaml
         name: what-if
-        """, base)
+        """,
+        base,
+    )
     assert "unknown team 'wbe'" in problem.message
     assert (problem.location.file, problem.location.line) == ("base.yaml", line_of(folder / "base.yaml", "wbe:"))
     assert problem.location.path == "initiatives[2].effort.wbe"
 
 
 def test_an_unknown_key_added_by_the_overlay_is_reported_in_the_overlay(folder):
-    (problem,) = problems(folder, """\
+    (problem,) = problems(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - id: cdn
             titel: CDN move
-        """)
+        """,
+    )
     assert "unknown key 'titel'" in problem.message
     assert (problem.location.file, problem.location.line, problem.location.path) == ("overlay.yaml", 4, "initiatives[1].titel")
 
@@ -197,22 +233,28 @@ def test_a_missing_base_is_a_located_error_naming_the_missing_file(folder):
 
 
 def test_removing_an_id_the_base_lacks_is_an_error(folder):
-    (problem,) = problems(folder, """\
+    (problem,) = problems(
+        folder,
+        """\
         extends: base.yaml
         initiatives:
           - {id: promo, remove: true}
           - {id: signupp, remove: true}
-        """)
+        """,
+    )
     assert "removes 'signupp', which the base does not have" in problem.message
     assert (problem.location.file, problem.location.line, problem.location.path) == ("overlay.yaml", 4, "initiatives[1].id")
 
 
 def test_an_overlay_item_without_an_id_is_an_error(folder):
-    (problem,) = problems(folder, """\
+    (problem,) = problems(
+        folder,
+        """\
         extends: base.yaml
         teams:
           - {capacity: 12}
-        """)
+        """,
+    )
     assert "needs an `id`" in problem.message
     assert (problem.location.file, problem.location.line, problem.location.path) == ("overlay.yaml", 3, "teams[0]")
 
@@ -267,9 +309,7 @@ def test_hire_ml_only_raises_ml_capacity_from_q2(acme):
 def test_no_fraud_pivot_only_drops_both_fraud_options(acme):
     pivotless = load(BUNDLED / "acme-2027-no-fraud-pivot.yaml").scenario
     assert differences(acme, pivotless) == {"name", "description", "initiatives.fraud-new-data", "initiatives.fraud-rules-bridge", "expect"}
-    assert [i.id for i in pivotless.initiatives] == [
-        i.id for i in acme.initiatives if i.id not in ("fraud-new-data", "fraud-rules-bridge")
-    ]
+    assert [i.id for i in pivotless.initiatives] == [i.id for i in acme.initiatives if i.id not in ("fraud-new-data", "fraud-rules-bridge")]
 
 
 def test_invisible_30_only_raises_the_organisation_wide_floor(acme):

@@ -11,8 +11,7 @@ import json
 import pytest
 import yaml
 
-from planner import Problem, ScenarioError, load
-from planner import source
+from planner import Problem, ScenarioError, load, source
 from planner.source import MAX_BYTES
 from tests.factories import REFERENCE
 
@@ -48,7 +47,7 @@ def variant(**lines: str) -> str:
     """BASE with some lines replaced: variant(l13="    titel: x") replaces line 13 (may add lines)."""
     text = BASE.splitlines()
     for key, replacement in sorted(lines.items(), key=lambda kv: -int(kv[0][1:])):
-        text[int(key[1:]) - 1: int(key[1:])] = replacement.splitlines()
+        text[int(key[1:]) - 1 : int(key[1:])] = replacement.splitlines()
     return "\n".join(text) + "\n"
 
 
@@ -85,11 +84,23 @@ CASES = [
     ("unknown skill", {"l20": "    needs: [{skill: ml, effort: 4}]"}, "initiatives[1].needs[0].skill", 20, ["no team has skill 'ml'", "frontend, infra"]),
     ("need with team and skill", {"l20": "    needs: [{team: ops, skill: infra, effort: 4}]"}, "initiatives[1].needs[0]", 20, ["either a team or a skill"]),
     ("unknown theme", {"l14": "    theme: growht"}, "initiatives[0].theme", 14, ["unknown theme 'growht'", "did you mean 'growth'"]),
-    ("unknown period", {"l16": "    value: 20\n    deadline: 2027-Q7"}, "initiatives[0].deadline", 17, ["'2027-Q7' is not a period of the horizon", "2027-Q1 .. 2027-Q4"]),
+    (
+        "unknown period",
+        {"l16": "    value: 20\n    deadline: 2027-Q7"},
+        "initiatives[0].deadline",
+        17,
+        ["'2027-Q7' is not a period of the horizon", "2027-Q1 .. 2027-Q4"],
+    ),
     ("date instead of a label", {"l16": "    value: 20\n    deadline: 2027-06-30"}, "initiatives[0].deadline", 17, ["is a date", "by label"]),
     ("unknown period in capacity", {"l6": "    capacity: {default: 10, 2027-Q5: 4}"}, "teams[0].capacity.2027-Q5", 6, ["'2027-Q5' is not a period"]),
     ("capacity list of the wrong length", {"l9": "    capacity: [4, 6, 6]"}, "teams[1].capacity", 9, ["lists 3 capacities", "horizon has 4 periods"]),
-    ("capacity mapping without default", {"l6": "    capacity: {2027-Q1: 10}"}, "teams[0].capacity", 6, ["no capacity for 2027-Q2, 2027-Q3, 2027-Q4", "default"]),
+    (
+        "capacity mapping without default",
+        {"l6": "    capacity: {2027-Q1: 10}"},
+        "teams[0].capacity",
+        6,
+        ["no capacity for 2027-Q2, 2027-Q3, 2027-Q4", "default"],
+    ),
     ("unknown initiative", {"l22": "    depends_on: [sigup]"}, "initiatives[1].depends_on[0]", 22, ["unknown initiative 'sigup'", "did you mean 'signup'"]),
     ("unknown excluded initiative", {"l22": "    excludes: [sign-up]"}, "initiatives[1].excludes[0]", 22, ["unknown initiative 'sign-up'"]),
     ("self dependency", {"l22": "    depends_on: [cdn]"}, "initiatives[1].depends_on[0]", 22, ["cannot name itself"]),
@@ -97,20 +108,86 @@ CASES = [
     ("duplicate team id", {"l8": "  - id: web"}, "teams[1].id", 8, ["duplicate id 'web'"]),
     ("invalid id", {"l17": "  - id: cdn move"}, "initiatives[1].id", 17, ["'cdn move' is not a valid id"]),
     ("dependency cycle", {"l16": "    value: 20\n    depends_on: [cdn]"}, "initiatives[1].depends_on[0]", 23, ["dependency cycle: signup -> cdn -> signup"]),
-    ("deadline before earliest start", {"l16": "    value: 20\n    earliest_start: 2027-Q3\n    deadline: 2027-Q2"}, "initiatives[0].deadline", 18, ["deadline 2027-Q2 is before earliest_start 2027-Q3"]),
-    ("duration longer than the horizon", {"l16": "    value: 20\n    duration: 5"}, "initiatives[0].duration", 17, ["duration 5 does not fit in the horizon of 4 quarters"]),
-    ("mandatory work whose window is too short", {"l16": "    value: 20\n    mandatory: true\n    duration: 3\n    deadline: 2027-Q2"}, "initiatives[0].duration", 18, ["needs 3 periods but only 2", "deadline 2027-Q2"]),
-    ("committed start that overruns the horizon", {"l16": "    value: 20\n    committed: 2027-Q4\n    duration: 2"}, "initiatives[0].committed", 17, ["2027-Q4", "run past the horizon's end"]),
-    ("mandatory initiatives that exclude each other", {"l16": "    value: 20\n    mandatory: true\n    excludes: [cdn]", "l21": "    value: 5\n    mandatory: true"}, "initiatives[0].excludes[0]", 18, ["'signup' and 'cdn' are both required", "exclude each other"]),
+    (
+        "deadline before earliest start",
+        {"l16": "    value: 20\n    earliest_start: 2027-Q3\n    deadline: 2027-Q2"},
+        "initiatives[0].deadline",
+        18,
+        ["deadline 2027-Q2 is before earliest_start 2027-Q3"],
+    ),
+    (
+        "duration longer than the horizon",
+        {"l16": "    value: 20\n    duration: 5"},
+        "initiatives[0].duration",
+        17,
+        ["duration 5 does not fit in the horizon of 4 quarters"],
+    ),
+    (
+        "mandatory work whose window is too short",
+        {"l16": "    value: 20\n    mandatory: true\n    duration: 3\n    deadline: 2027-Q2"},
+        "initiatives[0].duration",
+        18,
+        ["needs 3 periods but only 2", "deadline 2027-Q2"],
+    ),
+    (
+        "committed start that overruns the horizon",
+        {"l16": "    value: 20\n    committed: 2027-Q4\n    duration: 2"},
+        "initiatives[0].committed",
+        17,
+        ["2027-Q4", "run past the horizon's end"],
+    ),
+    (
+        "mandatory initiatives that exclude each other",
+        {"l16": "    value: 20\n    mandatory: true\n    excludes: [cdn]", "l21": "    value: 5\n    mandatory: true"},
+        "initiatives[0].excludes[0]",
+        18,
+        ["'signup' and 'cdn' are both required", "exclude each other"],
+    ),
     ("share above 1", {"l24": "  invisible_work: {min_share: 1.2}"}, "policies.invisible_work.min_share", 24, ["between 0 and 1", "1.2"]),
     ("negative share", {"l24": "  invisible_work: {team_min_share: {web: -0.1}}"}, "policies.invisible_work.team_min_share.web", 24, ["between 0 and 1"]),
-    ("floor for an unknown team", {"l24": "  invisible_work: {team_min_share: {wbe: 0.1}}"}, "policies.invisible_work.team_min_share.wbe", 24, ["unknown team 'wbe'", "did you mean 'web'"]),
-    ("cap below floor", {"l24": "  invisible_work: {min_share: 0.3, max_share: 0.1}"}, "policies.invisible_work.max_share", 24, ["max_share 0.1 is below min_share 0.3"]),
-    ("share for an unknown theme", {"l24": "  themes: {growht: {max_share: 0.5}}"}, "policies.themes.growht", 24, ["unknown theme 'growht'", "did you mean 'growth'"]),
-    ("misspelt granularity", {"l2": "horizon: {start: 2027-Q1, periods: 4, granularity: quartr}"}, "horizon.granularity", 2, ["'quartr' is not one of", "did you mean 'quarter'"]),
-    ("start label of another granularity", {"l2": "horizon: {start: 2027-01, periods: 4, granularity: quarter}"}, "horizon.start", 2, ["'2027-01' is not a quarter label", "2027-Q1"]),
+    (
+        "floor for an unknown team",
+        {"l24": "  invisible_work: {team_min_share: {wbe: 0.1}}"},
+        "policies.invisible_work.team_min_share.wbe",
+        24,
+        ["unknown team 'wbe'", "did you mean 'web'"],
+    ),
+    (
+        "cap below floor",
+        {"l24": "  invisible_work: {min_share: 0.3, max_share: 0.1}"},
+        "policies.invisible_work.max_share",
+        24,
+        ["max_share 0.1 is below min_share 0.3"],
+    ),
+    (
+        "share for an unknown theme",
+        {"l24": "  themes: {growht: {max_share: 0.5}}"},
+        "policies.themes.growht",
+        24,
+        ["unknown theme 'growht'", "did you mean 'growth'"],
+    ),
+    (
+        "misspelt granularity",
+        {"l2": "horizon: {start: 2027-Q1, periods: 4, granularity: quartr}"},
+        "horizon.granularity",
+        2,
+        ["'quartr' is not one of", "did you mean 'quarter'"],
+    ),
+    (
+        "start label of another granularity",
+        {"l2": "horizon: {start: 2027-01, periods: 4, granularity: quarter}"},
+        "horizon.start",
+        2,
+        ["'2027-01' is not a quarter label", "2027-Q1"],
+    ),
     ("whole number expected", {"l2": "horizon: {start: 2027-Q1, periods: 2.5}"}, "horizon.periods", 2, ["whole number", "2.5"]),
-    ("inputs of another scoring framework", {"l16": "    rice: {reach: 1, impact: 1, confidence: 0.5}"}, "initiatives[0].rice", 16, ["gives rice inputs but policies.scoring is 'value'"]),
+    (
+        "inputs of another scoring framework",
+        {"l16": "    rice: {reach: 1, impact: 1, confidence: 0.5}"},
+        "initiatives[0].rice",
+        16,
+        ["gives rice inputs but policies.scoring is 'value'"],
+    ),
     ("duplicate YAML key", {"l16": "    value: 20\n    value: 30"}, "initiatives[0].value", 17, ["duplicate key 'value'", "line 16"]),
 ]
 
@@ -187,8 +264,12 @@ def test_a_missing_file_is_a_problem_not_a_traceback(tmp_path):
 
 
 def test_json_errors_are_located_too(tmp_path):
-    data = {"name": "j", "horizon": {"start": "2027-Q1", "periods": 2}, "teams": [{"id": "web", "capacity": 5}],
-            "initiatives": [{"id": "a", "title": "A", "effort": {"wbe": 1}, "value": 1}]}
+    data = {
+        "name": "j",
+        "horizon": {"start": "2027-Q1", "periods": 2},
+        "teams": [{"id": "web", "capacity": 5}],
+        "initiatives": [{"id": "a", "title": "A", "effort": {"wbe": 1}, "value": 1}],
+    }
     text = json.dumps(data, indent=2)
     found = problems(tmp_path, text, name="plan.json")
     problem = at(found, "initiatives[0].effort.wbe")

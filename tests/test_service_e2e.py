@@ -18,8 +18,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -45,14 +46,19 @@ class Server:
         self.process: subprocess.Popen[str] | None = None
         self.token = subprocess.run(
             [PLANNER, "tokens", "create", "--role", "planner", "--name", "e2e", "--instance", str(instance)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
 
     def start(self) -> None:
-        log = open(self.instance / "server.log", "a")
+        log = open(self.instance / "server.log", "a")  # noqa: SIM115 (the server writes to it until stop() closes it)
         self.process = subprocess.Popen(
             [PLANNER, "serve", "--instance", str(self.instance), "--port", str(self.port), "--workers", "2", "--job-workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -162,7 +168,11 @@ def test_the_readme_curl_examples_run_against_the_live_server(server: Server, ma
     assert block, "the README's API examples are marked with <!-- api-examples -->"
     script = "set -euo pipefail\n" + block.group(1)
     run = subprocess.run(
-        ["bash", "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+        ["bash", "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "URL": server.url, "TOKEN": server.token, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
     )
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
@@ -177,5 +187,5 @@ def test_after_a_restart_every_scenario_and_plan_is_still_there(server: Server, 
         assert server.call("GET", f"/scenarios/{scenario_id}")[0] == 200
     for plan_id in made["plans"]:
         server.verified_plan(plan_id)
-    status, again = server.call("POST", f"/scenarios/{made['scenarios'][0]}/solves?wait=60", {"time_limit": 10, "workers": 1, "reasons": False})
+    _, again = server.call("POST", f"/scenarios/{made['scenarios'][0]}/solves?wait=60", {"time_limit": 10, "workers": 1, "reasons": False})
     assert server.finished(again)["status"] == "succeeded"

@@ -61,7 +61,8 @@ def test_a_skill_need_goes_to_a_team_with_that_skill_and_room():
     data = scenario(
         {"id": "model", "title": "m", "needs": [{"skill": "ml", "effort": 6}], "value": 10},
         work("page", {"web": 4}, 5),
-        periods=1, teams=teams,
+        periods=1,
+        teams=teams,
     )
     plan = solved(data)
     assert {s.id for s in plan.scheduled} == {"model", "page"}
@@ -77,9 +78,12 @@ def test_mandatory_work_is_scheduled_even_when_it_is_worth_nothing():
 
 
 def test_mandatory_work_is_scheduled_before_its_deadline():
-    plan = solved(scenario(
-        work("soc2", {"web": 10}, 0, mandatory=True, deadline="2027-Q1"), work("feature", {"web": 10}, 50, deadline="2027-Q1"),
-    ))
+    plan = solved(
+        scenario(
+            work("soc2", {"web": 10}, 0, mandatory=True, deadline="2027-Q1"),
+            work("feature", {"web": 10}, 50, deadline="2027-Q1"),
+        )
+    )
     assert starts(plan) == {"soc2": "2027-Q1"}
 
 
@@ -139,8 +143,10 @@ def test_of_two_exclusive_alternatives_only_the_better_one_is_scheduled():
 
 def test_the_invisible_work_floor_displaces_a_more_valuable_feature():
     data = scenario(
-        work("feature", {"web": 10}, 100), work("debt", {"web": 2}, 1, kind="tech_debt"),
-        periods=1, invisible_work={"min_share": 0.2},
+        work("feature", {"web": 10}, 100),
+        work("debt", {"web": 2}, 1, kind="tech_debt"),
+        periods=1,
+        invisible_work={"min_share": 0.2},
     )
     plan = solved(data)
     assert starts(plan) == {"debt": "2027-Q1"}
@@ -150,8 +156,11 @@ def test_the_invisible_work_floor_displaces_a_more_valuable_feature():
 def test_a_team_floor_holds_in_every_period():
     teams = [{"id": "web", "capacity": 10}, {"id": "sre", "capacity": 10}]
     data = scenario(
-        work("feature", {"sre": 10}, 100), work("debt", {"sre": 4}, 1, kind="tech_debt", duration=2),
-        periods=2, teams=teams, invisible_work={"team_min_share": {"sre": 0.2}},
+        work("feature", {"sre": 10}, 100),
+        work("debt", {"sre": 4}, 1, kind="tech_debt", duration=2),
+        periods=2,
+        teams=teams,
+        invisible_work={"team_min_share": {"sre": 0.2}},
     )
     plan = solved(data)
     assert starts(plan) == {"debt": "2027-Q1"}
@@ -165,16 +174,23 @@ def test_the_invisible_work_cap_limits_invisible_work():
 
 def test_a_theme_minimum_share_keeps_its_theme_in_the_plan():
     data = scenario(
-        work("growth", {"web": 8}, 100, theme="growth"), work("trust", {"web": 2}, 1, theme="trust"), work("more", {"web": 2}, 50, theme="growth"),
-        periods=1, themes={"trust": {"min_share": 0.2}},
+        work("growth", {"web": 8}, 100, theme="growth"),
+        work("trust", {"web": 2}, 1, theme="trust"),
+        work("more", {"web": 2}, 50, theme="growth"),
+        periods=1,
+        themes={"trust": {"min_share": 0.2}},
     )
     assert starts(solved(data)) == {"growth": "2027-Q1", "trust": "2027-Q1"}
 
 
 def test_a_theme_maximum_share_caps_its_theme():
     data = scenario(
-        work("g1", {"web": 5}, 100, theme="growth"), work("g2", {"web": 5}, 100, theme="growth"), work("t", {"web": 5}, 1, theme="trust"),
-        periods=1, teams=[{"id": "web", "capacity": 10}], themes={"growth": {"max_share": 0.5}},
+        work("g1", {"web": 5}, 100, theme="growth"),
+        work("g2", {"web": 5}, 100, theme="growth"),
+        work("t", {"web": 5}, 1, theme="trust"),
+        periods=1,
+        teams=[{"id": "web", "capacity": 10}],
+        themes={"growth": {"max_share": 0.5}},
     )
     plan = solved(data)
     assert len([s for s in plan.scheduled if s.theme == "growth"]) == 1
@@ -218,8 +234,12 @@ def test_the_baseline_meets_each_floor_with_work_that_starts_where_the_floor_is_
     # Two half-year tech-debt items can cover a 50% floor in four quarters only as Q1-Q2 and Q3-Q4;
     # the earliest start that touches Q3 (Q2-Q3) would leave Q4 short and the baseline without a plan.
     data = scenario(
-        work("debt-a", {"web": 6}, 1, kind="tech_debt", duration=2), work("debt-b", {"web": 6}, 1, kind="tech_debt", duration=2),
-        work("feature", {"web": 12}, 50, duration=4), periods=4, teams=[{"id": "web", "capacity": 6}], invisible_work={"min_share": 0.5},
+        work("debt-a", {"web": 6}, 1, kind="tech_debt", duration=2),
+        work("debt-b", {"web": 6}, 1, kind="tech_debt", duration=2),
+        work("feature", {"web": 12}, 50, duration=4),
+        periods=4,
+        teams=[{"id": "web", "capacity": 6}],
+        invisible_work={"min_share": 0.5},
     )
     baseline = verified(Scenario.model_validate(data), greedy_plan(Scenario.model_validate(data)))
     assert starts(baseline) == {"debt-a": "2027-Q1", "debt-b": "2027-Q3", "feature": "2027-Q1"}

@@ -4,6 +4,7 @@ input give small changes in the plan, and every change is listed with its price.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -100,7 +101,7 @@ def test_the_checker_catches_a_plan_that_misreports_its_changes():
 def test_resolving_the_same_scenario_against_its_own_plan_changes_nothing(tmp_path):
     reference = BUNDLED / "acme-2027.yaml"
     first = tmp_path / "plan.json"
-    assert main([ "solve", str(reference), "--format", "json", "--out", str(first), "--workers", "1"]) == 0
+    assert main(["solve", str(reference), "--format", "json", "--out", str(first), "--workers", "1"]) == 0
     loaded = load(reference, previous=first)
     again = solved(loaded.scenario)
     assert again.changes == [] and again.stability_cost == 0
@@ -117,7 +118,8 @@ def test_a_hire_re_plans_when_its_gain_beats_the_price_of_change(tmp_path, capsy
     changed_fresh = [i for i, label in previous.items() if starts(fresh).get(i) != label]
     assert fresh.value == 304.492 and len(changed_fresh) == 5
     overlay = write_yaml(
-        tmp_path, "hire-stable.yaml",
+        tmp_path,
+        "hire-stable.yaml",
         {"extends": str(BUNDLED / "acme-2027-hire-ml.yaml"), "policies": {"stability": {"move_cost": 10, "drop_cost": 50}}},
     )
     kept = solved(load(overlay, previous=first).scenario)
@@ -196,7 +198,7 @@ def test_an_initiative_no_longer_in_the_scenario_is_ignored_with_a_warning(tmp_p
 def test_a_previous_plan_needs_the_value_objective():
     data = contested({"old": "2027-Q1"})
     data["policies"]["objective"] = "makespan"
-    with pytest.raises(ScenarioError, match="re-planning against a previous plan needs `policies.objective: value`"):
+    with pytest.raises(ScenarioError, match=re.escape("re-planning against a previous plan needs `policies.objective: value`")):
         Scenario.model_validate(data)
 
 

@@ -7,16 +7,14 @@ import json
 
 import pytest
 
-from api.cli import sweeping
+from api.cli import main, sweeping
 from api.render import sweeps
-from api.cli import main
 from planner import load_scenario
 from planner.loader import dump_scenario
 from planner.plan import PlanStatus
-from planner.scenario import Scenario
+from planner.rules import RuleKind
 from planner.settings import SolveSettings
 from planner.sweep import Knob, Point, knee, point_scenario, settings_between
-from planner.rules import RuleKind
 from planner.whatif import policy_rules, without
 from tests.factories import REFERENCE, scenario_data, write_yaml
 from tests.solving import solved

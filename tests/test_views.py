@@ -30,7 +30,9 @@ def test_the_executive_view_says_what_was_left_out_why_and_what_each_guardrail_c
     view = executive(scenario, plan)
     assert view.objective == plan.objective and view.uplift == plan.uplift and view.themes == plan.theme_mix
     assert {(i.id, i.reason) for i in view.left_out} == {
-        ("support-chatbot", Reason.capacity), ("dynamic-pricing", Reason.floor_or_share), ("fraud-new-data", Reason.excluded_by),
+        ("support-chatbot", Reason.capacity),
+        ("dynamic-pricing", Reason.floor_or_share),
+        ("fraud-new-data", Reason.excluded_by),
     }
     prices = {(g.rule.kind.value, g.rule.initiative): g for g in view.guardrails}
     mandatory = prices["mandatory", "eu-ai-act-docs"]

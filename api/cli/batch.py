@@ -13,8 +13,8 @@ import glob
 import os
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -87,8 +87,10 @@ def collect(patterns: list[str], skip: list[str] | None = None) -> list[Path]:
     for pattern in patterns:
         if os.path.isdir(pattern):
             matches = sorted(
-                p for p in Path(pattern).rglob("*")
-                if p.suffix in FOLDER_SUFFIXES and p.is_file()
+                p
+                for p in Path(pattern).rglob("*")
+                if p.suffix in FOLDER_SUFFIXES
+                and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(pattern).parts)
                 and not any(p.resolve().is_relative_to(s) for s in skipped)
             )
@@ -137,18 +139,28 @@ def run_case(case: Case) -> CaseResult:
         try:
             earlier = Plan.model_validate_json(Path(case.baseline).read_text(encoding="utf-8"))
         except (OSError, ValidationError, ValueError) as exc:
-            failures.append(Unmet(check="regression.baseline", message=f"{case.baseline} is not a plan JSON ({type(exc).__name__}): {str(exc).splitlines()[0]}"))
+            failures.append(
+                Unmet(check="regression.baseline", message=f"{case.baseline} is not a plan JSON ({type(exc).__name__}): {str(exc).splitlines()[0]}")
+            )
         else:
             failures += regressions(scenario, plan, earlier, case.max_regression)
             compared = f"compared with {case.baseline}"
     violations = [str(v) for v in check_plan(scenario, plan)]
     checks = [(True, f"expected {_expected(scenario)}"), (True, compared)] if not (failures or violations) else []
     checks += [(False, str(f)) for f in failures] + [(False, f"plan checker: {v}") for v in violations]
-    return result.model_copy(update={
-        "scenario": scenario.name, "plan": plan, "headline": plans.headline(plan, scenario),
-        "warnings": [str(w) for w in loaded.warnings], "violations": violations,
-        "failures": failures, "baseline": compared, "html": plans.page(plan, scenario, checks), "seconds": time.perf_counter() - began,
-    })
+    return result.model_copy(
+        update={
+            "scenario": scenario.name,
+            "plan": plan,
+            "headline": plans.headline(plan, scenario),
+            "warnings": [str(w) for w in loaded.warnings],
+            "violations": violations,
+            "failures": failures,
+            "baseline": compared,
+            "html": plans.page(plan, scenario, checks),
+            "seconds": time.perf_counter() - began,
+        }
+    )
 
 
 def _expected(scenario: Scenario) -> str:
@@ -230,10 +242,17 @@ def summary(results: list[CaseResult], seconds: float) -> str:
         p = r.plan
         share = p.uplift_share() if p else None
         uplift = _figure(p.uplift if p else None, "+,.2f") + (f" ({share:+.1%})" if share is not None else "")
-        rows.append([
-            "pass" if r.passed else "**FAIL**", f"`{r.path}`", _status(r), _figure(p.objective if p else None, ",.2f"),
-            uplift, _figure(p.gap if p else None, ".2%"), f"{r.seconds:.1f}",
-        ])
+        rows.append(
+            [
+                "pass" if r.passed else "**FAIL**",
+                f"`{r.path}`",
+                _status(r),
+                _figure(p.objective if p else None, ",.2f"),
+                uplift,
+                _figure(p.gap if p else None, ".2%"),
+                f"{r.seconds:.1f}",
+            ]
+        )
     out += tables.markdown(["", "Scenario", "Status", "Value", "Uplift over baseline", "Gap", "Seconds"], rows)
     failed = [r for r in sorted(results, key=lambda r: r.key) if not r.passed]
     if failed:

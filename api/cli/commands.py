@@ -111,7 +111,13 @@ def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
 
 
 def _explained(
-    args: argparse.Namespace, scenario: Scenario, plan: Plan, *, counterfactuals: bool, initiative: str | None = None, policy_costs: bool = False,
+    args: argparse.Namespace,
+    scenario: Scenario,
+    plan: Plan,
+    *,
+    counterfactuals: bool,
+    initiative: str | None = None,
+    policy_costs: bool = False,
 ) -> Explanation:
     def report(done: int, total: int) -> None:
         print(f"\r  explaining: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
@@ -119,8 +125,14 @@ def _explained(
     interactive = sys.stderr.isatty() and not args.quiet
     budget = None if counterfactuals else reasons_budget(args.time_limit)
     return explain(
-        scenario, plan, initiative=initiative, counterfactuals=counterfactuals, policy_costs=policy_costs, time_limit=args.time_limit,
-        budget=budget, on_progress=report if interactive else None,
+        scenario,
+        plan,
+        initiative=initiative,
+        counterfactuals=counterfactuals,
+        policy_costs=policy_costs,
+        time_limit=args.time_limit,
+        budget=budget,
+        on_progress=report if interactive else None,
     )
 
 
@@ -164,11 +176,11 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     settings = solve_settings(args)
     paths = [existing(path) for path in [args.base, *args.variants]]
     loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
-    for problem in (p for l in loaded for p in l.warnings):
+    for problem in (p for one in loaded for p in one.warnings):
         print(f"warning: {problem}", file=sys.stderr)
     interactive = sys.stderr.isatty() and not args.quiet
     solved = []
-    for path, scenario in zip(paths, (l.scenario for l in loaded)):
+    for path, scenario in zip(paths, (one.scenario for one in loaded)):
         plan = solve(scenario, settings)
         explanation = _explained(args, scenario, plan, counterfactuals=False, policy_costs=args.view == "executive")
         plan = plan.model_copy(update={"explanation": explanation})
@@ -209,7 +221,9 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  solved {done}/{total} points", file=sys.stderr, flush=True)
 
     interactive = sys.stderr.isatty() and not args.quiet
-    curve = sweeping.sweep(path, loaded.scenario, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None)
+    curve = sweeping.sweep(
+        path, loaded.scenario, knob, team, settings_between(low, high, args.steps), settings, args.jobs, on_progress=report if interactive else None
+    )
     _emit(args, sweeps.FORMATS[args.format](curve), f"swept {len(curve.points)} points", out)
     return EXIT_OK
 
@@ -247,7 +261,11 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"{option} {path}: no such folder to write it in")
     cases = [
         batch.Case(
-            path=str(path), key=key, settings=settings, reasons=not args.no_reasons, max_regression=args.max_regression,
+            path=str(path),
+            key=key,
+            settings=settings,
+            reasons=not args.no_reasons,
+            max_regression=args.max_regression,
             baseline=os.path.join(args.baseline, f"{key}.json") if args.baseline else None,
         )
         for path, key in zip(paths, names)
@@ -317,10 +335,11 @@ def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
     def report(objective: float, bound: float, seconds: float) -> None:
         shown = "unknown" if math.isnan(bound) else f"{bound:,.3f}"  # CBC through PuLP reports no bound
         print(f"  {seconds:7.2f} s  plan {objective:,.3f}  bound {shown}", file=stream, flush=True)
+
     return report
 
 
-def _service_config(args: argparse.Namespace, **extra: object) -> "ServiceConfig":
+def _service_config(args: argparse.Namespace, **extra: object) -> ServiceConfig:
     from api.service.config import ServiceConfig
 
     return ServiceConfig.from_env(instance=args.instance, **extra)

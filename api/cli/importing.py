@@ -49,7 +49,9 @@ class Mapping(BaseModel):
 
     columns: Columns = Field(default_factory=Columns)
     effort_per_unit: float = Field(
-        default=1, gt=0, allow_inf_nan=False,
+        default=1,
+        gt=0,
+        allow_inf_nan=False,
         description="How many of the effort column's units make one unit of the scenario (2 story points per "
         "engineer-week: 2; Original Estimate in seconds per 40-hour week: 144000).",
     )
@@ -106,7 +108,12 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     for field, column in wanted.items():
         # The four a row cannot do without, and any other the mapping names on purpose, must be there.
         if column is not None and column not in names and (field in ("id", "title", "team", "effort") or field in c.model_fields_set):
-            problems.append(Problem(message=f"no column '{column}' for {field} (the columns are {', '.join(names)}); set columns.{field} in the mapping", location=Location(file=csv_path, line=1)))
+            problems.append(
+                Problem(
+                    message=f"no column '{column}' for {field} (the columns are {', '.join(names)}); set columns.{field} in the mapping",
+                    location=Location(file=csv_path, line=1),
+                )
+            )
     if problems:
         raise ScenarioError(problems)
     if frame.empty:
@@ -114,7 +121,7 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     if len(frame) > MAX_ROWS:
         raise ScenarioError([Problem(message=f"{len(frame)} rows; an import takes at most {MAX_ROWS}", location=Location(file=csv_path))])
     # Jira writes one "Labels" column per label; pandas names the repeats "Labels.1", "Labels.2", ...
-    label_columns = [n for n in names if c.labels and (n == c.labels or n.startswith(f"{c.labels}.") and n[len(c.labels) + 1:].isdigit())]
+    label_columns = [n for n in names if c.labels and (n == c.labels or (n.startswith(f"{c.labels}.") and n[len(c.labels) + 1 :].isdigit()))]
     lines = _record_lines(text)
     granularity = base.horizon.granularity
     out = []
@@ -122,7 +129,7 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     for k, row in frame.iterrows():
         line = lines[k + 1] if k + 1 < len(lines) else None  # type: ignore[operator]
 
-        def fail(column: str, message: str) -> None:
+        def fail(column: str, message: str, line: int | None = line) -> None:
             problems.append(Problem(message=message, location=Location(file=csv_path, line=line, column=names.index(column) + 1, path=column)))
 
         item: dict[str, Any] = {"id": row[c.id].strip(), "title": row[c.title].strip() or row[c.id].strip()}
@@ -200,4 +207,3 @@ def relative_base(base_path: str, out_path: str | None) -> str:
     """`extends` is resolved relative to the overlay's own file: name the base from where the overlay will be."""
     folder = os.path.dirname(os.path.abspath(out_path)) if out_path else os.getcwd()
     return os.path.relpath(os.path.abspath(base_path), folder)
-

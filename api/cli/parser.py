@@ -13,7 +13,6 @@ from planner import __version__
 from planner.settings import MilpSolver
 from planner.views import VIEWS
 
-
 VIEW_HELP = (
     "the plan for one audience (formats table, md, json): executive (themes, value and uplift, what was left out and why, "
     "the price of each guardrail, risks), engineering (load and work per team and period, dependencies, binding capacity, "
@@ -41,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("files", nargs="+", metavar="FILE", help="scenario files (with --plan: the one scenario)")
     check.add_argument(
-        "--plan", metavar="PLAN.json",
+        "--plan",
+        metavar="PLAN.json",
         help="re-check this plan (written by solve --format json, edited by hand or made elsewhere) against the scenario",
     )
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -49,14 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=commands.cmd_check, parser=check)
 
     search = argparse.ArgumentParser(add_help=False)
-    search.add_argument("--time-limit", type=options.seconds, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)")
-    search.add_argument("--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)")
     search.add_argument(
-        "--milp-solver", choices=get_args(MilpSolver), default="auto",
+        "--time-limit", type=options.seconds, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)"
+    )
+    search.add_argument(
+        "--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)"
+    )
+    search.add_argument(
+        "--milp-solver",
+        choices=get_args(MilpSolver),
+        default="auto",
         help="the pulp backend's solver: auto (default: HiGHS when installed, else CBC), highs or cbc",
     )
     search.add_argument(
-        "--workers", type=int, default=0, metavar="N",
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
         help=f"parallel search workers, {options.bounds('workers')} (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)",
     )
     search.add_argument("--seed", type=int, default=0, metavar="N", help=f"random seed, {options.bounds('seed')} (with --workers 1 the plan is reproducible)")
@@ -67,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     solving = argparse.ArgumentParser(add_help=False, parents=[search, output])
     solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
     solving.add_argument(
-        "--previous", metavar="PLAN.json",
+        "--previous",
+        metavar="PLAN.json",
         help="re-plan against this plan (from --format json): moving or dropping what it scheduled costs value "
         "(policies.stability); replaces the scenario's previous_plan",
     )
@@ -86,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve_.add_argument("--format", choices=sorted(plans.FORMATS), default="table", help="output format (default: table)")
     solve_.add_argument("--view", choices=VIEWS, help=VIEW_HELP)
     solve_.add_argument("--explain", action="store_true", help="add the what-ifs, the cost of each policy and the value of full teams (see planner explain)")
-    solve_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late (a re-solve each; at most 30 s or the time limit in all)")
+    solve_.add_argument(
+        "--no-reasons", action="store_true", help="skip the reasons for work left out or late (a re-solve each; at most 30 s or the time limit in all)"
+    )
     solve_.set_defaults(func=commands.cmd_solve, parser=solve_)
 
     explain_ = subcommands.add_parser(
@@ -152,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("csv", metavar="CSV", help="the export, UTF-8 with a header row")
     import_.add_argument("--into", required=True, metavar="BASE", help="the scenario whose teams and horizon the initiatives use")
     import_.add_argument(
-        "--mapping", metavar="MAP.yaml",
+        "--mapping",
+        metavar="MAP.yaml",
         help="columns, effort_per_unit, teams, kinds, themes, date_format (default: Jira's column names with Story Points as the effort, one point per unit)",
     )
     import_.add_argument("--out", metavar="F", help="write the overlay to F (whole or not at all) instead of stdout")
@@ -171,11 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch_.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB", help="scenario files, folders or glob patterns (quote them)")
     batch_.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per scenario")
     batch_.add_argument("--report-dir", metavar="DIR", help="write KEY.json (the plan), KEY.html (a report) per scenario, and summary.md")
-    batch_.add_argument("--summary", metavar="FILE", help="append the Markdown summary to FILE (e.g. \"$GITHUB_STEP_SUMMARY\")")
+    batch_.add_argument("--summary", metavar="FILE", help='append the Markdown summary to FILE (e.g. "$GITHUB_STEP_SUMMARY")')
     batch_.add_argument("--jobs", type=options.count, default=1, metavar="N", help="scenarios solved at once, each in its own process (default: 1)")
     batch_.add_argument("--baseline", metavar="DIR", help="earlier plans (a --report-dir of an earlier run): fail on a value drop or a lost mandatory item")
     batch_.add_argument(
-        "--max-regression", type=options.share, default=0.0, metavar="SHARE",
+        "--max-regression",
+        type=options.share,
+        default=0.0,
+        metavar="SHARE",
         help="with --baseline, the drop in value allowed before a scenario fails, e.g. 2%% or 0.02 (default: 0)",
     )
     batch_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late in the reports")
@@ -184,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     instance = argparse.ArgumentParser(add_help=False)
     instance.add_argument(
-        "--instance", metavar="DIR", default=os.environ.get("PLANNER_INSTANCE", "instance"),
+        "--instance",
+        metavar="DIR",
+        default=os.environ.get("PLANNER_INSTANCE", "instance"),
         help="the service's folder: its SQLite database and job-runner lock (default: ./instance, or $PLANNER_INSTANCE); "
         "set DATABASE_URL to use PostgreSQL instead",
     )
@@ -200,7 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_.add_argument("--workers", type=options.count, default=2, metavar="N", help="HTTP worker processes (default: 2)")
     serve_.add_argument("--job-workers", type=options.count, default=2, metavar="N", help="solver processes running jobs (default: 2)")
     serve_.add_argument(
-        "--load", nargs="+", default=[], metavar="FILE",
+        "--load",
+        nargs="+",
+        default=[],
+        metavar="FILE",
         help="store these scenario files in the workspace first (a changed file becomes a new version), then print a fresh planner token",
     )
     serve_.add_argument("--workspace", default="local", help="the workspace --load stores into and its token belongs to (default: local)")
@@ -209,10 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
     tokens_ = subcommands.add_parser("tokens", help="manage the service's bearer tokens", description="Manage the service's bearer tokens.")
     token_commands = tokens_.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     create_ = token_commands.add_parser(
-        "create", parents=[instance], help="create a token and print it (it is shown only once)",
+        "create",
+        parents=[instance],
+        help="create a token and print it (it is shown only once)",
         description="Create a bearer token and print it on stdout. The service keeps only its hash: it cannot be shown again.",
     )
-    create_.add_argument("--role", required=True, choices=["viewer", "planner", "admin"], help="viewer reads; planner also creates scenarios and runs jobs; admin also manages tokens")
+    create_.add_argument(
+        "--role",
+        required=True,
+        choices=["viewer", "planner", "admin"],
+        help="viewer reads; planner also creates scenarios and runs jobs; admin also manages tokens",
+    )
     create_.add_argument("--name", required=True, help="who or what uses it, e.g. ci or alice")
     create_.add_argument("--workspace", default="local", help="the workspace whose data it sees (default: local)")
     create_.set_defaults(func=commands.cmd_tokens_create, parser=create_)

@@ -55,8 +55,14 @@ def check_files(scenario_path: str, plan_path: str, *, strict: bool = False) -> 
         problems += exc.problems
     found = check_plan(scenario, plan) if scenario is not None and plan is not None else []
     return PlanCheck(
-        scenario=scenario_path, plan=plan_path, status=plan.status if plan else None, scheduled=len(plan.scheduled) if plan else 0,
-        problems=problems, violations=[v for v in found if not v.figure], stale=[v for v in found if v.figure], strict=strict,
+        scenario=scenario_path,
+        plan=plan_path,
+        status=plan.status if plan else None,
+        scheduled=len(plan.scheduled) if plan else 0,
+        problems=problems,
+        violations=[v for v in found if not v.figure],
+        stale=[v for v in found if v.figure],
+        strict=strict,
     )
 
 
@@ -92,9 +98,14 @@ def as_json(result: PlanCheck) -> str:
         return [{"name": v.name, **v.model_dump(mode="json")} for v in violations]
 
     document = {
-        "scenario": result.scenario, "plan": result.plan, "holds": result.holds, "checked": result.readable,
-        "status": result.status.value if result.status else None, "scheduled": result.scheduled,
-        "violations": listed(result.violations), "stale_figures": listed(result.stale),
+        "scenario": result.scenario,
+        "plan": result.plan,
+        "holds": result.holds,
+        "checked": result.readable,
+        "status": result.status.value if result.status else None,
+        "scheduled": result.scheduled,
+        "violations": listed(result.violations),
+        "stale_figures": listed(result.stale),
         "problems": [p.model_dump(mode="json") for p in result.problems],
     }
     return json.dumps(document, indent=2) + "\n"

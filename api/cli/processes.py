@@ -10,9 +10,10 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Callable, Generic, Iterator, Sequence, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,7 +31,7 @@ class Crashed:
 def _child(work: Callable[[T], R], task: T, send: Connection) -> None:
     try:
         result = ("ok", work(task))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent as this task's failure, never lost
+    except Exception as exc:
         result = ("error", f"{type(exc).__name__}: {exc}")
     send.send(result)
     send.close()
@@ -44,7 +45,11 @@ class _Running(Generic[T]):
 
 
 def run_each(
-    work: Callable[[T], R], tasks: Sequence[T], *, jobs: int = 1, timeout: float | None = None,
+    work: Callable[[T], R],
+    tasks: Sequence[T],
+    *,
+    jobs: int = 1,
+    timeout: float | None = None,
 ) -> Iterator[tuple[int, R | Crashed]]:
     """Yield (task index, result or Crashed) as each task finishes; the order is that of finishing.
 

@@ -7,7 +7,8 @@ Errors are mapped here and nowhere else (the codes are in `api.cli.exits`): a co
 from __future__ import annotations
 
 import sys
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from api.cli.exits import EXIT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_USAGE, UsageError
 from api.cli.parser import build_parser

@@ -7,15 +7,15 @@ so a process pays for a hard first point once and its neighbours start close to 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import BaseModel
 
 from api.cli.processes import Crashed, run_each
 from planner.loader import load
+from planner.scenario import Scenario
 from planner.settings import SolveSettings
 from planner.sweep import Knob, Solved, Sweep, assemble, solve_points
-from planner.scenario import Scenario
 from solver import solve
 
 
@@ -32,7 +32,11 @@ class Run(BaseModel):
 def solve_run(run: Run) -> list[Solved]:
     """Each point's plan, or the reason its scenario is not valid (in a child process)."""
     return solve_points(
-        load(run.path).scenario, run.knob, run.team, run.settings, lambda at, previous: solve(at, run.solve, warm_start=previous),
+        load(run.path).scenario,
+        run.knob,
+        run.team,
+        run.settings,
+        lambda at, previous: solve(at, run.solve, warm_start=previous),
     )
 
 
@@ -49,7 +53,13 @@ def runs(path: str, knob: Knob, team: str | None, settings: list[float], solve_s
 
 
 def sweep(
-    path: str, scenario: Scenario, knob: Knob, team: str | None, settings: list[float], solve_settings: SolveSettings, jobs: int,
+    path: str,
+    scenario: Scenario,
+    knob: Knob,
+    team: str | None,
+    settings: list[float],
+    solve_settings: SolveSettings,
+    jobs: int,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Sweep:
     """Solve every point of the scenario in `path` (loaded as `scenario`) in `jobs` processes, which read the file

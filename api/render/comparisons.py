@@ -8,7 +8,6 @@ from api.render import pages, tables
 from api.render.plans import REASON_WORDS
 from planner.compare import Change, ChangeKind, Comparison, Outcome, Variant
 from planner.explanation import Reason
-from planner.settings import PlanStatus
 
 
 def _num(value: float | None, places: int = 1) -> str:
@@ -30,7 +29,16 @@ def summary_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     """One row per scenario, base first: the headline figures."""
     header = ["scenario", "status", "objective", "uplift over baseline", "gap", "invisible work", "deadlines met", "scheduled"]
     rows = [
-        [o.scenario, o.status.value, _num(o.objective), _uplift(o), _gap(o), "-" if o.invisible_share is None else f"{o.invisible_share:.0%}", f"{o.deadlines_met}/{o.deadlines}", str(o.scheduled)]
+        [
+            o.scenario,
+            o.status.value,
+            _num(o.objective),
+            _uplift(o),
+            _gap(o),
+            "-" if o.invisible_share is None else f"{o.invisible_share:.0%}",
+            f"{o.deadlines_met}/{o.deadlines}",
+            str(o.scheduled),
+        ]
         for o in _outcomes(comparison)
     ]
     return header, rows

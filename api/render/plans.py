@@ -12,9 +12,9 @@ import pandas as pd
 
 from api.render import pages
 from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
-from planner.plan import Plan, PlanChange, PlanStatus
-from planner.scenario import Objective, Scenario
+from planner.plan import Plan, PlanChange
 from planner.rules import Rule, RuleKind
+from planner.scenario import Objective, Scenario
 
 
 def _num(value: float | None, places: int = 3) -> str:
@@ -117,9 +117,7 @@ def _grid(plan: Plan, scenario: Scenario) -> str:
     for team in teams:
         height = max(len(cells[team, label]) for label in scenario.periods)
         for n in range(height):
-            row = [team if n == 0 else ""] + [
-                cells[team, label][n] if n < len(cells[team, label]) else "" for label in scenario.periods
-            ]
+            row = [team if n == 0 else ""] + [cells[team, label][n] if n < len(cells[team, label]) else "" for label in scenario.periods]
             lines.append(" | ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         lines.append(rule)
     return "\n".join(lines)
@@ -130,21 +128,40 @@ def initiatives_frame(plan: Plan) -> pd.DataFrame:
     why = {id: reason.value for id, reason in plan.reasons().items()}
     rows = [
         {
-            "id": s.id, "title": s.title, "kind": s.kind, "theme": s.theme or "", "scheduled": True,
-            "start": s.start, "finish": s.finish, "teams": " ".join(sorted(s.load)),
-            "value": s.value, "decayed_value": s.decayed_value, "ratio_score": round(s.ratio_score, 6),
+            "id": s.id,
+            "title": s.title,
+            "kind": s.kind,
+            "theme": s.theme or "",
+            "scheduled": True,
+            "start": s.start,
+            "finish": s.finish,
+            "teams": " ".join(sorted(s.load)),
+            "value": s.value,
+            "decayed_value": s.decayed_value,
+            "ratio_score": round(s.ratio_score, 6),
             "reason": why.get(s.id, ""),
         }
         for s in plan.scheduled
     ] + [
         {
-            "id": u.id, "title": u.title, "kind": u.kind, "theme": "", "scheduled": False,
-            "start": "", "finish": "", "teams": "", "value": u.value, "decayed_value": 0.0,
-            "ratio_score": round(u.ratio_score, 6), "reason": why.get(u.id, ""),
+            "id": u.id,
+            "title": u.title,
+            "kind": u.kind,
+            "theme": "",
+            "scheduled": False,
+            "start": "",
+            "finish": "",
+            "teams": "",
+            "value": u.value,
+            "decayed_value": 0.0,
+            "ratio_score": round(u.ratio_score, 6),
+            "reason": why.get(u.id, ""),
         }
         for u in plan.not_scheduled
     ]
-    return pd.DataFrame(rows, columns=["id", "title", "kind", "theme", "scheduled", "start", "finish", "teams", "value", "decayed_value", "ratio_score", "reason"])
+    return pd.DataFrame(
+        rows, columns=["id", "title", "kind", "theme", "scheduled", "start", "finish", "teams", "value", "decayed_value", "ratio_score", "reason"]
+    )
 
 
 def csv(plan: Plan, scenario: Scenario) -> str:
@@ -200,9 +217,11 @@ def page(plan: Plan, scenario: Scenario, checks: list[tuple[bool, str]] | None =
     if plan.message:
         parts.append(f"<p><small>{pages.escape(plan.message)}</small></p>")
     if checks:
-        parts.append("<h2>Checks</h2><ul>" + "".join(
-            f'<li class="{"pass" if ok else "fail"}">{"pass" if ok else "FAIL"}: {pages.escape(text)}</li>' for ok, text in checks
-        ) + "</ul>")
+        parts.append(
+            "<h2>Checks</h2><ul>"
+            + "".join(f'<li class="{"pass" if ok else "fail"}">{"pass" if ok else "FAIL"}: {pages.escape(text)}</li>' for ok, text in checks)
+            + "</ul>"
+        )
     if plan.status.found:
         parts += ["<h2>Roadmap</h2>", _roadmap_grid(plan, scenario), "<h2>Utilisation</h2>", _heat_map(plan, scenario)]
         shares = [f"{plan.invisible_share[label]:.0%}" for label in scenario.periods]

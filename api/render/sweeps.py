@@ -8,6 +8,7 @@ from api.render import pages, tables
 from planner.settings import PlanStatus
 from planner.sweep import Knob, Sweep, label
 
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
@@ -25,10 +26,17 @@ def rows(s: Sweep) -> tuple[list[str], list[list[str]]]:
     out = []
     for p in s.points:
         status = p.status.value if p.status else p.problem or ""
-        out.append([
-            label(s.knob, p.setting) + (" (knee)" if p.setting == s.knee else ""), status, _num(p.objective),
-            "" if p.change is None else f"{p.change:+,.2f}", "-" if p.gap is None else f"{p.gap:.1%}", ", ".join(p.entered), ", ".join(p.left),
-        ])
+        out.append(
+            [
+                label(s.knob, p.setting) + (" (knee)" if p.setting == s.knee else ""),
+                status,
+                _num(p.objective),
+                "" if p.change is None else f"{p.change:+,.2f}",
+                "-" if p.gap is None else f"{p.gap:.1%}",
+                ", ".join(p.entered),
+                ", ".join(p.left),
+            ]
+        )
     return header, out
 
 

@@ -31,12 +31,20 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
     sections: list[Section] = [(f"{v.scenario}: executive summary", [headline])]
     sections.append(("Themes (share of scheduled effort)", [f"{theme or '(none)'}: {share:.0%}" for theme, share in v.themes.items()]))
     sections.append(("Invisible work (share of capacity)", ["  ".join(f"{p} {s:.0%}" for p, s in v.invisible_share.items())]))
-    sections.append((f"Left out ({len(v.left_out)})", [
-        f"{item.title}: " + (f"{item.reason.value}, {REASON_WORDS[item.reason]}" if item.reason else "not explained") for item in v.left_out
-    ] or ["nothing"]))
-    sections.append(("Price of each guardrail (value given up to honour it, by re-solve)", [
-        f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status is PlanStatus.optimal else f" ({g.status.value})") for g in v.guardrails
-    ] or ["not priced (no guardrails, or not explained)"]))
+    sections.append(
+        (
+            f"Left out ({len(v.left_out)})",
+            [f"{item.title}: " + (f"{item.reason.value}, {REASON_WORDS[item.reason]}" if item.reason else "not explained") for item in v.left_out]
+            or ["nothing"],
+        )
+    )
+    sections.append(
+        (
+            "Price of each guardrail (value given up to honour it, by re-solve)",
+            [f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status is PlanStatus.optimal else f" ({g.status.value})") for g in v.guardrails]
+            or ["not priced (no guardrails, or not explained)"],
+        )
+    )
     risks = [f"{r.title} finishes in {r.deadline}, its deadline: no slack" for r in v.deadline_risks]
     risks += [f"team {t.team} is at {t.utilisation:.0%} in {t.period}" for t in v.full_teams]
     sections.append(("Risks", risks or [f"none: every deadline has slack and no team is above {FULL:.0%}"]))
@@ -51,12 +59,20 @@ def engineering_sections(v: EngineeringView, scenario: Scenario) -> list[Section
             work = ", ".join(f"{i} {plain_number(amount)}" for i, amount in cell.initiatives.items())
             lines.append(f"{cell.period}: {plain_number(cell.load)}/{plain_number(cell.capacity)} ({cell.utilisation:.0%})" + (f": {work}" if work else ""))
         sections.append((f"{team.display_name} ({team.id})", lines))
-    sections.append(("Dependencies (tightest first)", [
-        f"{d.prerequisite} -> {d.initiative}: {d.slack} period{'s' if d.slack != 1 else ''} of slack" for d in v.dependencies
-    ] or ["none between scheduled work"]))
-    sections.append(("Binding capacity (teams at 100%)", [
-        f"{b.team} in {b.period}" + (f": one more unit is worth {_num(b.marginal_value)}" if b.marginal_value is not None else "") for b in v.binding
-    ] or ["none"]))
+    sections.append(
+        (
+            "Dependencies (tightest first)",
+            [f"{d.prerequisite} -> {d.initiative}: {d.slack} period{'s' if d.slack != 1 else ''} of slack" for d in v.dependencies]
+            or ["none between scheduled work"],
+        )
+    )
+    sections.append(
+        (
+            "Binding capacity (teams at 100%)",
+            [f"{b.team} in {b.period}" + (f": one more unit is worth {_num(b.marginal_value)}" if b.marginal_value is not None else "") for b in v.binding]
+            or ["none"],
+        )
+    )
     sections.append(("Skill needs", [f"{a.initiative}: {a.skill} ({plain_number(a.effort)}) by {a.team}" for a in v.skill_assignments] or ["none"]))
     return sections
 

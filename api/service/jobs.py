@@ -100,11 +100,11 @@ def _worker_main(connection: Connection) -> None:
             moment = time.monotonic()
             if force or moment - last >= PROGRESS_SECONDS:
                 last = moment
-                connection.send(("progress", job_id, update))
+                connection.send(("progress", job_id, update))  # noqa: B023 (called only while this job runs)
 
         try:
             message = ("done", job_id, work.run(payload, progress))
-        except Exception as exc:  # noqa: BLE001 - reported as this job's failure; the process serves the next job
+        except Exception as exc:
             log.exception("job %s failed", job_id)
             message = ("error", job_id, f"{type(exc).__name__}: {exc}")
         try:
@@ -180,7 +180,7 @@ class PoolRunner:
                     continue
                 try:
                     self._step()
-                except Exception:  # noqa: BLE001 - a database hiccup must not end the runner; it retries
+                except Exception:
                     log.exception("job runner step failed; retrying")
                     self._stop.wait(1.0)
         finally:
@@ -188,7 +188,7 @@ class PoolRunner:
 
     def _take_lock(self) -> bool:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.lock_path, "a+")
+        handle = open(self.lock_path, "a+")  # noqa: SIM115 (held open for the process's life: the lock is the open file)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -294,9 +294,16 @@ class PoolRunner:
     def _start(self, job_id: str, w: _Worker) -> None:
         with self.sessions.begin() as session:
             claimed = session.execute(
-                update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "queued").values(
-                    status="running", runner=self.id, worker_pid=w.process.pid, started_at=now(), heartbeat_at=now(),
-                    attempts=JobRecord.attempts + 1, progress={"stage": "starting", "elapsed": 0},
+                update(JobRecord)
+                .where(JobRecord.id == job_id, JobRecord.status == "queued")
+                .values(
+                    status="running",
+                    runner=self.id,
+                    worker_pid=w.process.pid,
+                    started_at=now(),
+                    heartbeat_at=now(),
+                    attempts=JobRecord.attempts + 1,
+                    progress={"stage": "starting", "elapsed": 0},
                 )
             ).rowcount
         if not claimed:
@@ -305,7 +312,7 @@ class PoolRunner:
             job = session.get(JobRecord, job_id)
             try:
                 payload, seconds = work.prepare(session, job)
-            except Exception as exc:  # noqa: BLE001 - e.g. the plan or scenario it names is gone: the job fails, the runner goes on
+            except Exception as exc:
                 self._finish(job, "failed", f"could not start: {exc}")
                 return
         w.job_id, w.started, w.deadline, w.progress = job_id, time.monotonic(), time.monotonic() + seconds, {}
@@ -325,9 +332,14 @@ class PoolRunner:
         if kind == "progress":
             w.progress.update(body)
             with self.sessions.begin() as session:
-                session.execute(update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "running").values(
-                    progress={**w.progress, "elapsed": round(time.monotonic() - w.started, 2)}, heartbeat_at=now(),
-                ))
+                session.execute(
+                    update(JobRecord)
+                    .where(JobRecord.id == job_id, JobRecord.status == "running")
+                    .values(
+                        progress={**w.progress, "elapsed": round(time.monotonic() - w.started, 2)},
+                        heartbeat_at=now(),
+                    )
+                )
             return
         with self.sessions.begin() as session:
             job = session.get(JobRecord, job_id)
@@ -335,7 +347,7 @@ class PoolRunner:
                 if kind == "done":
                     try:
                         work.apply(session, job, body)
-                    except Exception as exc:  # noqa: BLE001 - a result that cannot be stored fails its job only
+                    except Exception as exc:
                         log.exception("job %s: storing its result failed", job_id)
                         self._finish(job, "failed", f"its result could not be stored: {exc}")
                     else:
@@ -372,12 +384,19 @@ class PoolRunner:
             try:
                 with self.sessions.begin() as session:
                     # A clean stop hands its jobs back without counting the run as an attempt.
-                    session.execute(update(JobRecord).where(JobRecord.id.in_(mine), JobRecord.status == "running").values(
-                        status="queued", runner=None, worker_pid=None, attempts=JobRecord.attempts - 1,
-                        progress={"stage": "queued", "elapsed": 0},
-                    ))
+                    session.execute(
+                        update(JobRecord)
+                        .where(JobRecord.id.in_(mine), JobRecord.status == "running")
+                        .values(
+                            status="queued",
+                            runner=None,
+                            worker_pid=None,
+                            attempts=JobRecord.attempts - 1,
+                            progress={"stage": "queued", "elapsed": 0},
+                        )
+                    )
                     session.execute(delete(RunnerRecord).where(RunnerRecord.id == self.id))
-            except Exception:  # noqa: BLE001 - the database may be what is going away
+            except Exception:
                 log.exception("job runner: could not remove its heartbeat")
             self._bell.close()
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, get_origin
+from typing import Any, get_origin
 
 from flask import Flask, Response, json, request, send_from_directory
 from pydantic import BaseModel, ValidationError
@@ -50,8 +51,15 @@ class Operation:
 
 
 def operation(
-    summary: str, *, role: auth.Role | None, tag: str, replies: dict[int, Reply], query: type[BaseModel] | None = None,
-    body: type[BaseModel] | None = None, raw_body: dict[str, Any] | None = None, description: str = "",
+    summary: str,
+    *,
+    role: auth.Role | None,
+    tag: str,
+    replies: dict[int, Reply],
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    raw_body: dict[str, Any] | None = None,
+    description: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     declared = Operation(summary, role, tag, replies, query, body, raw_body, description)
 
@@ -149,7 +157,8 @@ def spec(app: Flask) -> dict[str, Any]:
         models.update(m for m in (op.query, op.body) if m is not None)
         models.update(m for r in op.replies.values() for c in r.content.values() for m in _models(c))
     refs, schemas = models_json_schema(
-        [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)], ref_template="#/components/schemas/{model}",
+        [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
     )
     paths: dict[str, dict[str, Any]] = {}
     for rule, method, op in operations:

@@ -21,9 +21,19 @@ MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("planner.service")
 
 TITLES = {
-    400: "Malformed request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
-    406: "Not acceptable", 409: "Version conflict", 413: "Request too large", 415: "Unsupported media type",
-    422: "Invalid input", 429: "Too many jobs", 500: "Internal error", 503: "Not ready",
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Version conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many jobs",
+    500: "Internal error",
+    503: "Not ready",
 }
 
 
@@ -44,7 +54,13 @@ class ApiProblem(Exception):
     """A request the service refuses: a status, a sentence, and optionally the located problems and headers."""
 
     def __init__(
-        self, status: int, detail: str, *, errors: list[Problem] | None = None, headers: dict[str, str] | None = None, **extra: Any,
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[Problem] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.errors, self.headers, self.extra = status, detail, errors, headers or {}, extra

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -56,7 +57,7 @@ def load_files(config: ServiceConfig, paths: Iterable[Path], *, workspace: str) 
                             if base_path not in pending:
                                 raise FileNotFoundError(f"{path}: its base {base_path} is not among the files loaded")
                             continue
-                        text = _EXTENDS.sub(lambda m: m.group(1) + done[base_path], text, count=1)
+                        text = _EXTENDS.sub(lambda m, base=base_path: m.group(1) + done[base], text, count=1)
                     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
                     scenario_id, what = _store(session, loader, text, fmt, config)
                     done[path] = scenario_id
@@ -73,9 +74,15 @@ def load_files(config: ServiceConfig, paths: Iterable[Path], *, workspace: str) 
 
 def _store(session: Any, token: Token, text: str, fmt: str, config: ServiceConfig) -> tuple[str, str]:
     loaded, _, _ = store.parse(session, token.workspace_id, text.encode(), fmt, config.limits)
-    existing = session.scalars(select(ScenarioRecord).where(
-        ScenarioRecord.workspace_id == token.workspace_id, ScenarioRecord.name == loaded.scenario.name, ScenarioRecord.deleted_at.is_(None),
-    ).order_by(ScenarioRecord.created_at)).first()
+    existing = session.scalars(
+        select(ScenarioRecord)
+        .where(
+            ScenarioRecord.workspace_id == token.workspace_id,
+            ScenarioRecord.name == loaded.scenario.name,
+            ScenarioRecord.deleted_at.is_(None),
+        )
+        .order_by(ScenarioRecord.created_at)
+    ).first()
     if existing is not None:
         latest = session.get(ScenarioVersion, (existing.id, existing.latest_version))
         if latest.text == text:
@@ -97,8 +104,16 @@ def run(config: ServiceConfig, *, host: str, port: int, workers: int, threads: i
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in {
-                "bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads, "timeout": timeout,
-                "graceful_timeout": 15, "accesslog": "-", "errorlog": "-", "preload_app": False, "control_socket_disable": True,
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "timeout": timeout,
+                "graceful_timeout": 15,
+                "accesslog": "-",
+                "errorlog": "-",
+                "preload_app": False,
+                "control_socket_disable": True,
             }.items():
                 self.cfg.set(key, value)
 

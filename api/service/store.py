@@ -108,7 +108,12 @@ def _check_limits(scenario: Scenario, limits: Limits) -> None:
 
 
 def add_version(
-    session: Session, token: Token, text: bytes, fmt: str, limits: Limits, record: ScenarioRecord | None = None,
+    session: Session,
+    token: Token,
+    text: bytes,
+    fmt: str,
+    limits: Limits,
+    record: ScenarioRecord | None = None,
 ) -> tuple[ScenarioRecord, ScenarioVersion]:
     """Store a new scenario (`record` None) or a new version of one, after validating it."""
     loaded, document, resolver = parse(session, token.workspace_id, text, fmt, limits)
@@ -127,8 +132,16 @@ def add_version(
         record.latest_version, record.name, record.updated_at = number, loaded.scenario.name, now()
     scenario = loaded.scenario
     stored = ScenarioVersion(
-        scenario_id=record.id, version=number, text=text.decode("utf-8-sig"), format=fmt, base_id=base_id, base_version=base_version,
-        initiatives=len(scenario.initiatives), teams=len(scenario.teams), periods=len(scenario.periods), created_by=token.id,
+        scenario_id=record.id,
+        version=number,
+        text=text.decode("utf-8-sig"),
+        format=fmt,
+        base_id=base_id,
+        base_version=base_version,
+        initiatives=len(scenario.initiatives),
+        teams=len(scenario.teams),
+        periods=len(scenario.periods),
+        created_by=token.id,
     )
     session.add(stored)
     session.flush()
@@ -184,8 +197,14 @@ def submit(session: Session, token: Token, kind: str, request: dict[str, Any], s
     if active >= most:
         raise ApiProblem(429, f"the token '{token.name}' has {active} jobs queued or running; the limit is {most}", headers={"Retry-After": "5"})
     job = JobRecord(
-        id=new_id("job"), workspace_id=token.workspace_id, kind=kind, status="queued", owner=token.id, request=request,
-        scenario_id=scenario[0] if scenario else None, scenario_version=scenario[1] if scenario else None,
+        id=new_id("job"),
+        workspace_id=token.workspace_id,
+        kind=kind,
+        status="queued",
+        owner=token.id,
+        request=request,
+        scenario_id=scenario[0] if scenario else None,
+        scenario_version=scenario[1] if scenario else None,
         progress={"stage": "queued", "elapsed": 0},
     )
     session.add(job)

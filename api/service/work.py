@@ -8,7 +8,8 @@ checker before it is stored: a plan that breaks a rule fails its job instead of 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading,
 
 def warm_up() -> None:
     """Import the solvers before the first job, so a job's time is spent solving."""
-    import solver.cpsat  # noqa: F401
+    import solver.cpsat
     import solver.explain  # noqa: F401
 
 
@@ -45,8 +46,11 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
         explained = request.get("reasons", True) or request.get("policy_costs", False)
         seconds = settings.time_limit + (reasons_budget(settings.time_limit) if explained else 0)
         return {
-            "kind": "solve", "scenario": scenario, "settings": settings.model_dump(mode="json"),
-            "reasons": request.get("reasons", True), "policy_costs": request.get("policy_costs", False),
+            "kind": "solve",
+            "scenario": scenario,
+            "settings": settings.model_dump(mode="json"),
+            "reasons": request.get("reasons", True),
+            "policy_costs": request.get("policy_costs", False),
         }, seconds + GRACE_SECONDS
     if job.kind == "counterfactual":
         record = store.plan_record(session, job.workspace_id, request["plan_id"])
@@ -56,7 +60,10 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
         # One initiative's what-ifs are a handful of re-solves; a forced re-solve is one solve and its reasons.
         seconds = 8 * limit if request.get("initiative") else limit + reasons_budget(limit)
         return {
-            "kind": "counterfactual", "scenario": scenario.model_dump(mode="json"), "plan": record.body, "time_limit": limit,
+            "kind": "counterfactual",
+            "scenario": scenario.model_dump(mode="json"),
+            "plan": record.body,
+            "time_limit": limit,
             **{k: request.get(k) for k in ("initiative", "force_in", "force_out")},
         }, seconds + GRACE_SECONDS
     if job.kind == "comparison":
@@ -68,8 +75,12 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
         scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
         settings = SolveSettings.model_validate(request["settings"])
         return {
-            "kind": "sweep", "scenario": scenario, "knob": request["knob"], "team": request.get("team"),
-            "points": settings_between(request["low"], request["high"], request["steps"]), "settings": settings.model_dump(mode="json"),
+            "kind": "sweep",
+            "scenario": scenario,
+            "knob": request["knob"],
+            "team": request.get("team"),
+            "points": settings_between(request["low"], request["high"], request["steps"]),
+            "settings": settings.model_dump(mode="json"),
         }, request["steps"] * settings.time_limit + GRACE_SECONDS
     raise ValueError(f"unknown job kind {job.kind!r}")
 
@@ -107,7 +118,11 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
         knob = Knob(payload["knob"])
         settings = SolveSettings.model_validate(payload["settings"])
         points = solve_points(
-            scenario, knob, payload["team"], payload["points"], lambda at, previous: solve(at, settings, warm_start=previous),
+            scenario,
+            knob,
+            payload["team"],
+            payload["points"],
+            lambda at, previous: solve(at, settings, warm_start=previous),
             on_point=lambda done, total: progress({"stage": "sweeping", "done": done, "total": total}, force=True),
         )
         for setting, plan, _ in points:
@@ -129,7 +144,11 @@ def _solved(scenario: Scenario, settings: SolveSettings, reasons: bool, progress
     _verified(plan, scenario)
     if reasons or policy_costs:
         explanation = explain(
-            scenario, plan, counterfactuals=False, policy_costs=policy_costs, time_limit=settings.time_limit,
+            scenario,
+            plan,
+            counterfactuals=False,
+            policy_costs=policy_costs,
+            time_limit=settings.time_limit,
             budget=reasons_budget(settings.time_limit),
             on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
         )
@@ -153,7 +172,11 @@ def _counterfactual(payload: dict[str, Any], progress: Report) -> dict[str, Any]
     limit = payload["time_limit"]
     if payload.get("initiative"):
         explanation = explain(
-            scenario, plan, initiative=payload["initiative"], counterfactuals=True, time_limit=limit,
+            scenario,
+            plan,
+            initiative=payload["initiative"],
+            counterfactuals=True,
+            time_limit=limit,
             on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
         )
         return {"explanation": explanation.model_dump(mode="json")}
@@ -187,9 +210,17 @@ def _plan_sources(job: JobRecord) -> list[tuple[str, int]]:
 
 def _store_plan(session: Session, job: JobRecord, plan: Plan, source: tuple[str, int]) -> PlanRecord:
     record = PlanRecord(
-        id=new_id("plan"), workspace_id=job.workspace_id, scenario_id=source[0], scenario_version=source[1], job_id=job.id,
-        settings=plan.settings.model_dump(mode="json"), planner_version=__version__, backend=plan.backend, status=plan.status.value,
-        objective=plan.objective, body=plan.model_dump(mode="json"),
+        id=new_id("plan"),
+        workspace_id=job.workspace_id,
+        scenario_id=source[0],
+        scenario_version=source[1],
+        job_id=job.id,
+        settings=plan.settings.model_dump(mode="json"),
+        planner_version=__version__,
+        backend=plan.backend,
+        status=plan.status.value,
+        objective=plan.objective,
+        body=plan.model_dump(mode="json"),
     )
     session.add(record)
     session.flush()

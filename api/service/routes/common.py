@@ -33,16 +33,24 @@ JOB_REPLIES = {  # what every operation that starts a job answers
 def scenario_out(record: ScenarioRecord) -> ScenarioOut:
     path = f"/scenarios/{record.id}"
     return ScenarioOut(
-        id=record.id, name=record.name, latest_version=record.latest_version, created_at=record.created_at, updated_at=record.updated_at,
+        id=record.id,
+        name=record.name,
+        latest_version=record.latest_version,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
         links={"self": path, "versions": f"{path}/versions", "solves": f"{path}/solves", "plans": f"/plans?scenario={record.id}"},
     )
 
 
 def version_out(stored: ScenarioVersion) -> ScenarioVersionOut:
     return ScenarioVersionOut(
-        version=stored.version, created_at=stored.created_at, created_by=stored.created_by,
+        version=stored.version,
+        created_at=stored.created_at,
+        created_by=stored.created_by,
         extends=f"{stored.base_id}@{stored.base_version}" if stored.base_id else None,
-        initiatives=stored.initiatives, teams=stored.teams, periods=stored.periods,
+        initiatives=stored.initiatives,
+        teams=stored.teams,
+        periods=stored.periods,
     )
 
 
@@ -57,17 +65,34 @@ def job_out(job: JobRecord) -> JobOut:
     if job.result and job.result.get("comparison_id"):
         links["comparison"] = f"/comparisons/{job.result['comparison_id']}"
     return JobOut(
-        id=job.id, kind=job.kind, status=job.status, scenario_id=job.scenario_id, scenario_version=job.scenario_version,  # type: ignore[arg-type]
-        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
-        progress=Progress.model_validate(job.progress) if job.progress else None, error=job.error, plan_id=job.plan_id,
-        result=job.result, attempts=job.attempts, request=job.request, links=links,
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        scenario_id=job.scenario_id,
+        scenario_version=job.scenario_version,  # type: ignore[arg-type]
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        progress=Progress.model_validate(job.progress) if job.progress else None,
+        error=job.error,
+        plan_id=job.plan_id,
+        result=job.result,
+        attempts=job.attempts,
+        request=job.request,
+        links=links,
     )
 
 
 def plan_summary(record: PlanRecord) -> PlanSummary:
     return PlanSummary(
-        id=record.id, scenario_id=record.scenario_id, scenario_version=record.scenario_version, status=record.status,
-        objective=record.objective, backend=record.backend, created_at=record.created_at, links={"self": f"/plans/{record.id}"},
+        id=record.id,
+        scenario_id=record.scenario_id,
+        scenario_version=record.scenario_version,
+        status=record.status,
+        objective=record.objective,
+        backend=record.backend,
+        created_at=record.created_at,
+        links={"self": f"/plans/{record.id}"},
     )
 
 
@@ -102,7 +127,9 @@ def within_time_limit(seconds: float, path: str) -> None:
     """A job's time limit at most the service's ceiling (422 at `path` otherwise)."""
     ceiling = service().config.max_time_limit
     if seconds > ceiling:
-        raise ApiProblem(422, f"time_limit {seconds:g} s is above this service's ceiling of {ceiling:g} s", errors=[store.locate(f"at most {ceiling:g} seconds", path)])
+        raise ApiProblem(
+            422, f"time_limit {seconds:g} s is above this service's ceiling of {ceiling:g} s", errors=[store.locate(f"at most {ceiling:g} seconds", path)]
+        )
 
 
 def known_initiatives(scenario: Scenario, lists: dict[str, list[str]]) -> None:
@@ -110,7 +137,9 @@ def known_initiatives(scenario: Scenario, lists: dict[str, list[str]]) -> None:
     known = {i.id for i in scenario.initiatives}
     errors = [
         store.locate(f"no initiative '{i}'" + did_you_mean(i, known), f"{field}[{n}]")
-        for field, ids in lists.items() for n, i in enumerate(ids) if i not in known
+        for field, ids in lists.items()
+        for n, i in enumerate(ids)
+        if i not in known
     ]
     if errors:
         raise ApiProblem(422, f"{len(errors)} initiative id(s) are not in the scenario", errors=errors)

@@ -20,16 +20,24 @@ bp = Blueprint("comparisons", __name__, url_prefix="/comparisons")
 
 def _out(record: ComparisonRecord) -> ComparisonOut:
     return ComparisonOut(
-        id=record.id, plans=record.plan_ids, created_at=record.created_at, comparison=Comparison.model_validate(record.body),
+        id=record.id,
+        plans=record.plan_ids,
+        created_at=record.created_at,
+        comparison=Comparison.model_validate(record.body),
         links={"self": f"/comparisons/{record.id}", **{f"plan_{n}": f"/plans/{p}" for n, p in enumerate(record.plan_ids)}},
     )
 
 
 @bp.post("")
 @operation(
-    "compare", role="planner", tag="comparisons", query=WaitQuery, body=ComparisonRequest,
+    "compare",
+    role="planner",
+    tag="comparisons",
+    query=WaitQuery,
+    body=ComparisonRequest,
     replies={
-        201: Reply("The comparison of the plans given (base first).", {JSON: ComparisonOut}, ("Location",)), **JOB_REPLIES,
+        201: Reply("The comparison of the plans given (base first).", {JSON: ComparisonOut}, ("Location",)),
+        **JOB_REPLIES,
         404: Reply("A plan or scenario named is not in the token's workspace.", {MEDIA_TYPE: ProblemDetails}),
     },
     description=(
@@ -48,7 +56,10 @@ def create(query: WaitQuery, body: ComparisonRequest) -> object:
             records = [store.plan_record(session, g.token.workspace_id, p) for p in body.plans]
             solved = [(store.scenario_of_plan(session, r), store.plan_of(r)) for r in records]
             record = ComparisonRecord(
-                id=new_id("cmp"), workspace_id=g.token.workspace_id, plan_ids=body.plans, body=compare(solved[0], solved[1:]).model_dump(mode="json"),
+                id=new_id("cmp"),
+                workspace_id=g.token.workspace_id,
+                plan_ids=body.plans,
+                body=compare(solved[0], solved[1:]).model_dump(mode="json"),
             )
             session.add(record)
             session.flush()
@@ -67,8 +78,16 @@ def create(query: WaitQuery, body: ComparisonRequest) -> object:
 
 @bp.get("/<comparison_id>")
 @operation(
-    "get comparison", role="viewer", tag="comparisons", query=FormatQuery,
-    replies={200: Reply("The comparison: each plan's headline figures, and per variant what was added, dropped or moved, and why.", {JSON: ComparisonOut, "text/markdown": None})},
+    "get comparison",
+    role="viewer",
+    tag="comparisons",
+    query=FormatQuery,
+    replies={
+        200: Reply(
+            "The comparison: each plan's headline figures, and per variant what was added, dropped or moved, and why.",
+            {JSON: ComparisonOut, "text/markdown": None},
+        )
+    },
 )
 def get(comparison_id: str, query: FormatQuery) -> object:
     with service().session() as session:

@@ -22,8 +22,13 @@ def healthz() -> object:
 
 @bp.get("/readyz")
 @operation(
-    "readiness", role=None, tag="health",
-    replies={200: Reply("Ready for requests and jobs.", {JSON: Readiness}), 503: Reply("Not ready: the database or the job runner is not.", {MEDIA_TYPE: ProblemDetails})},
+    "readiness",
+    role=None,
+    tag="health",
+    replies={
+        200: Reply("Ready for requests and jobs.", {JSON: Readiness}),
+        503: Reply("Not ready: the database or the job runner is not.", {MEDIA_TYPE: ProblemDetails}),
+    },
 )
 def readyz() -> object:
     svc = service()
@@ -31,7 +36,7 @@ def readyz() -> object:
         with svc.session() as session:
             session.execute(text("SELECT 1"))
             workers = svc.runner.ready(session)
-    except Exception as exc:  # noqa: BLE001 - whatever the database says, the answer is "not ready", not a 500
+    except Exception as exc:
         raise ApiProblem(503, f"the database does not answer: {type(exc).__name__}") from None
     if workers < 1:
         raise ApiProblem(503, "no job runner has reported solver processes alive in the last 10 s", headers={"Retry-After": "2"})

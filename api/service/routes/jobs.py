@@ -32,7 +32,10 @@ def list_(query: JobQuery) -> object:
 
 @bp.get("/<job_id>")
 @operation(
-    "get job", role="viewer", tag="jobs", query=WaitQuery,
+    "get job",
+    role="viewer",
+    tag="jobs",
+    query=WaitQuery,
     replies={200: Reply("The job: status, progress, and when finished, its plan or result.", {JSON: JobOut})},
     description="`?wait=S` holds the answer up to S seconds while the job is queued or running.",
 )
@@ -42,7 +45,9 @@ def get(job_id: str, query: WaitQuery) -> object:
 
 @bp.post("/<job_id>/cancel")
 @operation(
-    "cancel job", role="planner", tag="jobs",
+    "cancel job",
+    role="planner",
+    tag="jobs",
     replies={
         200: Reply("Cancelled (it was queued), or cancelling (it is running: its solver process is stopped within a second).", {JSON: JobOut}),
         409: Reply("The job has already finished.", {MEDIA_TYPE: ProblemDetails}),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, g
 from sqlalchemy import select
 
-from api.render.plans import csv as plan_csv, markdown as plan_markdown
+from api.render.plans import csv as plan_csv
+from api.render.plans import markdown as plan_markdown
 from api.render.views import markdown as view_markdown
 from api.service import store
 from api.service.context import service
@@ -39,12 +40,18 @@ def list_(query: PlanListQuery) -> object:
 
 @bp.get("/<plan_id>")
 @operation(
-    "get plan", role="viewer", tag="plans", query=PlanQuery,
-    replies={200: Reply(
-        "The plan with what reproduces it (scenario version, settings, planner version, backend); or as CSV or Markdown "
-        "(`?format=`); or one audience's view (`?view=`).",
-        {JSON: (PlanOut, *VIEWS), "text/csv": None, "text/markdown": None},
-    ), 406: NOT_ACCEPTABLE},
+    "get plan",
+    role="viewer",
+    tag="plans",
+    query=PlanQuery,
+    replies={
+        200: Reply(
+            "The plan with what reproduces it (scenario version, settings, planner version, backend); or as CSV or Markdown "
+            "(`?format=`); or one audience's view (`?view=`).",
+            {JSON: (PlanOut, *VIEWS), "text/csv": None, "text/markdown": None},
+        ),
+        406: NOT_ACCEPTABLE,
+    },
 )
 def get(plan_id: str, query: PlanQuery) -> object:
     if query.view is not None:
@@ -55,21 +62,38 @@ def get(plan_id: str, query: PlanQuery) -> object:
         if query.format != "json":
             mimetype, write = TEXT[query.format]
             return Response(write(plan, store.scenario_of_plan(session, record)), mimetype=mimetype)
-    return reply(PlanOut(
-        id=record.id, scenario_id=record.scenario_id, scenario_version=record.scenario_version, job_id=record.job_id, settings=plan.settings,
-        planner_version=record.planner_version, backend=record.backend, created_at=record.created_at, plan=plan,
-        links={
-            "self": f"/plans/{record.id}", "scenario": f"/scenarios/{record.scenario_id}?version={record.scenario_version}",
-            "explanations": f"/plans/{record.id}/explanations", "counterfactuals": f"/plans/{record.id}/counterfactuals",
-            **{f"view_{name}": f"/plans/{record.id}/views/{name}" for name in ("executive", "engineering", "public")},
-        },
-    ))
+    return reply(
+        PlanOut(
+            id=record.id,
+            scenario_id=record.scenario_id,
+            scenario_version=record.scenario_version,
+            job_id=record.job_id,
+            settings=plan.settings,
+            planner_version=record.planner_version,
+            backend=record.backend,
+            created_at=record.created_at,
+            plan=plan,
+            links={
+                "self": f"/plans/{record.id}",
+                "scenario": f"/scenarios/{record.scenario_id}?version={record.scenario_version}",
+                "explanations": f"/plans/{record.id}/explanations",
+                "counterfactuals": f"/plans/{record.id}/counterfactuals",
+                **{f"view_{name}": f"/plans/{record.id}/views/{name}" for name in ("executive", "engineering", "public")},
+            },
+        )
+    )
 
 
 @bp.get("/<plan_id>/views/<name>")
 @operation(
-    "get plan view", role="viewer", tag="plans", query=PlanQuery,
-    replies={200: Reply("The plan for one audience: executive, engineering or public; JSON, or Markdown with `?format=md`.", {JSON: VIEWS, "text/markdown": None}), 406: NOT_ACCEPTABLE},
+    "get plan view",
+    role="viewer",
+    tag="plans",
+    query=PlanQuery,
+    replies={
+        200: Reply("The plan for one audience: executive, engineering or public; JSON, or Markdown with `?format=md`.", {JSON: VIEWS, "text/markdown": None}),
+        406: NOT_ACCEPTABLE,
+    },
 )
 def view(plan_id: str, name: str, query: PlanQuery) -> object:
     return _view(plan_id, name, query.format)
@@ -94,18 +118,27 @@ def _explanation(plan_id: str) -> Explanation:
         record = store.plan_record(session, g.token.workspace_id, plan_id)
     plan = store.plan_of(record)
     if plan.explanation is None:
-        raise NotFound(f"plan '{plan_id}' was solved with `reasons: false`; solve again with reasons, or ask for an initiative's what-ifs at /plans/{plan_id}/counterfactuals")
+        raise NotFound(
+            f"plan '{plan_id}' was solved with `reasons: false`; solve again with reasons, or ask for an initiative's what-ifs at /plans/{plan_id}/counterfactuals"
+        )
     return plan.explanation
 
 
 @bp.get("/<plan_id>/explanations")
-@operation("get explanations", role="viewer", tag="plans", replies={200: Reply("Why each initiative is in, out or late; for an infeasible plan, the rules that cannot all hold.", {JSON: Explanation})})
+@operation(
+    "get explanations",
+    role="viewer",
+    tag="plans",
+    replies={200: Reply("Why each initiative is in, out or late; for an infeasible plan, the rules that cannot all hold.", {JSON: Explanation})},
+)
 def explanations(plan_id: str) -> object:
     return reply(_explanation(plan_id))
 
 
 @bp.get("/<plan_id>/explanations/<initiative>")
-@operation("get initiative explanation", role="viewer", tag="plans", replies={200: Reply("Why this initiative is in, out or late.", {JSON: InitiativeExplanation})})
+@operation(
+    "get initiative explanation", role="viewer", tag="plans", replies={200: Reply("Why this initiative is in, out or late.", {JSON: InitiativeExplanation})}
+)
 def explanation(plan_id: str, initiative: str) -> object:
     explained = _explanation(plan_id)
     found = {i.id: i for i in explained.initiatives}
@@ -116,7 +149,12 @@ def explanation(plan_id: str, initiative: str) -> object:
 
 @bp.post("/<plan_id>/counterfactuals")
 @operation(
-    "request counterfactual", role="planner", tag="jobs", query=WaitQuery, body=CounterfactualRequest, replies=JOB_REPLIES,
+    "request counterfactual",
+    role="planner",
+    tag="jobs",
+    query=WaitQuery,
+    body=CounterfactualRequest,
+    replies=JOB_REPLIES,
     description=(
         "A what-if, proven by re-solving, as a job. With `initiative`: what forcing it in, out or earlier costs, and the capacity and "
         "the value with which it fits (`result.explanation`). With `force_in`/`force_out`: a new plan (`plan_id`) and what changed (`result.changes`)."

@@ -14,7 +14,15 @@ from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, queued, scenario_out, version_out, within_time_limit
 from api.service.schemas import (
-    ScenarioDetail, ScenarioPage, ScenarioQuery, SolveRequest, SweepRequest, Validation, VersionList, VersionQuery, WaitQuery,
+    ScenarioDetail,
+    ScenarioPage,
+    ScenarioQuery,
+    SolveRequest,
+    SweepRequest,
+    Validation,
+    VersionList,
+    VersionQuery,
+    WaitQuery,
 )
 from planner.errors import ScenarioError, did_you_mean
 from planner.scenario import Scenario
@@ -25,7 +33,10 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 DOCUMENT = {
     "application/yaml": {"type": "string", "description": "The scenario file's text (the format of docs/scenario-format.md)."},
     JSON: {
-        "anyOf": [{"$ref": "#/components/schemas/Scenario"}, {"type": "object", "required": ["extends"], "description": "An overlay: `extends: <scenario id>[@version]` and the changes."}],
+        "anyOf": [
+            {"$ref": "#/components/schemas/Scenario"},
+            {"type": "object", "required": ["extends"], "description": "An overlay: `extends: <scenario id>[@version]` and the changes."},
+        ],
     },
 }
 INVALID = Reply("The scenario is not valid: every problem, located by line, column and field path.", {MEDIA_TYPE: ProblemDetails})
@@ -49,7 +60,10 @@ def _document() -> tuple[bytes, str]:
 
 @bp.post("")
 @operation(
-    "create scenario", role="planner", tag="scenarios", raw_body=DOCUMENT,
+    "create scenario",
+    role="planner",
+    tag="scenarios",
+    raw_body=DOCUMENT,
     replies={201: Reply("Stored as version 1.", {JSON: ScenarioDetail}, ("Location",)), 413: TOO_LARGE, 415: UNSUPPORTED, 422: INVALID},
     description="The body is a scenario file, YAML or JSON. An overlay names its base by id: `extends: sc_...` (or `sc_...@2`).",
 )
@@ -63,7 +77,9 @@ def create() -> object:
 
 
 @bp.get("")
-@operation("list scenarios", role="viewer", tag="scenarios", query=ScenarioQuery, replies={200: Reply("A page of scenarios, oldest first.", {JSON: ScenarioPage})})
+@operation(
+    "list scenarios", role="viewer", tag="scenarios", query=ScenarioQuery, replies={200: Reply("A page of scenarios, oldest first.", {JSON: ScenarioPage})}
+)
 def list_(query: ScenarioQuery) -> object:
     with service().session() as session:
         total, records = store.list_scenarios(session, g.token.workspace_id, query.name, query.limit, query.offset)
@@ -72,8 +88,15 @@ def list_(query: ScenarioQuery) -> object:
 
 @bp.post("/validate")
 @operation(
-    "validate scenario", role="viewer", tag="scenarios", raw_body=DOCUMENT,
-    replies={200: Reply("Whether the document is valid: the same located errors and warnings as `planner check`.", {JSON: Validation}), 413: TOO_LARGE, 415: UNSUPPORTED},
+    "validate scenario",
+    role="viewer",
+    tag="scenarios",
+    raw_body=DOCUMENT,
+    replies={
+        200: Reply("Whether the document is valid: the same located errors and warnings as `planner check`.", {JSON: Validation}),
+        413: TOO_LARGE,
+        415: UNSUPPORTED,
+    },
     description="Checks a document without storing it.",
 )
 def validate() -> object:
@@ -89,7 +112,10 @@ def validate() -> object:
 
 @bp.get("/<scenario_id>")
 @operation(
-    "get scenario", role="viewer", tag="scenarios", query=VersionQuery,
+    "get scenario",
+    role="viewer",
+    tag="scenarios",
+    query=VersionQuery,
     replies={200: Reply("The scenario: its newest version (or `?version=`), as sent and as validated.", {JSON: ScenarioDetail}, ("ETag",))},
 )
 def get(scenario_id: str, query: VersionQuery) -> object:
@@ -110,8 +136,17 @@ def versions(scenario_id: str) -> object:
 
 @bp.post("/<scenario_id>/versions")
 @operation(
-    "new version", role="planner", tag="scenarios", raw_body=DOCUMENT,
-    replies={201: Reply("Stored as the next version.", {JSON: ScenarioDetail}, ("Location", "ETag")), 409: CONFLICT, 413: TOO_LARGE, 415: UNSUPPORTED, 422: INVALID},
+    "new version",
+    role="planner",
+    tag="scenarios",
+    raw_body=DOCUMENT,
+    replies={
+        201: Reply("Stored as the next version.", {JSON: ScenarioDetail}, ("Location", "ETag")),
+        409: CONFLICT,
+        413: TOO_LARGE,
+        415: UNSUPPORTED,
+        422: INVALID,
+    },
     description='Send `If-Match: "N"` with the version the edit started from: if another edit came first, the answer is 409 and nothing is stored.',
 )
 def new_version(scenario_id: str) -> object:
@@ -121,7 +156,11 @@ def new_version(scenario_id: str) -> object:
         record = store.scenario_record(session, g.token.workspace_id, scenario_id)
         expected = request.headers.get("If-Match")
         if expected is not None and expected.strip().strip('"').removeprefix("W/").strip('"') != str(record.latest_version):
-            raise ApiProblem(409, f"the edit started from version {expected.strip()}, but version {record.latest_version} is the newest now; reload and edit that", latest_version=record.latest_version)
+            raise ApiProblem(
+                409,
+                f"the edit started from version {expected.strip()}, but version {record.latest_version} is the newest now; reload and edit that",
+                latest_version=record.latest_version,
+            )
         record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits, record)
         body = _detail(session, record, stored)
     return reply(body, 201, {"Location": f"{body.links['self']}?version={stored.version}", "ETag": f'"{stored.version}"'})
@@ -138,7 +177,12 @@ def delete(scenario_id: str) -> object:
 
 @bp.post("/<scenario_id>/solves")
 @operation(
-    "solve scenario", role="planner", tag="jobs", query=WaitQuery, body=SolveRequest, replies=JOB_REPLIES,
+    "solve scenario",
+    role="planner",
+    tag="jobs",
+    query=WaitQuery,
+    body=SolveRequest,
+    replies=JOB_REPLIES,
     description="Starts a solve job with the settings `planner solve` takes. `?wait=S` waits up to S seconds for it to finish.",
 )
 def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
@@ -153,7 +197,12 @@ def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
 
 @bp.post("/<scenario_id>/sweeps")
 @operation(
-    "sweep scenario", role="planner", tag="jobs", query=WaitQuery, body=SweepRequest, replies=JOB_REPLIES,
+    "sweep scenario",
+    role="planner",
+    tag="jobs",
+    query=WaitQuery,
+    body=SweepRequest,
+    replies=JOB_REPLIES,
     description="Starts a sweep job, as `planner sweep` draws: the scenario solved at `steps` settings of one knob. The finished job's `result.curve` is the curve.",
 )
 def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
@@ -164,7 +213,11 @@ def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
     with svc.sessions.begin() as session:
         source, scenario = _version(session, scenario_id, body.version)
         if body.team is not None and body.team not in scenario.team_by_id:
-            raise ApiProblem(422, f"no team '{body.team}' in the scenario", errors=[store.locate(f"no team '{body.team}'" + did_you_mean(body.team, scenario.team_by_id), "team")])
+            raise ApiProblem(
+                422,
+                f"no team '{body.team}' in the scenario",
+                errors=[store.locate(f"no team '{body.team}'" + did_you_mean(body.team, scenario.team_by_id), "team")],
+            )
         if body.knob == "invisible_floor" and (body.team is not None or body.low < 0 or body.high > 1):
             raise ApiProblem(422, "an invisible-work floor is a share between 0 and 1 of the whole organisation's capacity (no `team`)")
         job = store.submit(session, g.token, "sweep", {**body.model_dump(mode="json"), "version": source[1]}, source, svc.config.max_active_jobs)
@@ -181,6 +234,10 @@ def _version(session: Session, scenario_id: str, version: int | None) -> tuple[t
 def _detail(session: object, record: ScenarioRecord, stored: ScenarioVersion) -> ScenarioDetail:
     loaded = store.load_version(session, record.workspace_id, stored)  # type: ignore[arg-type]
     return ScenarioDetail(
-        **scenario_out(record).model_dump(), version=version_out(stored), source=stored.text, format=stored.format,  # type: ignore[arg-type]
-        scenario=loaded.scenario, warnings=loaded.warnings,
+        **scenario_out(record).model_dump(),
+        version=version_out(stored),
+        source=stored.text,
+        format=stored.format,  # type: ignore[arg-type]
+        scenario=loaded.scenario,
+        warnings=loaded.warnings,
     )

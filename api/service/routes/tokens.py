@@ -21,7 +21,13 @@ def token_out(token: Token) -> dict[str, object]:
 
 
 @bp.post("")
-@operation("create token", role="admin", tag="tokens", body=TokenRequest, replies={201: Reply("The new token; `token` is shown only in this answer.", {JSON: NewToken})})
+@operation(
+    "create token",
+    role="admin",
+    tag="tokens",
+    body=TokenRequest,
+    replies={201: Reply("The new token; `token` is shown only in this answer.", {JSON: NewToken})},
+)
 def create(body: TokenRequest) -> object:
     with service().sessions.begin() as session:
         token, text = auth.create_token(session, workspace=g.token.workspace_id, role=body.role, name=body.name)
