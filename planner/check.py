@@ -8,16 +8,16 @@ All arithmetic is in whole hundredths of the unit (capacity, effort) and ten-tho
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 
 from pydantic import Field
 
-from planner.plan import Plan, PlanStatus
-from planner.quantities import SHARE_SCALE, hundredths, spread
-from planner.scenario import Frozen, Objective, Scenario
 from planner.periods import period_offset
+from planner.plan import Plan, PlanStatus, TeamPeriod
+from planner.quantities import SHARE_SCALE, hundredths, spread
 from planner.rules import FIGURES, RuleKind, rule_name
+from planner.scenario import Frozen, Objective, Scenario
 from planner.scoring import VALUE_SCALE, decayed_value, stability_cost
 
 
@@ -29,7 +29,11 @@ class Violation(Frozen):
     initiative: str | None = Field(default=None, description="The initiative the broken rule is about.")
     team: str | None = Field(default=None, description="The team, for a capacity rule, a team floor or a need.")
     theme: str | None = Field(default=None, description="The theme, for a share bound.")
-    period: str | None = Field(default=None, description="The period, for a per-period rule, a start or a finish.")
+    period: str | None = Field(
+        default=None,
+        description="The period: of a per-period rule (capacity, floors, loads); the one the scenario names for a "
+        "window rule (deadline, earliest start, committed start); else where the plan starts the work.",
+    )
 
     @property
     def name(self) -> str:
@@ -43,6 +47,12 @@ class Violation(Frozen):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.message}"
+
+
+Cells = defaultdict[tuple[str, int], int]
+"""Hundredths of load per (team, period index)."""
+Fail = Callable[..., None]
+"""Records a violation: `fail(rule, message, initiative=..., team=..., theme=..., period=...)`."""
 
 
 def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
@@ -62,9 +72,8 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
     by_id = scenario.initiative_by_id
     makespan = scenario.policies.objective is Objective.makespan
     starts: dict[str, int] = {}
-    # (team, period index) -> hundredths, total and invisible only
-    load: dict[tuple[str, int], int] = defaultdict(int)
-    invisible: dict[tuple[str, int], int] = defaultdict(int)
+    load: Cells = defaultdict(int)
+    invisible: Cells = defaultdict(int)
     theme_effort: dict[str | None, int] = defaultdict(int)
 
     for item in plan.scheduled:
@@ -73,21 +82,54 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
             fail(RuleKind.unknown_initiative, f"'{item.id}' is not an initiative of the scenario", initiative=item.id)
             continue
         if item.id in starts:
-            fail(RuleKind.one_start, f"'{item.id}' is scheduled twice", initiative=item.id)
+            fail(
+                RuleKind.one_start,
+                f"'{item.id}' is scheduled twice, starting in {labels[starts[item.id]]} and in {item.start}",
+                initiative=item.id,
+                period=item.start,
+            )
             continue
-        if item.start not in index or item.finish not in index:
-            fail(RuleKind.horizon, f"'{item.id}' runs {item.start}..{item.finish}, outside the horizon", initiative=item.id)
+        outside = [label for label in (item.start, item.finish) if label not in index]
+        if outside:
+            fail(
+                RuleKind.horizon,
+                f"'{item.id}' runs {item.start}..{item.finish}, outside the horizon {labels[0]}..{labels[-1]}",
+                initiative=item.id,
+                period=outside[0],
+            )
             continue
         start, finish = index[item.start], index[item.finish]
         if finish - start + 1 != initiative.duration:
-            fail(RuleKind.duration, f"'{item.id}' runs {finish - start + 1} periods, its duration is {initiative.duration}", initiative=item.id, period=item.start)
+            fail(
+                RuleKind.duration,
+                f"'{item.id}' runs {finish - start + 1} periods, its duration is {initiative.duration}",
+                initiative=item.id,
+                period=item.start,
+            )
         starts[item.id] = start
+        # A window rule is located by the period the scenario names, as the model names the rule
+        # (`deadline[feature-store, 2027-Q2]`); the message says where the plan put the work.
         if initiative.earliest_start and start < index[initiative.earliest_start]:
-            fail(RuleKind.earliest_start, f"'{item.id}' starts in {item.start}, before its earliest start {initiative.earliest_start}", initiative=item.id, period=item.start)
+            fail(
+                RuleKind.earliest_start,
+                f"'{item.id}' starts in {item.start}, before its earliest start {initiative.earliest_start}",
+                initiative=item.id,
+                period=initiative.earliest_start,
+            )
         if initiative.deadline and finish > index[initiative.deadline]:
-            fail(RuleKind.deadline, f"'{item.id}' finishes in {item.finish}, after its deadline {initiative.deadline}", initiative=item.id, period=item.finish)
+            fail(
+                RuleKind.deadline,
+                f"'{item.id}' finishes in {item.finish}, after its deadline {initiative.deadline}",
+                initiative=item.id,
+                period=initiative.deadline,
+            )
         if initiative.committed and item.start != initiative.committed:
-            fail(RuleKind.committed, f"'{item.id}' was committed to start in {initiative.committed}, not {item.start}", initiative=item.id, period=item.start)
+            fail(
+                RuleKind.committed,
+                f"'{item.id}' was committed to start in {initiative.committed}, not {item.start}",
+                initiative=item.id,
+                period=initiative.committed,
+            )
 
         needs = list(initiative.all_needs)
         if len(item.needs) != len(needs):
@@ -113,45 +155,64 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 load[team_id, k] += amount
                 if scenario.is_invisible(initiative):
                     invisible[team_id, k] += amount
-        reported = {(team, index.get(label, -1)): hundredths(amount) for team, row in item.load.items() for label, amount in row.items() if amount}
-        computed = {(team, k): amount for team, row in expected.items() for k, amount in row.items() if amount}
-        if reported != computed:
-            fail(RuleKind.load, f"'{item.id}' reports a load per team and period that its effort and start do not give", initiative=item.id)
+        reported = {(team, label): hundredths(amount) for team, row in item.load.items() for label, amount in row.items() if amount}
+        computed = {(team, labels[k]): amount for team, row in expected.items() for k, amount in row.items() if amount and k < len(labels)}
+        for team_id, label in sorted(reported.keys() | computed.keys(), key=lambda cell: (cell[0], index.get(cell[1], len(labels)), cell[1])):
+            said, given = reported.get((team_id, label), 0), computed.get((team_id, label), 0)
+            if said != given:
+                fail(
+                    RuleKind.load,
+                    f"'{item.id}' reports {said / 100:g} for team '{team_id}' in {label}, its effort and start give {given / 100:g}",
+                    initiative=item.id,
+                    team=team_id,
+                    period=label,
+                )
         theme_effort[initiative.theme] += hundredths(initiative.total_effort)
 
     scheduled = set(starts)
+    excluded: set[frozenset[str]] = set()  # a pair that both list each other breaks one rule, not two
     for initiative in scenario.initiatives:
         if initiative.id not in scheduled:
             if initiative.mandatory:
                 fail(RuleKind.mandatory, f"'{initiative.id}' is not scheduled, but it is mandatory", initiative=initiative.id)
             elif initiative.committed:
-                fail(RuleKind.committed, f"'{initiative.id}' is not scheduled, but it was committed to start in {initiative.committed}",
-                     initiative=initiative.id, period=initiative.committed)
+                fail(
+                    RuleKind.committed,
+                    f"'{initiative.id}' is not scheduled, but it was committed to start in {initiative.committed}",
+                    initiative=initiative.id,
+                    period=initiative.committed,
+                )
             elif makespan:
                 fail(RuleKind.required, f"'{initiative.id}' is not scheduled, but every initiative is scheduled in makespan mode", initiative=initiative.id)
             continue
         for prerequisite in initiative.depends_on:
             if prerequisite not in scheduled:
-                fail(RuleKind.depends_on, f"'{initiative.id}' depends on '{prerequisite}', which is not scheduled",
-                     initiative=initiative.id, period=labels[starts[initiative.id]])
+                fail(
+                    RuleKind.depends_on,
+                    f"'{initiative.id}' depends on '{prerequisite}', which is not scheduled",
+                    initiative=initiative.id,
+                    period=labels[starts[initiative.id]],
+                )
             elif starts[prerequisite] + by_id[prerequisite].duration - 1 >= starts[initiative.id]:
                 fail(
                     RuleKind.depends_on,
                     f"'{initiative.id}' starts in {labels[starts[initiative.id]]} before its prerequisite '{prerequisite}' "
                     f"finishes (in {labels[starts[prerequisite] + by_id[prerequisite].duration - 1]})",
-                    initiative=initiative.id, period=labels[starts[initiative.id]],
+                    initiative=initiative.id,
+                    period=labels[starts[initiative.id]],
                 )
         for other in initiative.excludes:
-            if other in scheduled:
+            if other in scheduled and frozenset((initiative.id, other)) not in excluded:
+                excluded.add(frozenset((initiative.id, other)))
                 fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=initiative.id)
 
     _check_capacity_and_floors(scenario, load, invisible, fail)
     _check_theme_shares(scenario, theme_effort, fail)
-    _check_report(scenario, plan, load, fail)
+    _check_report(scenario, plan, load, invisible, fail)
     return out
 
 
-def _check_capacity_and_floors(scenario: Scenario, load, invisible, fail) -> None:  # type: ignore[no-untyped-def]
+def _check_capacity_and_floors(scenario: Scenario, load: Cells, invisible: Cells, fail: Fail) -> None:
     policy = scenario.policies.invisible_work
     for k, label in enumerate(scenario.periods):
         org_capacity = 0
@@ -161,45 +222,103 @@ def _check_capacity_and_floors(scenario: Scenario, load, invisible, fail) -> Non
             org_capacity += capacity
             org_invisible += invisible[team.id, k]
             if load[team.id, k] > capacity:
-                fail(RuleKind.capacity, f"team '{team.id}' is loaded {load[team.id, k] / 100:g} in {label}, capacity {capacity / 100:g}", team=team.id, period=label)
+                fail(
+                    RuleKind.capacity,
+                    f"team '{team.id}' is loaded {load[team.id, k] / 100:g} in {label}, capacity {capacity / 100:g}",
+                    team=team.id,
+                    period=label,
+                )
             share = policy.team_min_share.get(team.id)
             if share is not None and invisible[team.id, k] * SHARE_SCALE < int(share * SHARE_SCALE) * capacity:
                 fail(
                     RuleKind.team_invisible_floor,
-                    f"team '{team.id}' spends {invisible[team.id, k] / 100:g} on invisible work in {label}, "
-                    f"below its floor of {share} x {capacity / 100:g}",
-                    team=team.id, period=label,
+                    f"team '{team.id}' spends {invisible[team.id, k] / 100:g} on invisible work in {label}, below its floor of {share} x {capacity / 100:g}",
+                    team=team.id,
+                    period=label,
                 )
         if org_invisible * SHARE_SCALE < int(policy.min_share * SHARE_SCALE) * org_capacity:
-            fail(RuleKind.invisible_floor, f"invisible work is {org_invisible / 100:g} in {label}, below the floor of {policy.min_share} x {org_capacity / 100:g}", period=label)
+            fail(
+                RuleKind.invisible_floor,
+                f"invisible work is {org_invisible / 100:g} in {label}, below the floor of {policy.min_share} x {org_capacity / 100:g}",
+                period=label,
+            )
         if policy.max_share is not None and org_invisible * SHARE_SCALE > int(policy.max_share * SHARE_SCALE) * org_capacity:
-            fail(RuleKind.invisible_cap, f"invisible work is {org_invisible / 100:g} in {label}, above the cap of {policy.max_share} x {org_capacity / 100:g}", period=label)
+            fail(
+                RuleKind.invisible_cap,
+                f"invisible work is {org_invisible / 100:g} in {label}, above the cap of {policy.max_share} x {org_capacity / 100:g}",
+                period=label,
+            )
 
 
-def _check_theme_shares(scenario: Scenario, theme_effort: dict[str | None, int], fail) -> None:  # type: ignore[no-untyped-def]
+def _check_theme_shares(scenario: Scenario, theme_effort: dict[str | None, int], fail: Fail) -> None:
     total = sum(theme_effort.values())
     for theme, bounds in scenario.policies.themes.items():
         effort = theme_effort.get(theme, 0)
         if bounds.min_share is not None and effort * SHARE_SCALE < int(bounds.min_share * SHARE_SCALE) * total:
-            fail(RuleKind.theme_min_share, f"theme '{theme}' has {effort / 100:g} of {total / 100:g} scheduled effort, below its min_share {bounds.min_share}", theme=theme)
+            fail(
+                RuleKind.theme_min_share,
+                f"theme '{theme}' has {effort / 100:g} of {total / 100:g} scheduled effort, below its min_share {bounds.min_share}",
+                theme=theme,
+            )
         if bounds.max_share is not None and effort * SHARE_SCALE > int(bounds.max_share * SHARE_SCALE) * total:
-            fail(RuleKind.theme_max_share, f"theme '{theme}' has {effort / 100:g} of {total / 100:g} scheduled effort, above its max_share {bounds.max_share}", theme=theme)
+            fail(
+                RuleKind.theme_max_share,
+                f"theme '{theme}' has {effort / 100:g} of {total / 100:g} scheduled effort, above its max_share {bounds.max_share}",
+                theme=theme,
+            )
 
 
-def _check_report(scenario: Scenario, plan: Plan, load, fail) -> None:  # type: ignore[no-untyped-def]
-    """The figures the plan reports agree with its decisions."""
+def _check_report(scenario: Scenario, plan: Plan, load: Cells, invisible: Cells, fail: Fail) -> None:
+    """The figures the plan reports agree with its decisions and its scenario."""
+    rows: dict[tuple[str, str], list[TeamPeriod]] = defaultdict(list)
     for row in plan.utilisation:
-        k = scenario.period_index.get(row.period)
-        if k is not None and hundredths(row.load) != load[row.team, k]:
-            fail(RuleKind.report, f"utilisation reports {row.load} for team '{row.team}' in {row.period}, the decisions give {load[row.team, k] / 100:g}", team=row.team, period=row.period)
+        rows[row.team, row.period].append(row)
+    for team in scenario.teams:
+        capacities = scenario.capacity(team.id)
+        for k, label in enumerate(scenario.periods):
+            found = rows.pop((team.id, label), [])
+            if len(found) != 1:
+                fail(RuleKind.report, f"utilisation lists team '{team.id}' in {label} {len(found)} times, not once", team=team.id, period=label)
+            for row in found:
+                if row.capacity != capacities[k]:
+                    fail(
+                        RuleKind.report,
+                        f"utilisation reports capacity {row.capacity} for team '{team.id}' in {label}, the scenario gives {capacities[k]}",
+                        team=team.id,
+                        period=label,
+                    )
+                if hundredths(row.load) != load[team.id, k]:
+                    fail(
+                        RuleKind.report,
+                        f"utilisation reports {row.load} for team '{team.id}' in {label}, the decisions give {load[team.id, k] / 100:g}",
+                        team=team.id,
+                        period=label,
+                    )
+                if hundredths(row.invisible) != invisible[team.id, k]:
+                    fail(
+                        RuleKind.report,
+                        f"utilisation reports {row.invisible} of invisible work for team '{team.id}' in {label}, "
+                        f"the decisions give {invisible[team.id, k] / 100:g}",
+                        team=team.id,
+                        period=label,
+                    )
+    for team_id, label in rows:
+        fail(RuleKind.report, f"utilisation lists team '{team_id}' in {label}, which the scenario does not plan", team=team_id, period=label)
     makespan = scenario.policies.objective is Objective.makespan
     for item in plan.scheduled:
         initiative = scenario.initiative_by_id.get(item.id)
         if initiative is not None and item.required != bool(initiative.mandatory or initiative.committed or makespan):
             fail(RuleKind.report, f"'{item.id}' is reported {'required' if item.required else 'optional'}, the scenario says otherwise", initiative=item.id)
-    listed = [s.id for s in plan.scheduled] + [u.id for u in plan.not_scheduled]
-    if sorted(listed) != sorted(i.id for i in scenario.initiatives):
-        fail(RuleKind.report, "scheduled and not_scheduled together do not list every initiative exactly once")
+    listed = Counter(s.id for s in plan.scheduled) + Counter(u.id for u in plan.not_scheduled)
+    for initiative in scenario.initiatives:
+        times = listed[initiative.id]
+        if times == 0:
+            fail(RuleKind.report, f"'{initiative.id}' is neither scheduled nor listed as not scheduled", initiative=initiative.id)
+        elif times > 1:
+            fail(RuleKind.report, f"'{initiative.id}' is listed {times} times in scheduled and not_scheduled, not once", initiative=initiative.id)
+    for unscheduled in plan.not_scheduled:
+        if unscheduled.id not in scenario.initiative_by_id:
+            fail(RuleKind.report, f"'{unscheduled.id}' is listed as not scheduled, but it is not an initiative of the scenario", initiative=unscheduled.id)
     score = score_plan(scenario, plan)
     if plan.objective != score:
         fail(RuleKind.objective, f"the plan reports objective {plan.objective}, its decisions are worth {score}")
