@@ -27,6 +27,7 @@ class Violation(Frozen):
     rule: RuleKind = Field(description="The kind of rule, as the model names its rows: `capacity`, `deadline`, `depends_on`.")
     message: str = Field(description="What is wrong, in the scenario's words and numbers.")
     initiative: str | None = Field(default=None, description="The initiative the broken rule is about.")
+    other: str | None = Field(default=None, description="The second initiative of a pair rule: the prerequisite, or the alternative.")
     team: str | None = Field(default=None, description="The team, for a capacity rule, a team floor or a need.")
     theme: str | None = Field(default=None, description="The theme, for a share bound.")
     period: str | None = Field(
@@ -38,7 +39,7 @@ class Violation(Frozen):
     @property
     def name(self) -> str:
         """The rule's name from its ids, as the model names its row: `capacity[web, 2027-Q1]`."""
-        return rule_name(self.rule, self.initiative, self.team, self.theme, self.period)
+        return rule_name(self.rule, self.initiative, self.other, self.team, self.theme, self.period)
 
     @property
     def figure(self) -> bool:
@@ -191,6 +192,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                     RuleKind.depends_on,
                     f"'{initiative.id}' depends on '{prerequisite}', which is not scheduled",
                     initiative=initiative.id,
+                    other=prerequisite,
                     period=labels[starts[initiative.id]],
                 )
             elif starts[prerequisite] + by_id[prerequisite].duration - 1 >= starts[initiative.id]:
@@ -199,12 +201,13 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                     f"'{initiative.id}' starts in {labels[starts[initiative.id]]} before its prerequisite '{prerequisite}' "
                     f"finishes (in {labels[starts[prerequisite] + by_id[prerequisite].duration - 1]})",
                     initiative=initiative.id,
+                    other=prerequisite,
                     period=labels[starts[initiative.id]],
                 )
         for other in initiative.excludes:
             if other in scheduled and frozenset((initiative.id, other)) not in excluded:
                 excluded.add(frozenset((initiative.id, other)))
-                fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=initiative.id)
+                fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=initiative.id, other=other)
 
     _check_capacity_and_floors(scenario, load, invisible, fail)
     _check_theme_shares(scenario, theme_effort, fail)

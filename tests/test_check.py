@@ -233,6 +233,7 @@ def test_a_dependent_started_before_its_prerequisite_finishes_breaks_depends_on_
     valid(scenario, VALID)
     violation = only(check_plan(scenario, plan_of(scenario, VALID | {"promo": (0, "web")})))
     assert where(violation) == (RuleKind.depends_on, "promo", None, None, "2027-Q1")
+    assert violation.other == "signup" and violation.name == "depends_on[promo, signup, 2027-Q1]"
     assert says(violation, "starts in 2027-Q1", "'signup'", "finishes (in 2027-Q1)")
 
 
@@ -241,6 +242,7 @@ def test_a_dependent_scheduled_without_its_prerequisite_breaks_depends_on():
     valid(scenario, VALID)
     violation = only(check_plan(scenario, plan_of(scenario, without(VALID, "signup"))))
     assert where(violation) == (RuleKind.depends_on, "promo", None, None, "2027-Q2")
+    assert violation.other == "signup" and violation.name == "depends_on[promo, signup, 2027-Q2]"
     assert says(violation, "'signup'", "not scheduled")
 
 
@@ -249,6 +251,7 @@ def test_two_alternatives_both_scheduled_break_excludes():
     valid(scenario, VALID)
     violation = only(check_plan(scenario, plan_of(scenario, VALID | {"signup-lite": (1, "web")})))
     assert where(violation) == (RuleKind.excludes, "signup-lite", None, None, None)
+    assert violation.name == "excludes[signup-lite, signup]"
     assert says(violation, "'signup-lite'", "'signup'")
 
 
@@ -256,6 +259,7 @@ def test_alternatives_that_list_each_other_break_one_rule_not_two():
     scenario = tiny(work("signup-lite", {"web": 2}, excludes=["signup"]), signup={"excludes": ["signup-lite"]})
     violation = only(check_plan(scenario, plan_of(scenario, VALID | {"signup-lite": (1, "web")})))
     assert where(violation) == (RuleKind.excludes, "signup", None, None, None)
+    assert violation.name == "excludes[signup, signup-lite]"  # as the model names its one row for the pair
 
 
 def test_too_little_invisible_work_in_a_period_breaks_the_invisible_floor_there():
@@ -473,11 +477,11 @@ def expected_violations(scenario: Scenario, placements: dict[str, Placement]) ->
         for prerequisite in initiative.depends_on:
             before = placements.get(prerequisite)
             if before is None or before.start + scenario.initiative_by_id[prerequisite].duration > first:
-                broken.append(f"depends_on[{initiative.id}, {labels[first]}]")
+                broken.append(f"depends_on[{initiative.id}, {prerequisite}, {labels[first]}]")
         for other in initiative.excludes:
             if other in placements and frozenset((initiative.id, other)) not in pairs:
                 pairs.add(frozenset((initiative.id, other)))
-                broken.append(f"excludes[{initiative.id}]")
+                broken.append(f"excludes[{initiative.id}, {other}]")
 
     share = lambda value: Fraction(str(value))  # noqa: E731 - exact: shares have at most four decimals
     floor, cap = policies.invisible_work.min_share, policies.invisible_work.max_share

@@ -99,7 +99,7 @@ def test_a_dependent_moved_alongside_its_prerequisite_by_hand_fails_naming_the_d
     write_plan(folder, plan)
     code, out, _ = check(capsys, "plan.json")
     assert code == 1
-    assert f"depends_on[promo, {start}]: 'promo' starts in {start} before its prerequisite 'signup' finishes (in {start})" in out.splitlines()
+    assert f"depends_on[promo, signup, {start}]: 'promo' starts in {start} before its prerequisite 'signup' finishes (in {start})" in out.splitlines()
 
 
 def test_an_excluded_alternative_added_by_hand_fails_naming_the_exclusion(capsys, folder):
@@ -113,7 +113,7 @@ def test_an_excluded_alternative_added_by_hand_fails_naming_the_exclusion(capsys
     write_plan(folder, plan)
     code, out, _ = check(capsys, "plan.json")
     assert code == 1
-    assert "excludes[cdn-lite]: 'cdn-lite' and 'cdn' exclude each other but both are scheduled" in out.splitlines()
+    assert "excludes[cdn-lite, cdn]: 'cdn-lite' and 'cdn' exclude each other but both are scheduled" in out.splitlines()
 
 
 def test_a_changed_value_makes_the_objective_stale_but_the_plan_still_holds(capsys, folder):
