@@ -4,15 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 WRK := /usr/bin/wrk
 
-.PHONY: run test check bench bench-full clean
+.PHONY: run test lint check bench bench-full clean
 
 # The service on http://127.0.0.1:8000 with the bundled scenarios in workspace 'local'; prints a fresh token.
 run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
 	$(BIN)/planner serve --load scenarios/*.yaml
 
-test: $(VENV)/.installed-dev
+test: lint
 	$(BIN)/python -m pytest
+
+# Code health: ruff's lint and formatting check, and mypy (all configured in pyproject.toml).
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 check: run
 

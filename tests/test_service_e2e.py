@@ -1,7 +1,7 @@
 """The real service: `planner serve` (gunicorn) on a free loopback port, driven over HTTP as a user would.
 
 It creates and solves a scenario through a job, reads the plan and its explanations, kills a solver
-process mid-solve (the job fails cleanly, the next one succeeds), runs the README's curl examples, and
+process mid-solve (the job fails cleanly, the next one succeeds), runs the curl examples of docs/api.md, and
 restarts the server to find every scenario and plan still there.
 """
 
@@ -162,10 +162,10 @@ def test_a_killed_solver_process_fails_its_job_cleanly_and_the_next_job_succeeds
     made["plans"].append(next_job["plan_id"])
 
 
-def test_the_readme_curl_examples_run_against_the_live_server(server: Server, made: dict[str, Any]) -> None:
-    readme = (REPO / "README.md").read_text()
-    block = re.search(r"<!-- api-examples -->\n```sh\n(.*?)```", readme, re.S)
-    assert block, "the README's API examples are marked with <!-- api-examples -->"
+def test_the_api_docs_curl_examples_run_against_the_live_server(server: Server, made: dict[str, Any]) -> None:
+    docs = (REPO / "docs" / "api.md").read_text()
+    block = re.search(r"<!-- api-examples -->\n```sh\n(.*?)```", docs, re.S)
+    assert block, "the API examples in docs/api.md are marked with <!-- api-examples -->"
     script = "set -euo pipefail\n" + block.group(1)
     run = subprocess.run(
         ["bash", "-c", script],
