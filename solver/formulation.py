@@ -111,7 +111,8 @@ class Formulation:
         """`finish_by`: in makespan mode, the periods a known plan uses; no start that ends later is created.
 
         With `diagnosing`, deadlines and committed starts are not domain restrictions but rows of their
-        own (`window[i, p]`), so that a diagnosis may drop them like any other business rule."""
+        own (`deadline[i, p]`, `committed[i, p]`: start p is off limits), so that a diagnosis may drop them
+        like any other business rule; and there is no objective, since a diagnosis only asks what can hold."""
         self.scenario = scenario
         self.settings = settings
         self.finish_by = finish_by
@@ -128,7 +129,7 @@ class Formulation:
             family(self)
         if diagnosing:
             _add_windows(self)
-        self.objective = _objective(self)
+        self.objective = Goal("minimize", []) if diagnosing else _objective(self)
         self.tie_break: list[tuple[int, Var]] = self.v.tie_break_weights()
 
     # --- building ---
@@ -302,14 +303,14 @@ def add_theme_shares(f: Formulation) -> None:
     share >= min  <=>  sum_i chosen_i x effort_i x (SCALE x [i in theme] - min) >= 0, exact in integers;
     a maximum is the same row with the signs turned."""
     s = f.scenario
-    efforts = {i.id: hundredths(i.total_effort) for i in s.initiatives if f.v.selected(i.id) is not None}
+    chosen = [(i, hundredths(i.total_effort), selected) for i in s.initiatives if (selected := f.v.selected(i.id)) is not None]
     for theme, bounds in s.policies.themes.items():
         for bound, sense, kind in ((bounds.min_share, 1, RuleKind.theme_min_share), (bounds.max_share, -1, RuleKind.theme_max_share)):
             if bound is None:
                 continue
             share = int(bound * SHARE_SCALE)
-            terms = [(sense * effort * (SHARE_SCALE * (s.initiative_by_id[i].theme == theme) - share), f.v.selected(i)) for i, effort in efforts.items()]
-            f.linear(kind, (theme,), terms, ">=", 0, Rule(kind=kind, theme=theme, limit=str(bound)))  # type: ignore[arg-type]
+            terms = [(sense * effort * (SHARE_SCALE * (i.theme == theme) - share), selected) for i, effort, selected in chosen]
+            f.linear(kind, (theme,), terms, ">=", 0, Rule(kind=kind, theme=theme, limit=str(bound)))
 
 
 FAMILIES: list[Callable[[Formulation], None]] = [
