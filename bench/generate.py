@@ -62,7 +62,9 @@ def portfolio(initiatives: int, teams: int, periods: int, *, granularity: str = 
     # Durations in periods: about one to three quarters of calendar time, at least one period.
     scale = max(1, round(13 / weeks))
 
-    team_docs, capacity_of, infra_teams = [], {}, []
+    team_docs: list[dict[str, Any]] = []
+    capacity_of: dict[str, list[float]] = {}
+    infra_teams: list[str] = []
     for t in range(teams):
         tid = f"team{t + 1:02d}"
         headcount = rng.randint(4, 12)

@@ -89,6 +89,13 @@ class ScenarioError(PlannerError):
         self.problems = list(problems)
         super().__init__("; ".join(str(p) for p in self.problems[:3]) + (" ..." if len(self.problems) > 3 else ""))
 
+    def as_problems(self) -> list[Problem]:
+        """Every problem as a `Problem`. The loader locates each one before it raises; a problem found on a
+        model and never placed in a file keeps its field path."""
+        return [
+            p if isinstance(p, Problem) else Problem(message=p.message, severity=p.severity, location=Location(path=format_path(p.path))) for p in self.problems
+        ]
+
 
 class NotFound(PlannerError):
     """Something the user named does not exist (a file, an id)."""

@@ -18,6 +18,7 @@ from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from planner.errors import Location, NotFound, Path, PathProblem, Problem, ScenarioError, Severity, did_you_mean
 from planner.overlay import apply_overlay
@@ -304,7 +305,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(error: dict[str, Any], path: Path, model: type[BaseModel] = Scenario) -> str:
+def _message(error: ErrorDetails, path: Path, model: type[BaseModel] = Scenario) -> str:
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if kind == "missing":
         return f"missing required key '{path[-1]}'"
@@ -349,7 +350,7 @@ def _message(error: dict[str, Any], path: Path, model: type[BaseModel] = Scenari
     return str(error["msg"])
 
 
-def _from_pydantic(error: dict[str, Any], document: Document, model: type[BaseModel] = Scenario) -> Problem:
+def _from_pydantic(error: ErrorDetails, document: Document, model: type[BaseModel] = Scenario) -> Problem:
     """A pydantic error on `model`, worded for a user and located in the document."""
     path = _data_path(tuple(error["loc"]), document.data)
     key = error["type"] == "extra_forbidden"

@@ -156,13 +156,13 @@ def build_plan(
         if placement is None:
             continue
         per_team: dict[str, dict[str, Decimal]] = {}
-        for need, team in zip(initiative.all_needs, placement.teams):
+        for need, team_id in zip(initiative.all_needs, placement.teams):
             for offset, amount in enumerate(need_loads(need, initiative.duration)):
                 k = placement.start + offset
-                load[team, k] += amount
+                load[team_id, k] += amount
                 if scenario.is_invisible(initiative):
-                    invisible[team, k] += amount
-                cell = per_team.setdefault(team, {})
+                    invisible[team_id, k] += amount
+                cell = per_team.setdefault(team_id, {})
                 cell[labels[k]] = cell.get(labels[k], Decimal(0)) + Decimal(amount) / 100
         theme_effort[initiative.theme or ""] = theme_effort.get(initiative.theme or "", 0) + hundredths(initiative.total_effort)
         finish = placement.start + initiative.duration - 1
@@ -244,6 +244,7 @@ def build_plan(
 def _changes(scenario: Scenario, placements: dict[str, Placement]) -> list[PlanChange]:
     out = []
     previous = scenario.previous_start
+    previous_labels = scenario.previous_plan or {}
     for initiative in scenario.initiatives:
         if initiative.id not in previous:
             continue
@@ -254,7 +255,7 @@ def _changes(scenario: Scenario, placements: dict[str, Placement]) -> list[PlanC
         out.append(
             PlanChange(
                 id=initiative.id,
-                previous_start=scenario.previous_plan[initiative.id],  # type: ignore[index]
+                previous_start=previous_labels[initiative.id],
                 start=scenario.periods[start] if start is not None else None,
                 moved=start - previous[initiative.id] if start is not None else None,
                 cost=stability_cost(scenario.policies, previous[initiative.id], start) / VALUE_SCALE,

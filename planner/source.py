@@ -118,6 +118,8 @@ class _SourceBuilder:
         if isinstance(node, yaml.ScalarNode):
             value = self.loader.construct_object(node)
             return value if isinstance(value, (str, int)) else str(value)
+        # The composer makes scalar, sequence and mapping nodes only: a key that is not a scalar is named by its kind.
+        assert isinstance(node, (yaml.SequenceNode, yaml.MappingNode))
         return f"<{node.id}>"
 
 

@@ -142,7 +142,12 @@ def assemble(scenario: Scenario, knob: Knob, team: str | None, solved: list[Solv
                     "change": round(point.objective - previous.objective, 6) if point.objective is not None and previous.objective is not None else None,
                 }
             )
-            if knob is Knob.capacity and point.change is not None and improvement(scenario.policies.objective, previous.objective, point.objective) < -1e-6:  # type: ignore[arg-type]
+            if (
+                knob is Knob.capacity
+                and previous.objective is not None
+                and point.objective is not None
+                and improvement(scenario.policies.objective, previous.objective, point.objective) < -1e-6
+            ):
                 falls.append(setting)
         points.append(point)
         previous = point

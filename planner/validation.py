@@ -8,6 +8,7 @@ file, line and column. `find_warnings` reports what is valid but probably not wh
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
@@ -15,7 +16,7 @@ from planner.periods import period_offset
 from planner.scenario import Objective, Scoring
 
 if TYPE_CHECKING:
-    from planner.scenario import Initiative, Scenario
+    from planner.scenario import Initiative, Scenario, Team, Theme
 
 
 def find_problems(scenario: Scenario) -> list[PathProblem]:
@@ -66,6 +67,8 @@ class _Checker:
         return self.problems
 
     def warnings(self) -> list[PathProblem]:
+        labels = self.labels
+        assert labels is not None, "warnings are found on a validated scenario, whose horizon has its labels"
         for n, initiative in enumerate(self.s.initiatives):
             at: Path = ("initiatives", n)
             if not initiative.mandatory and initiative.committed is None and self._value_missing(initiative):
@@ -75,8 +78,8 @@ class _Checker:
                 self.warn(
                     ("initiatives", n, "duration"),
                     f"initiative '{initiative.id}' needs {initiative.duration} periods but only {max(last - first + 1, 0)} "
-                    f"lie between {self.labels[first] if first < len(self.labels) else 'its earliest start'} and "
-                    f"{self.labels[last]}: it can never be scheduled",
+                    f"lie between {labels[first] if first < len(labels) else 'its earliest start'} and "
+                    f"{labels[last]}: it can never be scheduled",
                 )
         for initiative_id in self.s.previous_plan or {}:
             if initiative_id not in self.initiative_ids:
@@ -94,7 +97,12 @@ class _Checker:
             self.error(("horizon", "start"), self.horizon_problem)
 
     def _duplicate_ids(self) -> None:
-        for field, items in (("teams", self.s.teams), ("themes", self.s.themes), ("initiatives", self.s.initiatives)):
+        lists: tuple[tuple[str, Sequence[Team | Theme | Initiative]], ...] = (
+            ("teams", self.s.teams),
+            ("themes", self.s.themes),
+            ("initiatives", self.s.initiatives),
+        )
+        for field, items in lists:
             first_at: dict[str, int] = {}
             for n, item in enumerate(items):
                 if item.id in first_at:

@@ -7,6 +7,7 @@ capacities, ids, teams, dependencies, invisible work) can reach it. Words are re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
@@ -196,4 +197,5 @@ def public(scenario: Scenario, plan: Plan) -> PublicView:
 
 
 def view(name: str, scenario: Scenario, plan: Plan) -> View:
-    return {"executive": executive, "engineering": engineering, "public": public}[name](scenario, plan)
+    views: dict[str, Callable[[Scenario, Plan], View]] = {"executive": executive, "engineering": engineering, "public": public}
+    return views[name](scenario, plan)

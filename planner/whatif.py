@@ -47,6 +47,10 @@ def edited(scenario: Scenario, change: Callable[[dict[str, Any]], None]) -> Scen
     return Scenario.model_validate(data)
 
 
+# The initiative's field that makes each rule about one initiative.
+_INITIATIVE_FIELD = {RuleKind.mandatory: "mandatory", RuleKind.committed: "committed", RuleKind.deadline: "deadline"}
+
+
 def _initiative(data: dict[str, Any], initiative_id: str) -> dict[str, Any]:
     return next(i for i in data["initiatives"] if i["id"] == initiative_id)
 
@@ -66,12 +70,9 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
         elif rule.kind in (RuleKind.theme_min_share, RuleKind.theme_max_share):
             bounds = policies["themes"][rule.theme]
             bounds.pop("min_share" if rule.kind is RuleKind.theme_min_share else "max_share", None)
-        elif rule.kind is RuleKind.mandatory:
-            _initiative(data, rule.initiative).pop("mandatory", None)  # type: ignore[arg-type]
-        elif rule.kind is RuleKind.committed:
-            _initiative(data, rule.initiative).pop("committed", None)  # type: ignore[arg-type]
-        elif rule.kind is RuleKind.deadline:
-            _initiative(data, rule.initiative).pop("deadline", None)  # type: ignore[arg-type]
+        elif rule.kind in _INITIATIVE_FIELD:
+            assert rule.initiative is not None, f"a {rule.kind.value} rule names its initiative"
+            _initiative(data, rule.initiative).pop(_INITIATIVE_FIELD[rule.kind], None)
         else:
             raise ValueError(f"a {rule.kind.value} rule cannot be dropped from a scenario; add capacity instead")
 

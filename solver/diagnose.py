@@ -132,7 +132,7 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         plan = _feasible(edited, settings, count)
         if not plan.status.found:
             return None
-        return Repair(rule=rule, change=change, status=plan.status, objective=plan.objective, **fields)  # type: ignore[arg-type]
+        return Repair(rule=rule, change=change, status=plan.status, objective=plan.objective, **fields)
 
     if rule.kind is RuleKind.mandatory:
         return verified("made_optional", without(scenario, rule))
@@ -150,10 +150,11 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         return None
     if rule.kind is RuleKind.capacity:
         assert rule.team and rule.period
+        cell = (rule.team, rule.period)
         demand = sum(hundredths(i.total_effort) for i in scenario.initiatives)
 
         def edit(h: int) -> Scenario:
-            return with_capacity(scenario, {(rule.team, rule.period): Decimal(h) / 100})  # type: ignore[dict-item]
+            return with_capacity(scenario, {cell: Decimal(h) / 100})
 
         least = _least(1, demand, lambda h: _feasible(edit(h), settings, count).status.found)
         return None if least is None else verified("extra_capacity", edit(least), amount=Decimal(least) / 100)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 
 from planner.explanation import (
     BindingCapacity,
@@ -32,6 +32,7 @@ from planner.explanation import (
 )
 from planner.plan import Plan, PlanStatus, SolveSettings, is_required, need_loads, placements_of, window
 from planner.quantities import hundredths
+from planner.rules import Rule
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import initiative_value
 from planner.whatif import policy_rules, with_capacity, with_initiative, without, without_policies
@@ -97,7 +98,7 @@ class _Explainer:
 
     def counterfactual(self, kind: CounterfactualKind, initiative: str, other: Plan, **extra: object) -> Counterfactual:
         if not other.status.found:
-            return Counterfactual(kind=kind, status=other.status, objective=None, value_lost=None, settings=other.settings, **extra)  # type: ignore[arg-type]
+            return Counterfactual(kind=kind, status=other.status, objective=None, value_lost=None, settings=other.settings, **extra)
         after = {s.id: s.start for s in other.scheduled}
         before = {s.id: s.start for s in self.plan.scheduled}
         return Counterfactual(
@@ -110,7 +111,7 @@ class _Explainer:
             dropped=sorted(i for i in before if i not in after and i != initiative),
             moved=[Move(id=i, start=before[i], to=after[i]) for i in sorted(before) if i in after and after[i] != before[i] and i != initiative],
             settings=other.settings,
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )
 
     # --- structure ---
@@ -226,7 +227,8 @@ class _Explainer:
             start = self.starts[initiative.id]
             late_by = start - earliest if earliest is not None else 0
             found: list[Counterfactual] = []
-            reason, displaced = None, []
+            reason: Reason | None = None
+            displaced: list[Displacement] = []
             if late_by > 0:
                 reason, displaced, earlier, _ = self.classify(initiative, "force_earlier", self.earlier(initiative, start))
                 found.append(earlier)
@@ -358,7 +360,7 @@ class _Explainer:
 
     # --- the plan as a whole ---
 
-    def policy_cost(self, rule) -> PolicyCost:  # type: ignore[no-untyped-def]
+    def policy_cost(self, rule: Rule) -> PolicyCost:
         other = self.resolve(without(self.s, rule))
         return PolicyCost(rule=rule, status=other.status, objective_without=other.objective, cost=self.gain(other))
 
@@ -423,11 +425,11 @@ def explain(
                 unexplained.append(initiative_id)
             return None
 
-    jobs: list[Callable[[], object]] = [lambda i=i: run(lambda: x.explain_one(i, counterfactuals), i.id) for i in chosen]
+    jobs: list[Callable[[], object]] = [partial(run, partial(x.explain_one, i, counterfactuals), i.id) for i in chosen]
     if (counterfactuals or policy_costs) and initiative is None:
-        jobs += [lambda r=r: run(lambda: x.policy_cost(r)) for r in policy_rules(scenario)]
+        jobs += [partial(run, partial(x.policy_cost, r)) for r in policy_rules(scenario)]
     if counterfactuals and initiative is None:
-        jobs += [lambda b=b: run(lambda: x.marginal(*b)) for b in x.binding()]
+        jobs += [partial(run, partial(x.marginal, *b)) for b in x.binding()]
     done = 0
     results: list[object] = []
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, score_placements, window
 from planner.quantities import SHARE_SCALE, hundredths
@@ -27,7 +28,7 @@ class _Fill:
         self.settings = settings
         self.n = len(scenario.periods)
         self.left = {(t.id, k): hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams for k in range(self.n)}
-        self.invisible = defaultdict(int)  # (team, k) -> hundredths
+        self.invisible: defaultdict[tuple[str, int], int] = defaultdict(int)  # (team, k) -> hundredths
         self.theme_effort: dict[str | None, int] = defaultdict(int)
         self.placements: dict[str, Placement] = {}
         # Theme minimums are only defended once the phase that meets them is done.
@@ -156,7 +157,7 @@ class _Fill:
         )
 
 
-def _fill_in_passes(fill: _Fill, ranked: list[Initiative], until=lambda: False) -> None:  # type: ignore[no-untyped-def]
+def _fill_in_passes(fill: _Fill, ranked: list[Initiative], until: Callable[[], bool] = lambda: False) -> None:
     """Place in rank order; repeat while something new fits, since a placed prerequisite frees its dependents."""
     progress = True
     while progress and not until():

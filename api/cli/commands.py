@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -39,7 +40,7 @@ def _number(value: Decimal) -> str:
 def summary(loaded: Loaded) -> str:
     """One line on what a valid scenario holds: horizon, teams, initiatives, demand against capacity."""
     s = loaded.scenario
-    capacity = sum((sum(s.capacity(team.id)) for team in s.teams), Decimal(0))
+    capacity = sum((sum(s.capacity(team.id), Decimal(0)) for team in s.teams), Decimal(0))
     demand = sum((i.total_effort for i in s.initiatives), Decimal(0))
     invisible = sum((i.total_effort for i in s.initiatives if s.is_invisible(i)), Decimal(0))
     mandatory = sum(1 for i in s.initiatives if i.mandatory or i.committed)
@@ -64,7 +65,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             loaded = load(path)
             problems, line = loaded.warnings, summary(loaded)
         except ScenarioError as exc:
-            problems, line = exc.problems, None
+            problems, line = exc.as_problems(), None
         errors = [p for p in problems if p.severity is Severity.error]
         passed = not errors and not (args.strict and problems)
         failed |= not passed
@@ -322,7 +323,7 @@ def _compared_views(args: argparse.Namespace, comparison: Comparison, solved: li
     ids, values and reasons."""
     shown = [view(args.view, scenario, plan) for scenario, plan in solved]
     if args.format == "json":
-        document = {"views": [v.model_dump(mode="json") for v in shown]}
+        document: dict[str, object] = {"views": [v.model_dump(mode="json") for v in shown]}
         if args.view != "public":
             document = {"comparison": comparison.model_dump(mode="json")} | document
         return json.dumps(document, indent=2) + "\n"
@@ -331,7 +332,7 @@ def _compared_views(args: argparse.Namespace, comparison: Comparison, solved: li
     return "\n".join(parts)
 
 
-def _progress_printer(stream: TextIO):  # type: ignore[no-untyped-def]
+def _progress_printer(stream: TextIO) -> Callable[[float, float, float], None]:
     def report(objective: float, bound: float, seconds: float) -> None:
         shown = "unknown" if math.isnan(bound) else f"{bound:,.3f}"  # CBC through PuLP reports no bound
         print(f"  {seconds:7.2f} s  plan {objective:,.3f}  bound {shown}", file=stream, flush=True)

@@ -12,7 +12,9 @@ import csv
 import datetime as dt
 import io
 import os
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -126,8 +128,8 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     granularity = base.horizon.granularity
     out = []
     seen: dict[str, int | None] = {}
-    for k, row in frame.iterrows():
-        line = lines[k + 1] if k + 1 < len(lines) else None  # type: ignore[operator]
+    for k, (_, row) in enumerate(frame.iterrows()):
+        line = lines[k + 1] if k + 1 < len(lines) else None
 
         def fail(column: str, message: str, line: int | None = line) -> None:
             problems.append(Problem(message=message, location=Location(file=csv_path, line=line, column=names.index(column) + 1, path=column)))
@@ -167,7 +169,7 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
         elif theme:
             item["theme"] = theme
         if c.deadline and c.deadline in names and row[c.deadline].strip():
-            _deadline(row[c.deadline].strip(), mapping, granularity, base, item, lambda m: fail(c.deadline, m))  # type: ignore[arg-type]
+            _deadline(row[c.deadline].strip(), mapping, granularity, base, item, partial(fail, c.deadline))
         if c.value and c.value in names and row[c.value].strip():
             try:
                 item["value"] = float(row[c.value])
@@ -179,7 +181,7 @@ def import_csv(csv_path: str, mapping: Mapping, base: Scenario) -> list[dict[str
     return out
 
 
-def _deadline(text: str, mapping: Mapping, granularity: Granularity, base: Scenario, item: dict[str, Any], fail) -> None:  # type: ignore[no-untyped-def]
+def _deadline(text: str, mapping: Mapping, granularity: Granularity, base: Scenario, item: dict[str, Any], fail: Callable[[str], None]) -> None:
     if granularity is Granularity.sprint:
         fail("a sprint horizon has no calendar: deadlines cannot be read from dates (leave the column out of the mapping)")
         return

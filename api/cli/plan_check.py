@@ -48,11 +48,11 @@ def check_files(scenario_path: str, plan_path: str, *, strict: bool = False) -> 
         loaded = load(scenario_path)
         scenario, problems = loaded.scenario, list(loaded.warnings)
     except ScenarioError as exc:
-        problems += exc.problems
+        problems += exc.as_problems()
     try:
         plan = load_plan(plan_path)
     except ScenarioError as exc:
-        problems += exc.problems
+        problems += exc.as_problems()
     found = check_plan(scenario, plan) if scenario is not None and plan is not None else []
     return PlanCheck(
         scenario=scenario_path,

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Generic, TypeVar
+from typing import Generic, Literal, Never, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -28,7 +28,12 @@ class Crashed:
     message: str
 
 
-def _child(work: Callable[[T], R], task: T, send: Connection) -> None:
+# What a child sends back: its work's result, or the exception that stopped it, in words.
+_Reply = tuple[Literal["ok"], R] | tuple[Literal["error"], str]
+
+
+def _child(work: Callable[[T], R], task: T, send: Connection[_Reply[R], Never]) -> None:
+    result: _Reply[R]
     try:
         result = ("ok", work(task))
     except Exception as exc:
@@ -38,9 +43,9 @@ def _child(work: Callable[[T], R], task: T, send: Connection) -> None:
 
 
 @dataclass
-class _Running(Generic[T]):
+class _Running(Generic[R]):
     process: multiprocessing.process.BaseProcess
-    receive: Connection
+    receive: Connection[Never, _Reply[R]]
     started: float
 
 
@@ -58,7 +63,7 @@ def run_each(
     """
     context = multiprocessing.get_context("spawn")
     pending = deque(enumerate(tasks))
-    running: dict[int, _Running[T]] = {}
+    running: dict[int, _Running[R]] = {}
     try:
         while pending or running:
             while pending and len(running) < max(1, jobs):
@@ -88,12 +93,14 @@ def run_each(
             r.receive.close()
 
 
-def _received(r: _Running[T]) -> object:
+def _received(r: _Running[R]) -> R | Crashed:
     try:
-        kind, payload = r.receive.recv()
+        reply = r.receive.recv()
     except (EOFError, OSError):
         r.process.join()
         code = r.process.exitcode
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
         return Crashed(f"the solver process {how} before it reported")
-    return payload if kind == "ok" else Crashed(payload)
+    if reply[0] == "ok":
+        return reply[1]
+    return Crashed(reply[1])

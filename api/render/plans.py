@@ -117,8 +117,8 @@ def _grid(plan: Plan, scenario: Scenario) -> str:
     for team in teams:
         height = max(len(cells[team, label]) for label in scenario.periods)
         for n in range(height):
-            row = [team if n == 0 else ""] + [cells[team, label][n] if n < len(cells[team, label]) else "" for label in scenario.periods]
-            lines.append(" | ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            texts = [team if n == 0 else ""] + [cells[team, label][n] if n < len(cells[team, label]) else "" for label in scenario.periods]
+            lines.append(" | ".join(c.ljust(w) for c, w in zip(texts, widths)).rstrip())
         lines.append(rule)
     return "\n".join(lines)
 

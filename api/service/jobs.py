@@ -102,6 +102,7 @@ def _worker_main(connection: Connection) -> None:
                 last = moment
                 connection.send(("progress", job_id, update))  # noqa: B023 (called only while this job runs)
 
+        message: tuple[str, str, dict[str, Any] | str]
         try:
             message = ("done", job_id, work.run(payload, progress))
         except Exception as exc:

@@ -75,7 +75,7 @@ def operation(
                 kwargs["body"] = _parse(body, _json_body(), "body")
             return view(**kwargs)
 
-        run.operation = declared  # type: ignore[attr-defined]
+        run.operation = declared  # type: ignore[attr-defined]  # a function's own attributes have no declared type
         return run
 
     return wrap

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, json
 from pydantic import BaseModel, ConfigDict, Field
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError
 
@@ -102,7 +102,7 @@ def register(app: Flask) -> None:
             405: "this path does not take that method",
             413: f"the request body is larger than the {app.config['MAX_CONTENT_LENGTH'] // 1024} KB limit",
         }.get(status, exc.description or TITLES.get(status, "error"))
-        headers = {"Allow": ", ".join(exc.valid_methods)} if status == 405 and getattr(exc, "valid_methods", None) else None
+        headers = {"Allow": ", ".join(exc.valid_methods)} if isinstance(exc, MethodNotAllowed) and exc.valid_methods else None
         return problem_response(status, detail, headers=headers)
 
     @app.errorhandler(Exception)

@@ -57,7 +57,8 @@ def load_files(config: ServiceConfig, paths: Iterable[Path], *, workspace: str) 
                             if base_path not in pending:
                                 raise FileNotFoundError(f"{path}: its base {base_path} is not among the files loaded")
                             continue
-                        text = _EXTENDS.sub(lambda m, base=base_path: m.group(1) + done[base], text, count=1)
+                        # Spliced, not substituted: the id is text, never a replacement template.
+                        text = text[: base.end(1)] + done[base_path] + text[base.end() :]
                     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
                     scenario_id, what = _store(session, loader, text, fmt, config)
                     done[path] = scenario_id
@@ -101,7 +102,7 @@ def run(config: ServiceConfig, *, host: str, port: int, workers: int, threads: i
     engine.dispose()
     worker_config = config.model_copy(update={"migrate": False})
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in {
                 "bind": f"{host}:{port}",

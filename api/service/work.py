@@ -54,14 +54,14 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
         }, seconds + GRACE_SECONDS
     if job.kind == "counterfactual":
         record = store.plan_record(session, job.workspace_id, request["plan_id"])
-        scenario = store.scenario_of_plan(session, record)
+        planned = store.scenario_of_plan(session, record)
         plan = store.plan_of(record)
         limit = request.get("time_limit") or plan.settings.time_limit
         # One initiative's what-ifs are a handful of re-solves; a forced re-solve is one solve and its reasons.
         seconds = 8 * limit if request.get("initiative") else limit + reasons_budget(limit)
         return {
             "kind": "counterfactual",
-            "scenario": scenario.model_dump(mode="json"),
+            "scenario": planned.model_dump(mode="json"),
             "plan": record.body,
             "time_limit": limit,
             **{k: request.get(k) for k in ("initiative", "force_in", "force_out")},

@@ -69,7 +69,7 @@ def job_out(job: JobRecord) -> JobOut:
         kind=job.kind,
         status=job.status,
         scenario_id=job.scenario_id,
-        scenario_version=job.scenario_version,  # type: ignore[arg-type]
+        scenario_version=job.scenario_version,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from flask import Blueprint, Response, g
 from sqlalchemy import select
 
@@ -100,8 +102,8 @@ def view(plan_id: str, name: str, query: PlanQuery) -> object:
 
 
 def _view(plan_id: str, name: str, fmt: str) -> object:
-    if name not in ViewName.__args__:  # type: ignore[attr-defined]
-        raise NotFound(f"no view '{name}': use executive, engineering or public" + did_you_mean(name, ViewName.__args__))  # type: ignore[attr-defined]
+    if name not in get_args(ViewName):
+        raise NotFound(f"no view '{name}': use executive, engineering or public" + did_you_mean(name, get_args(ViewName)))
     if fmt == "csv":
         raise ApiProblem(406, "views come as json or md, not csv")
     with service().session() as session:

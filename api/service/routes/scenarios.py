@@ -106,7 +106,7 @@ def validate() -> object:
         try:
             loaded, _, _ = store.parse(session, g.token.workspace_id, text, fmt, svc.config.limits)
         except ScenarioError as exc:
-            return reply(Validation(valid=False, errors=[p for p in exc.problems]))  # type: ignore[misc]
+            return reply(Validation(valid=False, errors=[p for p in exc.problems]))
     return reply(Validation(valid=True, warnings=loaded.warnings, scenario=loaded.scenario))
 
 
@@ -231,13 +231,13 @@ def _version(session: Session, scenario_id: str, version: int | None) -> tuple[t
     return (record.id, stored.version), store.load_version(session, g.token.workspace_id, stored).scenario
 
 
-def _detail(session: object, record: ScenarioRecord, stored: ScenarioVersion) -> ScenarioDetail:
-    loaded = store.load_version(session, record.workspace_id, stored)  # type: ignore[arg-type]
+def _detail(session: Session, record: ScenarioRecord, stored: ScenarioVersion) -> ScenarioDetail:
+    loaded = store.load_version(session, record.workspace_id, stored)
     return ScenarioDetail(
         **scenario_out(record).model_dump(),
         version=version_out(stored),
         source=stored.text,
-        format=stored.format,  # type: ignore[arg-type]
+        format=stored.format,
         scenario=loaded.scenario,
         warnings=loaded.warnings,
     )

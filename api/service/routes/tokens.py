@@ -31,7 +31,7 @@ def token_out(token: Token) -> dict[str, object]:
 def create(body: TokenRequest) -> object:
     with service().sessions.begin() as session:
         token, text = auth.create_token(session, workspace=g.token.workspace_id, role=body.role, name=body.name)
-        out = NewToken(**token_out(token), token=text)  # type: ignore[arg-type]
+        out = NewToken(**token_out(token), token=text)
     return reply(out, 201)
 
 
@@ -40,7 +40,7 @@ def create(body: TokenRequest) -> object:
 def list_() -> object:
     with service().session() as session:
         tokens = session.scalars(select(Token).where(Token.workspace_id == g.token.workspace_id).order_by(Token.created_at, Token.id)).all()
-    return reply(TokenList(items=[TokenOut(**token_out(t)) for t in tokens]))  # type: ignore[arg-type]
+    return reply(TokenList(items=[TokenOut(**token_out(t)) for t in tokens]))
 
 
 @bp.delete("/<token_id>")
