@@ -77,14 +77,15 @@ def test_explain_an_infeasible_scenario_gives_the_conflict_and_repairs(capsys):
     code, out, _ = run(capsys, "explain", str(BUNDLED / "acme-2027-no-fraud-pivot.yaml"), "--format", "md")
     assert code == 3
     assert "No plan: these rules cannot all hold (dropping any one makes the rest feasible):" in out
-    assert "- team 'platform' spends at least 25% on invisible work every period" in out
+    assert "- team_invisible_floor[platform]: team 'platform' spends at least 25% on invisible work every period" in out
     assert "- change 'team 'platform' spends at least 25% on invisible work every period' to 23.07%: optimal, objective 237.421" in out
 
 
 def test_solve_of_an_infeasible_scenario_prints_the_conflict(capsys):
     code, out, _ = run(capsys, "solve", str(BUNDLED / "acme-2027-no-fraud-pivot.yaml"))
     assert code == 3
-    assert "  - 'gpu-cost-controls' is committed to start in 2027-Q1" in out
+    assert "  - committed[gpu-cost-controls, 2027-Q1]: 'gpu-cost-controls' is committed to start in 2027-Q1" in out
+    assert "  - capacity[sre, 2027-Q1]: team 'sre' has 10 engineer-weeks in 2027-Q1" in out
     assert "Repairs" not in out  # repairs take many re-solves: planner explain, or solve --explain
 
 

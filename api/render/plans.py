@@ -369,7 +369,7 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
             out.append("No plan, and no business rule is to blame: dependencies and durations cannot fit the horizon.")
         else:
             out.append(f"No plan: these rules cannot all hold ({claim}):")
-            out += [f"  - {describe_rule(rule, scenario)}" for rule in d.conflict]
+            out += [f"  - {rule.name}: {describe_rule(rule, scenario)}" for rule in d.conflict]
         if d.repairs:
             out.append("Repairs (each verified by a re-solve):")
             for r in d.repairs:
