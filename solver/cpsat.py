@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings
 from planner.rules import Rule
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver.formulation import Form, Formulation
-from solver.variables import periods_used, status_message
+from solver.variables import backend_plan, periods_used
 
 Progress = Callable[[float, float, float], None]
 """Called on each better plan, and once more when the search ends (then the bound is final, and equals the
@@ -145,32 +145,14 @@ def solve_cpsat(
         raise RuntimeError(f"CP-SAT rejected the model: {m.model.validate()}")
     status = _STATUS[code]
     if not status.found:
-        return build_plan(
-            scenario,
-            {},
-            status=status,
-            best_bound=None,
-            solve_seconds=time.perf_counter() - began,
-            backend="cpsat",
-            settings=settings,
-            message=status_message(status, settings),
-        )
+        return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat")
     placements = m.placements(solver)
     best_bound = solver.best_objective_bound / scale
     if on_progress:
         on_progress(solver.objective_value / scale, best_bound, solver.wall_time)
     if status is PlanStatus.optimal:
         placements = _break_ties(m, solver, settings, began) or placements
-    return build_plan(
-        scenario,
-        placements,
-        status=status,
-        best_bound=best_bound,
-        solve_seconds=time.perf_counter() - began,
-        backend="cpsat",
-        settings=settings,
-        message=status_message(status, settings),
-    )
+    return backend_plan(scenario, settings, placements, status, best_bound, began=began, backend="cpsat")
 
 
 def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, began: float) -> dict[str, Placement] | None:

@@ -22,11 +22,11 @@ from collections.abc import Callable
 import pulp
 
 from planner.errors import PlannerError
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver.formulation import Formulation, Sense
-from solver.variables import periods_used, status_message
+from solver.variables import backend_plan, periods_used
 
 _SENSE = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
 
@@ -214,16 +214,7 @@ def solve_milp(
     m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     status = _solve(m, solver, settings.time_limit)
     if not status.found:
-        return build_plan(
-            scenario,
-            {},
-            status=status,
-            best_bound=None,
-            solve_seconds=time.perf_counter() - began,
-            backend="pulp",
-            settings=settings,
-            message=f"{solver_name}: " + status_message(status, settings),
-        )
+        return backend_plan(scenario, settings, {}, status, None, began=began, backend="pulp", solver_name=solver_name)
     placements = m.placements()
     objective = _integer_value(m.objective)
     bound = _best_bound(m, solver, status, objective)
@@ -232,16 +223,8 @@ def solve_milp(
         on_progress(objective / scale, math.nan if bound is None else bound / scale, time.perf_counter() - began)
     if status is PlanStatus.optimal:
         placements = _break_ties(m, objective, settings, began) or placements
-    return build_plan(
-        scenario,
-        placements,
-        status=status,
-        best_bound=None if bound is None else bound / scale,
-        solve_seconds=time.perf_counter() - began,
-        backend="pulp",
-        settings=settings,
-        message=f"{solver_name}: " + status_message(status, settings),
-    )
+    best_bound = None if bound is None else bound / scale
+    return backend_plan(scenario, settings, placements, status, best_bound, began=began, backend="pulp", solver_name=solver_name)
 
 
 def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float) -> dict[str, Placement] | None:

@@ -8,12 +8,14 @@ optimises the same integers.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from planner.plan import Placement, PlanStatus, SolveSettings, is_required
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import decayed_value, stability_cost
+from planner.settings import Backend
 
 Var = int
 """A variable of the formulation: its index. Each backend makes one solver variable per index."""
@@ -172,6 +174,32 @@ def periods_used(scenario: Scenario, plan: dict[str, Placement] | None) -> int |
     if not plan or scenario.policies.objective is not Objective.makespan:
         return None
     return max(placed.start + scenario.initiative_by_id[i].duration for i, placed in plan.items())
+
+
+def backend_plan(
+    scenario: Scenario,
+    settings: SolveSettings,
+    placements: dict[str, Placement],
+    status: PlanStatus,
+    best_bound: float | None,
+    *,
+    began: float,
+    backend: Backend,
+    solver_name: str | None = None,
+) -> Plan:
+    """What a backend returns: the plan built from its decisions (`build_plan`: the objective is recomputed,
+    never read off the solver), timed from `began`, its status in words (led by the solver's name)."""
+    message = status_message(status, settings)
+    return build_plan(
+        scenario,
+        placements,
+        status=status,
+        best_bound=best_bound,
+        solve_seconds=time.perf_counter() - began,
+        backend=backend,
+        settings=settings,
+        message=f"{solver_name}: {message}" if solver_name else message,
+    )
 
 
 def status_message(status: PlanStatus, settings: SolveSettings) -> str:
