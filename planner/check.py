@@ -16,7 +16,7 @@ from pydantic import Field
 from planner.periods import period_offset
 from planner.plan import Plan, PlanStatus, TeamPeriod
 from planner.quantities import SHARE_SCALE, hundredths, spread
-from planner.rules import FIGURES, RuleKind, rule_name
+from planner.rules import FIGURES, RuleKind, need_name, rule_name
 from planner.scenario import Frozen, Objective, Scenario
 from planner.scoring import VALUE_SCALE, decayed_value, stability_cost
 
@@ -28,6 +28,7 @@ class Violation(Frozen):
     message: str = Field(description="What is wrong, in the scenario's words and numbers.")
     initiative: str | None = Field(default=None, description="The initiative the broken rule is about.")
     other: str | None = Field(default=None, description="The second initiative of a pair rule: the prerequisite, or the alternative.")
+    skill: str | None = Field(default=None, description="The skill of a need a team must carry (`ml.2` for an initiative's second ml need).")
     team: str | None = Field(default=None, description="The team, for a capacity rule, a team floor or a need.")
     theme: str | None = Field(default=None, description="The theme, for a share bound.")
     period: str | None = Field(
@@ -38,7 +39,12 @@ class Violation(Frozen):
 
     @property
     def name(self) -> str:
-        """The rule's name from its ids, as the model names its row: `capacity[web, 2027-Q1]`."""
+        """The rule's name from its ids, as the model names its row: `capacity[web, 2027-Q1]`,
+        `depends_on[promo, signup, 2027-Q2]`, `needs[model, ml, 2027-Q1]`, `one_start[signup]`."""
+        if self.rule is RuleKind.needs:
+            return rule_name(self.rule, self.initiative, self.skill or self.team, self.period)
+        if self.rule is RuleKind.one_start:
+            return rule_name(self.rule, self.initiative)
         return rule_name(self.rule, self.initiative, self.other, self.team, self.theme, self.period)
 
     @property
@@ -90,20 +96,31 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 period=item.start,
             )
             continue
-        outside = [label for label in (item.start, item.finish) if label not in index]
-        if outside:
+        if item.start not in index:
             fail(
                 RuleKind.horizon,
-                f"'{item.id}' runs {item.start}..{item.finish}, outside the horizon {labels[0]}..{labels[-1]}",
+                f"'{item.id}' starts in {item.start}, outside the horizon {labels[0]}..{labels[-1]}",
                 initiative=item.id,
-                period=outside[0],
+                period=item.start,
             )
             continue
-        start, finish = index[item.start], index[item.finish]
-        if finish - start + 1 != initiative.duration:
+        # The decision is the start; the finish follows from the scenario's duration. A plan whose reported
+        # finish disagrees (a duration re-estimated since, or a hand edit) is judged by the finish the
+        # scenario gives, so that a deadline, the horizon and the prerequisites see where the work really ends.
+        start = index[item.start]
+        finish = start + initiative.duration - 1
+        if item.finish != label_of(scenario, finish):
+            runs = f"runs {index[item.finish] - start + 1} periods" if item.finish in index else f"is reported to finish in {item.finish}"
             fail(
                 RuleKind.duration,
-                f"'{item.id}' runs {finish - start + 1} periods, its duration is {initiative.duration}",
+                f"'{item.id}' {runs}, its duration is {initiative.duration}: from {item.start} it ends in {label_of(scenario, finish)}",
+                initiative=item.id,
+                period=item.start,
+            )
+        if finish >= len(labels):
+            fail(
+                RuleKind.horizon,
+                f"'{item.id}' starts in {item.start} and runs {initiative.duration} period(s), past the horizon's end {labels[-1]}",
                 initiative=item.id,
                 period=item.start,
             )
@@ -120,7 +137,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
         if initiative.deadline and finish > index[initiative.deadline]:
             fail(
                 RuleKind.deadline,
-                f"'{item.id}' finishes in {item.finish}, after its deadline {initiative.deadline}",
+                f"'{item.id}' finishes in {label_of(scenario, finish)}, after its deadline {initiative.deadline}",
                 initiative=item.id,
                 period=initiative.deadline,
             )
@@ -134,18 +151,38 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
 
         needs = list(initiative.all_needs)
         if len(item.needs) != len(needs):
-            fail(RuleKind.needs, f"'{item.id}' has {len(needs)} needs, the plan assigns {len(item.needs)}", initiative=item.id)
+            fail(RuleKind.needs, f"'{item.id}' has {len(needs)} needs, the plan assigns {len(item.needs)}", initiative=item.id, period=item.start)
             continue
         expected: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        for need, assigned in zip(needs, item.needs):
+        for n, (need, assigned) in enumerate(zip(needs, item.needs)):
             team = scenario.team_by_id.get(assigned.team)
             if team is None:
-                fail(RuleKind.needs, f"'{item.id}' is assigned to unknown team '{assigned.team}'", initiative=item.id, team=assigned.team)
+                fail(
+                    RuleKind.needs,
+                    f"'{item.id}' is assigned to unknown team '{assigned.team}'",
+                    initiative=item.id,
+                    skill=need_name(initiative, n) if need.skill else None,
+                    team=assigned.team,
+                    period=item.start,
+                )
                 continue
             if need.team is not None and assigned.team != need.team:
-                fail(RuleKind.needs, f"'{item.id}' needs team '{need.team}', the plan gives it '{assigned.team}'", initiative=item.id, team=assigned.team)
+                fail(
+                    RuleKind.needs,
+                    f"'{item.id}' needs team '{need.team}', the plan gives it '{assigned.team}'",
+                    initiative=item.id,
+                    team=assigned.team,
+                    period=item.start,
+                )
             if need.skill is not None and need.skill not in team.skills:
-                fail(RuleKind.needs, f"'{item.id}' needs skill '{need.skill}', which team '{team.id}' lacks", initiative=item.id, team=team.id)
+                fail(
+                    RuleKind.needs,
+                    f"'{item.id}' needs skill '{need.skill}', which team '{team.id}' lacks",
+                    initiative=item.id,
+                    skill=need_name(initiative, n) if need.skill else None,
+                    team=team.id,
+                    period=item.start,
+                )
             # Spread evenly over the duration, exactly, the remainder on the earliest periods.
             for offset, amount in enumerate(spread(hundredths(need.effort), initiative.duration)):
                 expected[team.id][start + offset] += amount
@@ -199,7 +236,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 fail(
                     RuleKind.depends_on,
                     f"'{initiative.id}' starts in {labels[starts[initiative.id]]} before its prerequisite '{prerequisite}' "
-                    f"finishes (in {labels[starts[prerequisite] + by_id[prerequisite].duration - 1]})",
+                    f"finishes (in {label_of(scenario, starts[prerequisite] + by_id[prerequisite].duration - 1)})",
                     initiative=initiative.id,
                     other=prerequisite,
                     period=labels[starts[initiative.id]],
@@ -207,12 +244,18 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
         for other in initiative.excludes:
             if other in scheduled and frozenset((initiative.id, other)) not in excluded:
                 excluded.add(frozenset((initiative.id, other)))
-                fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=initiative.id, other=other)
+                first, second = sorted((initiative.id, other))  # a pair is named in id order, as the model names its row
+                fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=first, other=second)
 
     _check_capacity_and_floors(scenario, load, invisible, fail)
     _check_theme_shares(scenario, theme_effort, fail)
     _check_report(scenario, plan, load, invisible, fail)
     return out
+
+
+def label_of(scenario: Scenario, k: int) -> str:
+    """The label of period index k, or where it lies past the horizon's end."""
+    return scenario.periods[k] if k < len(scenario.periods) else f"{k - len(scenario.periods) + 1} period(s) after {scenario.periods[-1]}"
 
 
 def _check_capacity_and_floors(scenario: Scenario, load: Cells, invisible: Cells, fail: Fail) -> None:
@@ -336,14 +379,18 @@ def _check_report(scenario: Scenario, plan: Plan, load: Cells, invisible: Cells,
 
 
 def score_plan(scenario: Scenario, plan: Plan) -> float | None:
-    """The plan's objective recomputed from its starts: total decayed value, or periods used in makespan mode."""
+    """The plan's objective recomputed from its starts: total decayed value, or periods used in makespan mode.
+
+    Each item finishes where its start and the scenario's duration say; work that starts outside the
+    horizon or runs past its end (which the checker reports) counts for nothing."""
     if plan.status in (PlanStatus.infeasible, PlanStatus.unknown):
         return None
     index = scenario.period_index
-    finishes = {s.id: index[s.finish] for s in plan.scheduled if s.id in scenario.initiative_by_id and s.finish in index}
+    by_id = scenario.initiative_by_id
+    ends = {s.id: index[s.start] + by_id[s.id].duration - 1 for s in plan.scheduled if s.id in by_id and s.start in index}
+    finishes = {i: k for i, k in ends.items() if k < len(scenario.periods)}
     if scenario.policies.objective is Objective.makespan:
         return float(max((k + 1 for k in finishes.values()), default=0))
-    by_id = scenario.initiative_by_id
     value = sum(decayed_value(by_id[i], scenario.policies, k) for i, k in finishes.items())
     return (value - _stability_cost(scenario, plan)) / VALUE_SCALE
 
@@ -352,7 +399,8 @@ def _stability_cost(scenario: Scenario, plan: Plan) -> int:
     """Thousandths of value charged for the plan's changes to the previous plan: each initiative the previous
     plan scheduled that this one leaves out, or starts some periods earlier or later."""
     horizon = scenario.horizon
-    starts = {s.id: s.start for s in plan.scheduled}
+    # A start outside the horizon (reported by the checker) cannot be measured against the previous one.
+    starts = {s.id: s.start for s in plan.scheduled if s.start in scenario.period_index}
     total = 0
     for initiative_id, previous in (scenario.previous_plan or {}).items():
         if initiative_id not in scenario.initiative_by_id:

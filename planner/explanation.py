@@ -116,12 +116,15 @@ class InitiativeExplanation(Frozen):
     def _cite_rules(cls, data: Any) -> Any:
         if not isinstance(data, dict) or data.get("rules"):
             return data
-        i = data.get("id")
-        rules = [rule_name(RuleKind.excludes, i, other) for other in data.get("excluded_by") or []]
-        rules += [rule_name(RuleKind.depends_on, i, prerequisite) for prerequisite in data.get("missing_prerequisites") or []]
-        for displaced in data.get("displaced_by") or []:
-            d = displaced if isinstance(displaced, dict) else displaced.model_dump() if isinstance(displaced, Displacement) else {}
-            rules += [rule_name(RuleKind.capacity, d.get("team"), period) for period in d.get("periods") or []]
+        try:
+            i = data.get("id")
+            rules = [rule_name(RuleKind.excludes, *sorted((i, other))) for other in data.get("excluded_by") or []]
+            rules += [rule_name(RuleKind.depends_on, i, prerequisite) for prerequisite in data.get("missing_prerequisites") or []]
+            for displaced in data.get("displaced_by") or []:
+                d = displaced.model_dump() if isinstance(displaced, Displacement) else displaced
+                rules += [rule_name(RuleKind.capacity, d.get("team"), period) for period in d.get("periods") or []]
+        except (TypeError, AttributeError):
+            return data  # fields of the wrong shape: field validation reports them, located
         return {**data, "rules": sorted(set(rules), key=rules.index)}
 
 

@@ -11,7 +11,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from planner.scenario import Frozen
+from planner.scenario import Frozen, Initiative
 
 
 class RuleKind(str, Enum):
@@ -58,6 +58,16 @@ def rule_name(kind: RuleKind | str, *ids: str | None) -> str:
     kind = kind.value if isinstance(kind, RuleKind) else kind
     named = [i for i in ids if i is not None]
     return f"{kind}[{', '.join(named)}]" if named else kind
+
+
+def need_name(initiative: Initiative, n: int) -> str:
+    """How rules name an initiative's n-th need: its skill, or the team it names; with the need's number
+    after a dot when the initiative has two needs of that skill or team (`ml.2`), so every name is its own."""
+    needs = initiative.all_needs
+    label = needs[n].skill or needs[n].team or ""
+    if sum(1 for other in needs if (other.skill or other.team) == label) > 1:
+        return f"{label}.{n + 1}"
+    return label
 
 
 class Rule(Frozen):

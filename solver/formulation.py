@@ -37,7 +37,7 @@ from typing import Literal
 
 from planner.plan import SolveSettings, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
-from planner.rules import Rule, RuleKind, rule_name
+from planner.rules import Rule, RuleKind, need_name, rule_name
 from planner.scenario import Initiative, Objective, Scenario
 from solver.variables import Var, Variables, tightened
 
@@ -197,10 +197,10 @@ def _add_decisions(f: Formulation) -> None:
                     carriers = [(need.team, started)]
                 else:
                     for team in qualified:
-                        v.add_serve(initiative.id, n, p, team, f.variable("serve", initiative.id, need.skill or "", team, s.periods[p]))
+                        v.add_serve(initiative.id, n, p, team, f.variable("serve", initiative.id, need_name(initiative, n), team, s.periods[p]))
                     carriers = v.serving(initiative.id, n, p)
                     # Started at p: exactly one qualified team carries the need.
-                    f.typed(Form.exactly_one, RuleKind.needs, (initiative.id, need.skill or "", s.periods[p]), [var for _, var in carriers], [started])
+                    f.typed(Form.exactly_one, RuleKind.needs, (initiative.id, need_name(initiative, n), s.periods[p]), [var for _, var in carriers], [started])
                 for team, variable in carriers:
                     for offset, amount in enumerate(loads):
                         if amount:
@@ -231,6 +231,7 @@ def add_required(f: Formulation) -> None:
         if not (is_required(initiative, f.scenario) or forced):
             continue
         kind, rule = RuleKind.required, None
+        ids: tuple[str, ...] = (initiative.id,)
         if forced:
             kind = RuleKind.force_in
         elif initiative.mandatory:
@@ -238,9 +239,9 @@ def add_required(f: Formulation) -> None:
             # In makespan mode every initiative is required anyway: dropping the flag would change nothing.
             rule = None if makespan else Rule(kind=RuleKind.mandatory, initiative=initiative.id)
         elif initiative.committed:
-            kind = RuleKind.committed
+            kind, ids = RuleKind.committed, (initiative.id, initiative.committed)
             rule = None if makespan else Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed)
-        f.typed(Form.clause, kind, (initiative.id,), [var for _, var in f.v.starts(initiative.id)], rule=rule)
+        f.typed(Form.clause, kind, ids, [var for _, var in f.v.starts(initiative.id)], rule=rule)
 
 
 def add_dependencies(f: Formulation) -> None:
@@ -269,7 +270,7 @@ def add_exclusions(f: Formulation) -> None:
                 continue
             seen.add(pair)
             # Of two, at most one is the clause "not this or not that": the form CP-SAT's presolve starts from.
-            f.typed(Form.clause, RuleKind.excludes, (initiative.id, other), [], [this, that])
+            f.typed(Form.clause, RuleKind.excludes, tuple(sorted(pair)), [], [this, that])
 
 
 def add_invisible_work_floor(f: Formulation) -> None:
@@ -335,7 +336,8 @@ def _add_windows(f: Formulation) -> None:
                 rule = Rule(kind=RuleKind.committed, initiative=initiative.id, period=initiative.committed)
             else:
                 rule = Rule(kind=RuleKind.deadline, initiative=initiative.id, period=initiative.deadline)
-            f.linear(rule.kind, (initiative.id, s.periods[p]), [(1, started)], "==", 0, rule)
+            # Named by the rule, then the start it forbids: deadline[i, 2027-Q2, 2027-Q3].
+            f.linear(rule.kind, (initiative.id, rule.period or "", s.periods[p]), [(1, started)], "==", 0, rule)
 
 
 def _objective(f: Formulation) -> Goal:

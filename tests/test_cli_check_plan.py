@@ -113,7 +113,7 @@ def test_an_excluded_alternative_added_by_hand_fails_naming_the_exclusion(capsys
     write_plan(folder, plan)
     code, out, _ = check(capsys, "plan.json")
     assert code == 1
-    assert "excludes[cdn-lite, cdn]: 'cdn-lite' and 'cdn' exclude each other but both are scheduled" in out.splitlines()
+    assert "excludes[cdn, cdn-lite]: 'cdn-lite' and 'cdn' exclude each other but both are scheduled" in out.splitlines()
 
 
 def test_a_changed_value_makes_the_objective_stale_but_the_plan_still_holds(capsys, folder):
@@ -185,6 +185,24 @@ BAD_PLANS = [
         lambda _, plan: json.dumps({**plan, "scheduled": [{**plan["scheduled"][0], "strat": "2027-Q1"}, *plan["scheduled"][1:]]}, indent=2),
         "scheduled[0].strat: unknown key 'strat' (did you mean 'start'?)",
     ),
+    (
+        "an explanation of the wrong shape",
+        lambda _, plan: json.dumps(
+            {
+                **plan,
+                "explanation": {
+                    "scenario": "tiny",
+                    "status": "optimal",
+                    "objective": 1,
+                    "initiatives": [{"id": "promo", "title": "t", "scheduled": False, "earliest_possible": None, "excluded_by": 5}],
+                    "resolves": 0,
+                    "seconds": 0,
+                },
+            },
+            indent=2,
+        ),
+        "explanation.initiatives[0].excluded_by",
+    ),
 ]
 
 
@@ -232,3 +250,28 @@ def test_strict_fails_a_plan_checked_against_a_scenario_with_warnings(capsys, fo
     code, out, _ = check(capsys, "plan.json", "--strict")
     assert code == 1
     assert out.splitlines()[-1] == "failed plan.json against tiny.yaml: 1 warning about the scenario, and --strict treats warnings as errors"
+
+
+def test_a_duration_re_estimated_past_the_horizon_fails_naming_the_horizon(capsys, folder):
+    plan = solve_to_file(folder, scenario_data())
+    assert item(plan, "promo")["start"] == "2027-Q2"
+    data = scenario_data()
+    data["initiatives"][2]["duration"] = 2  # promo now takes two quarters: from 2027-Q2 it would end after the horizon
+    edit_scenario(folder, data)
+    code, out, err = check(capsys, "plan.json")
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert "horizon[promo, 2027-Q2]: 'promo' starts in 2027-Q2 and runs 2 period(s), past the horizon's end 2027-Q2" in lines
+    assert "duration[promo, 2027-Q2]: 'promo' runs 1 periods, its duration is 2: from 2027-Q2 it ends in 1 period(s) after 2027-Q2" in lines
+
+
+def test_a_start_of_another_granularity_against_a_scenario_with_a_previous_plan_is_located(capsys, folder):
+    plan = solve_to_file(folder, scenario_data())
+    item(plan, "cdn").update(start="2027-06", finish="2027-06")
+    write_plan(folder, plan)
+    data = scenario_data()
+    data["previous_plan"] = {"cdn": "2027-Q1"}
+    edit_scenario(folder, data)
+    code, out, err = check(capsys, "plan.json")
+    assert code == 1 and err == ""
+    assert "horizon[cdn, 2027-06]: 'cdn' starts in 2027-06, outside the horizon 2027-Q1..2027-Q2" in out.splitlines()
