@@ -31,12 +31,22 @@ def about(explanation: Explanation, initiative: str) -> InitiativeExplanation:
 def test_an_alternative_in_the_plan_is_the_reason_for_leaving_one_out():
     _, e = explained(scenario(work("bridge", {"web": 2}, 30), work("rebuild", {"web": 2}, 10, excludes=["bridge"]), periods=1))
     assert (about(e, "rebuild").reason, about(e, "rebuild").excluded_by) == (Reason.excluded_by, ["bridge"])
+    assert about(e, "rebuild").rules == ["excludes[bridge, rebuild]"]  # the model's row for the pair
 
 
 def test_a_missing_prerequisite_is_named():
     data = scenario(work("base", {"web": 20}, 5), work("top", {"web": 2}, 1, depends_on=["base"]), periods=1)
     _, e = explained(data)
     assert (about(e, "top").reason, about(e, "top").missing_prerequisites) == (Reason.prerequisite_not_scheduled, ["base"])
+    assert about(e, "top").rules == ["depends_on[top, base]"]
+
+
+def test_work_displaced_by_other_work_cites_each_full_team_and_period():
+    data = scenario(work("big", {"web": 10}, 50), work("small", {"web": 8}, 10), periods=1)
+    _, e = explained(data)
+    small = about(e, "small")
+    assert small.reason is Reason.capacity and [(d.initiative, d.team) for d in small.displaced_by] == [("big", "web")]
+    assert small.rules == ["capacity[web, 2027-Q1]"]
 
 
 def test_no_room_in_the_window_is_window_too_short():
