@@ -146,7 +146,9 @@ def test_json_output_names_each_violation_by_its_rule_and_ids(capsys, folder):
         "theme": None,
         "period": "2027-Q1",
     }
-    assert {v["rule"] for v in result["stale_figures"]} <= {"load", "report", "objective", "stability"}
+    # cdn's load per period was reported for a start in 2027-Q1: a stale figure, listed apart.
+    stale = {v["rule"] for v in result["stale_figures"]}
+    assert "load" in stale and stale <= {"load", "report", "objective", "stability"}
 
 
 def test_json_output_of_a_plan_that_holds(capsys, folder):
