@@ -39,7 +39,7 @@ class Model:
         self.model = cp_model.CpModel()
         self.vars = [self.model.new_bool_var(name) if upper == 1 else self.model.new_int_var(0, upper, name) for name, upper in zip(f.names, f.upper)]
         self.rules: dict[Rule, cp_model.IntVar] = {}
-        for row in f.rows:
+        for row in f.take_rows():
             if row.form is not Form.linear:
                 literals = [self.vars[var] for var in row.positive] + [~self.vars[var] for var in row.negative]
             if row.form is Form.exactly_one:

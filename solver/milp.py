@@ -58,7 +58,7 @@ class Model:
             family, ids = f.parts(var)
             category = pulp.LpBinary if upper == 1 else pulp.LpInteger
             self.vars.append(self.problem.add_variable(name(family, *ids), lowBound=0, upBound=upper, cat=category))
-        for row in f.rows:
+        for row in f.take_rows():
             self.add(*row.linear(f.upper), name(row.kind, *row.ids))
         for strengthen in REDUNDANT:
             strengthen(self)
