@@ -8,7 +8,7 @@ file, line and column. `find_warnings` reports what is valid but probably not wh
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
@@ -47,6 +47,17 @@ class _Checker:
         self.theme_ids = {theme.id for theme in scenario.themes}
         self.initiative_ids = {initiative.id for initiative in scenario.initiatives}
         self.skills = sorted({skill for team in scenario.teams for skill in team.skills})
+        self.suggested = 0  # "did you mean" searches run (`suggest`)
+
+    SUGGESTIONS = 50
+    """How many unknown names get a "did you mean" search. Each search compares the name with every id of
+    its kind; a file with thousands of bad references (written so, or generated wrong) would otherwise
+    take time quadratic in its size, and fifty suggestions already show the pattern."""
+
+    def suggest(self, word: object, choices: Iterable[str]) -> str:
+        """` (did you mean 'x'?)` for the first `SUGGESTIONS` unknown names, then nothing."""
+        self.suggested += 1
+        return did_you_mean(word, choices) if self.suggested <= self.SUGGESTIONS else ""
 
     def error(self, path: Path, message: str) -> None:
         self.problems.append(PathProblem(path=path, message=message))
@@ -86,7 +97,7 @@ class _Checker:
                 self.warn(
                     ("previous_plan", initiative_id),
                     f"the previous plan scheduled '{initiative_id}', which is not an initiative of this scenario: "
-                    "it is ignored" + did_you_mean(initiative_id, self.initiative_ids),
+                    "it is ignored" + self.suggest(initiative_id, self.initiative_ids),
                 )
         return self.problems
 
@@ -117,7 +128,7 @@ class _Checker:
         if label not in self.index:
             self.error(
                 path,
-                f"'{label}' is not a period of the horizon ({self.labels[0]} .. {self.labels[-1]})" + did_you_mean(label, self.labels),
+                f"'{label}' is not a period of the horizon ({self.labels[0]} .. {self.labels[-1]})" + self.suggest(label, self.labels),
             )
             return None
         return self.index[label]
@@ -158,19 +169,19 @@ class _Checker:
     def _unknown_theme(self, theme: str) -> str:
         if not self.theme_ids:
             return f"unknown theme '{theme}': the scenario declares no themes (add it under `themes:`)"
-        return f"unknown theme '{theme}'" + did_you_mean(theme, self.theme_ids)
+        return f"unknown theme '{theme}'" + self.suggest(theme, self.theme_ids)
 
     def _needs(self, at: Path, initiative: Initiative) -> None:
         for team in initiative.effort:
             if team not in self.team_ids:
-                self.error(at + ("effort", team), f"unknown team '{team}'" + did_you_mean(team, self.team_ids))
+                self.error(at + ("effort", team), f"unknown team '{team}'" + self.suggest(team, self.team_ids))
         for k, need in enumerate(initiative.needs):
             if need.team is not None and need.team not in self.team_ids:
-                self.error(at + ("needs", k, "team"), f"unknown team '{need.team}'" + did_you_mean(need.team, self.team_ids))
+                self.error(at + ("needs", k, "team"), f"unknown team '{need.team}'" + self.suggest(need.team, self.team_ids))
             if need.skill is not None and need.skill not in self.skills:
                 self.error(
                     at + ("needs", k, "skill"),
-                    f"no team has skill '{need.skill}'" + did_you_mean(need.skill, self.skills) + f"; the teams' skills are {_quote(self.skills)}",
+                    f"no team has skill '{need.skill}'" + self.suggest(need.skill, self.skills) + f"; the teams' skills are {_quote(self.skills)}",
                 )
         if initiative.total_effort <= 0:
             self.error(at, f"initiative '{initiative.id}' has no effort: give `effort: {{team: amount}}` or `needs`")
@@ -181,7 +192,7 @@ class _Checker:
                 if other == initiative.id:
                     self.error(at + (field, k), f"initiative '{other}' cannot name itself in {field}")
                 elif other not in self.initiative_ids:
-                    self.error(at + (field, k), f"unknown initiative '{other}'" + did_you_mean(other, self.initiative_ids))
+                    self.error(at + (field, k), f"unknown initiative '{other}'" + self.suggest(other, self.initiative_ids))
 
     def _value_missing(self, initiative: Initiative) -> bool:
         framework = self.s.policies.scoring
@@ -201,7 +212,7 @@ class _Checker:
                 if criterion not in self.s.policies.weights:
                     self.error(
                         at + ("weighted", criterion),
-                        f"criterion '{criterion}' has no weight in policies.weights" + did_you_mean(criterion, self.s.policies.weights),
+                        f"criterion '{criterion}' has no weight in policies.weights" + self.suggest(criterion, self.s.policies.weights),
                     )
 
     def _window(self, initiative: Initiative) -> tuple[int, int]:
@@ -299,7 +310,7 @@ class _Checker:
             self.error(at + ("max_share",), f"max_share {invisible.max_share} is below min_share {invisible.min_share}")
         for team in invisible.team_min_share:
             if team not in self.team_ids:
-                self.error(at + ("team_min_share", team), f"unknown team '{team}'" + did_you_mean(team, self.team_ids))
+                self.error(at + ("team_min_share", team), f"unknown team '{team}'" + self.suggest(team, self.team_ids))
         for kind, count in Counter(invisible.kinds).items():
             if count > 1:
                 self.error(at + ("kinds",), f"kind '{kind}' is listed {count} times")
@@ -338,7 +349,7 @@ class _Checker:
         for field in ("scheduled", "not_scheduled"):
             for k, initiative_id in enumerate(getattr(expect, field)):
                 if initiative_id not in self.initiative_ids:
-                    self.error(at + (field, k), f"unknown initiative '{initiative_id}'" + did_you_mean(initiative_id, self.initiative_ids))
+                    self.error(at + (field, k), f"unknown initiative '{initiative_id}'" + self.suggest(initiative_id, self.initiative_ids))
         for k, initiative_id in enumerate(expect.not_scheduled):
             if initiative_id in expect.scheduled:
                 self.error(at + ("not_scheduled", k), f"'{initiative_id}' is expected both scheduled and not scheduled")
