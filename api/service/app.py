@@ -13,11 +13,13 @@ the blueprints twice: at the root and under `/v1`, the version alias.
 from __future__ import annotations
 
 import atexit
+import io
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.service import db, openapi, problems
 from api.service.config import ServiceConfig
@@ -50,6 +52,28 @@ class _NoRunner:
         pass
 
 
+def _whole_body_or_413() -> None:
+    """A body sent without a Content-Length (`Transfer-Encoding: chunked`) is read here, to one byte past the
+    limit: more than the limit is a 413, as it is for a body that declares its length. Werkzeug's own limit
+    on such a stream stops reading at the limit and hands on what it read, so a body over the limit was cut
+    and then validated and stored as if whole. What is read is put back with its length, for the routes."""
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= limit:
+        piece = stream.read(min(65536, limit + 1 - len(body)))
+        if not piece:
+            break
+        body += piece
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
 def create_app(config: ServiceConfig | dict[str, Any] | None = None) -> Flask:
     if not isinstance(config, ServiceConfig):
         config = ServiceConfig.from_env(**(config or {}))
@@ -61,6 +85,7 @@ def create_app(config: ServiceConfig | dict[str, Any] | None = None) -> Flask:
     atexit.register(runner.close)
 
     problems.register(app)
+    app.before_request(_whole_body_or_413)
     for module in (scenarios, jobs, plans, comparisons, tokens):
         app.register_blueprint(module.bp)
         app.register_blueprint(module.bp, url_prefix=f"/v1{module.bp.url_prefix}", name=f"v1_{module.bp.name}")
