@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,26 @@ def test_a_chunked_body_is_stored_whole_and_one_over_the_limit_gets_413(server: 
     for path in ("/scenarios", "/scenarios/validate"):
         status, refused = _chunked(server, path, over)
         assert status == 413 and "limit" in refused["detail"], refused
+
+
+def test_ten_edits_of_one_scenario_at_once_each_store_a_version_or_get_409(server: Server, made: dict[str, Any]) -> None:
+    # Two edits that both read version N both wrote N + 1: the loser broke the unique version number, a 500.
+    status, scenario = server.call("POST", "/scenarios", REFERENCE.read_bytes(), content_type="application/yaml")
+    assert status == 201, scenario
+    made["scenarios"].append(scenario["id"])
+    text = REFERENCE.read_text()
+
+    def edit(k: int) -> tuple[int, Any]:
+        return server.call("POST", f"/scenarios/{scenario['id']}/versions", text.replace("value: ", f"value: {k}", 1).encode(), content_type="application/yaml")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(edit, range(1, 11)))
+    statuses = sorted(status for status, _ in answers)
+    assert set(statuses) <= {201, 409} and 201 in statuses, answers
+    assert all("another edit" in body["detail"] for status, body in answers if status == 409)
+    stored = server.call("GET", f"/scenarios/{scenario['id']}/versions")[1]
+    versions = sorted(v["version"] for v in stored["items"])
+    assert versions == list(range(1, 2 + statuses.count(201)))  # every 201 is a version; no gaps, no extras
 
 
 def test_after_a_restart_every_scenario_and_plan_is_still_there(server: Server, made: dict[str, Any]) -> None:

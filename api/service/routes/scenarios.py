@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.service import store
@@ -152,17 +153,26 @@ def versions(scenario_id: str) -> object:
 def new_version(scenario_id: str) -> object:
     svc = service()
     text, fmt = _document()
-    with svc.sessions.begin() as session:
-        record = store.scenario_record(session, g.token.workspace_id, scenario_id)
-        expected = request.headers.get("If-Match")
-        if expected is not None and expected.strip().strip('"').removeprefix("W/").strip('"') != str(record.latest_version):
-            raise ApiProblem(
-                409,
-                f"the edit started from version {expected.strip()}, but version {record.latest_version} is the newest now; reload and edit that",
-                latest_version=record.latest_version,
-            )
-        record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits, record)
-        body = _detail(session, record, stored)
+    try:
+        with svc.sessions.begin() as session:
+            record = store.scenario_record(session, g.token.workspace_id, scenario_id)
+            expected = request.headers.get("If-Match")
+            if expected is not None and expected.strip().strip('"').removeprefix("W/").strip('"') != str(record.latest_version):
+                raise ApiProblem(
+                    409,
+                    f"the edit started from version {expected.strip()}, but version {record.latest_version} is the newest now; reload and edit that",
+                    latest_version=record.latest_version,
+                )
+            record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits, record)
+            body = _detail(session, record, stored)
+    except (IntegrityError, OperationalError) as exc:
+        # Two edits of one scenario at once: both read version N and both write N + 1. The database lets one
+        # through; the other breaks the unique version number (or, in SQLite, finds its snapshot stale).
+        if isinstance(exc, OperationalError) and "locked" not in str(exc.orig):
+            raise
+        raise ApiProblem(
+            409, "another edit of this scenario was stored at the same time; nothing of this one was stored: reload and edit the newest version"
+        ) from None
     return reply(body, 201, {"Location": f"{body.links['self']}?version={stored.version}", "ETag": f'"{stored.version}"'})
 
 
