@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.generate import portfolio
 from planner.plan import Plan
 from planner.scenario import Scenario
 from tests.factories import REFERENCE, REPO
@@ -231,6 +232,26 @@ def test_ten_edits_of_one_scenario_at_once_each_store_a_version_or_get_409(serve
     stored = server.call("GET", f"/scenarios/{scenario['id']}/versions")[1]
     versions = sorted(v["version"] for v in stored["items"])
     assert versions == list(range(1, 2 + statuses.count(201)))  # every 201 is a version; no gaps, no extras
+
+
+def test_long_polls_cannot_take_every_request_thread(server: Server, made: dict[str, Any]) -> None:
+    # Eight `GET /jobs/ID?wait=20` held all 8 request threads (2 processes x 4): /healthz then waited for them.
+    generated = json.dumps(portfolio(200, 10, 4, seed=1)).encode()
+    status, scenario = server.call("POST", "/scenarios", generated, content_type="application/json")
+    assert status == 201, scenario
+    made["scenarios"].append(scenario["id"])
+    status, job = server.call("POST", f"/scenarios/{scenario['id']}/solves", {"time_limit": 6, "workers": 1, "reasons": False})
+    assert status == 202 and job["status"] in ("queued", "running"), job
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        polls = [pool.submit(server.call, "GET", f"/jobs/{job['id']}?wait=20") for _ in range(8)]
+        time.sleep(0.5)
+        with urllib.request.urlopen(server.url + "/healthz", timeout=3) as health:  # a bound against a hang, not a benchmark
+            assert health.status == 200
+        answers = [poll.result() for poll in polls]
+    # At most two answers are held per process (`max_waiting`): the rest come at once, the job still running.
+    assert all(status == 200 for status, _ in answers), answers
+    assert sum(body["status"] in ("queued", "running") for _, body in answers) >= 4, [body["status"] for _, body in answers]
+    made["plans"].append(server.finished(job)["plan_id"])
 
 
 def test_after_a_restart_every_scenario_and_plan_is_still_there(server: Server, made: dict[str, Any]) -> None:

@@ -28,6 +28,12 @@ class ServiceConfig(BaseModel):
     max_periods: int = Field(default=104, ge=1)
     max_time_limit: float = Field(default=600, gt=0, description="Ceiling on a job's `time_limit`, in seconds.")
     max_active_jobs: int = Field(default=4, ge=1, description="Jobs one token may have queued or running at once; more get 429.")
+    max_waiting: int = Field(
+        default=2,
+        ge=0,
+        description="Requests per server process that may hold their answer for `?wait=` at once (a process has 4 "
+        "threads); more answer at once, as with `wait=0`, so that long polls never take every thread.",
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServiceConfig:

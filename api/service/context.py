@@ -6,7 +6,8 @@ import the app module, which imports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -25,6 +26,10 @@ class Service:
     engine: Engine
     sessions: sessionmaker
     runner: Runner
+    waiting: threading.BoundedSemaphore = field(init=False)  # `?wait=` answers held at once (`ServiceConfig.max_waiting`)
+
+    def __post_init__(self) -> None:
+        self.waiting = threading.BoundedSemaphore(self.config.max_waiting)
 
     def session(self) -> Any:
         return self.sessions()

@@ -104,7 +104,20 @@ def link_page(total: int, query: PageQuery, path: str, **filters: Any) -> dict[s
 
 
 def job_reply(job_id: str, wait: float, *, pending: int = 202) -> object:
-    """The job once it finished or `wait` seconds passed: 200 when finished; else `pending` (202 with the URL to poll)."""
+    """The job once it finished or `wait` seconds passed: 200 when finished; else `pending` (202 with the URL to poll).
+
+    A held answer takes a request thread for its wait: when `max_waiting` answers are held in this process
+    already, this one is given at once, as with `wait=0`, so that long polls cannot take every thread."""
+    waiting = service().waiting
+    if wait > 0 and waiting.acquire(blocking=False):
+        try:
+            return _job_reply(job_id, wait, pending)
+        finally:
+            waiting.release()
+    return _job_reply(job_id, 0, pending)
+
+
+def _job_reply(job_id: str, wait: float, pending: int) -> object:
     deadline, pause = time.monotonic() + wait, WAIT_POLL_FIRST
     while True:
         with service().session() as session:
