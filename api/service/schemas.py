@@ -103,7 +103,13 @@ class SolveRequest(SolveSettings):
 
 
 class WaitQuery(Body):
-    wait: float = Field(default=0, ge=0, le=60, description="Seconds to wait for the job to finish before answering 202.")
+    wait: float = Field(
+        default=0,
+        ge=0,
+        le=60,
+        description="Seconds to wait for the job to finish before answering 202. When the server already holds as many "
+        "waiting answers as it allows (`max_waiting`), it answers at once: poll again.",
+    )
 
 
 class Progress(Body):
