@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from planner.quantities import Amount, Share
-from planner.rules import Rule, RuleKind, rule_name
+from planner.rules import Rule, RuleKind, pair, rule_name
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
 from planner.settings import PlanStatus, SolveSettings
 
@@ -114,11 +114,11 @@ class InitiativeExplanation(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _cite_rules(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("rules"):
+        if not isinstance(data, dict) or data.get("rules") or not isinstance(data.get("id"), str):
             return data
         try:
-            i = data.get("id")
-            rules = [rule_name(RuleKind.excludes, *sorted((i, other))) for other in data.get("excluded_by") or []]
+            i = data["id"]
+            rules = [rule_name(RuleKind.excludes, *pair(i, other)) for other in data.get("excluded_by") or []]
             rules += [rule_name(RuleKind.depends_on, i, prerequisite) for prerequisite in data.get("missing_prerequisites") or []]
             for displaced in data.get("displaced_by") or []:
                 d = displaced.model_dump() if isinstance(displaced, Displacement) else displaced

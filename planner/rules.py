@@ -60,6 +60,12 @@ def rule_name(kind: RuleKind | str, *ids: str | None) -> str:
     return f"{kind}[{', '.join(named)}]" if named else kind
 
 
+def pair(a: str, b: str) -> tuple[str, str]:
+    """The two initiatives of an exclusion, in the order rules name them (`excludes[cdn, cdn-lite]`): id order,
+    so that the rule has one name whichever side lists the other."""
+    return (a, b) if a <= b else (b, a)
+
+
 def need_name(initiative: Initiative, n: int) -> str:
     """How rules name an initiative's n-th need: its skill, or the team it names; with the need's number
     after a dot when the initiative has two needs of that skill or team (`ml.2`), so every name is its own."""

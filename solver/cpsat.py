@@ -37,7 +37,7 @@ class Model:
     def __init__(self, f: Formulation) -> None:
         self.f = f
         self.model = cp_model.CpModel()
-        self.vars = [self.model.new_bool_var(name) if upper == 1 else self.model.new_int_var(0, upper, name) for name, upper in zip(f.names, f.upper)]
+        self.vars = [self.model.new_bool_var(f.name(var)) if upper == 1 else self.model.new_int_var(0, upper, f.name(var)) for var, upper in enumerate(f.upper)]
         self.rules: dict[Rule, cp_model.IntVar] = {}
         for row in f.take_rows():
             if row.form is not Form.linear:
@@ -60,8 +60,6 @@ class Model:
                 if row.rule not in self.rules:
                     self.rules[row.rule] = self.model.new_bool_var(f"rule[{row.rule.name}]")
                 constraint.only_enforce_if(self.rules[row.rule])
-        for strengthen in REDUNDANT:
-            strengthen(self)
         goal = f.objective
         self.objective = self.expression(goal.terms) + goal.constant
         if not f.diagnosing:
@@ -88,10 +86,6 @@ class Model:
 
     def placements(self, solver: cp_model.CpSolver) -> dict[str, Placement]:
         return self.f.v.placements(lambda var: bool(solver.value(self.vars[var])))
-
-
-REDUNDANT: list[Callable[[Model], None]] = []
-"""CP-SAT's own strengthening: rows the formulation implies, so they change no plan's feasibility (none yet)."""
 
 
 MIN_WORKERS = 4

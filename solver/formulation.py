@@ -37,7 +37,7 @@ from typing import Literal
 
 from planner.plan import SolveSettings, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
-from planner.rules import Rule, RuleKind, need_name, rule_name
+from planner.rules import Rule, RuleKind, need_name, pair, rule_name
 from planner.scenario import Initiative, Objective, Scenario
 from solver.variables import Var, Variables, tightened
 
@@ -117,7 +117,6 @@ class Formulation:
         self.settings = settings
         self.finish_by = finish_by
         self.diagnosing = diagnosing
-        self.names: list[str] = []
         self._families: list[str] = []
         self._ids: list[tuple[str, ...]] = []
         self.upper: list[int] = []  # each variable's upper bound; 1 for a binary, all lower bounds are 0
@@ -136,11 +135,17 @@ class Formulation:
 
     def variable(self, family: str, *ids: str, upper: int = 1) -> Var:
         """A new variable (binary unless `upper` says otherwise), named like a row: `start[api, 2027-Q1]`."""
-        self.names.append(rule_name(family, *ids))
         self._families.append(family)
         self._ids.append(ids)
         self.upper.append(upper)
-        return len(self.names) - 1
+        return len(self.upper) - 1
+
+    def name(self, var: Var) -> str:
+        return rule_name(self._families[var], *self._ids[var])
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name(var) for var in range(len(self.upper))]
 
     def take_rows(self) -> list[Row]:
         """The rows, handed to the backend that compiles them; the formulation lets go of them, so that a large
@@ -199,15 +204,16 @@ def _add_decisions(f: Formulation) -> None:
         for n, need in enumerate(initiative.all_needs):
             loads = need_loads(need, initiative.duration)
             qualified = [t.id for t in s.teams if need.skill in t.skills]
+            label = need_name(initiative, n)
             for p, started in v.starts(initiative.id):
                 if need.team is not None:
                     carriers = [(need.team, started)]
                 else:
                     for team in qualified:
-                        v.add_serve(initiative.id, n, p, team, f.variable("serve", initiative.id, need_name(initiative, n), team, s.periods[p]))
+                        v.add_serve(initiative.id, n, p, team, f.variable("serve", initiative.id, label, team, s.periods[p]))
                     carriers = v.serving(initiative.id, n, p)
                     # Started at p: exactly one qualified team carries the need.
-                    f.typed(Form.exactly_one, RuleKind.needs, (initiative.id, need_name(initiative, n), s.periods[p]), [var for _, var in carriers], [started])
+                    f.typed(Form.exactly_one, RuleKind.needs, (initiative.id, label, s.periods[p]), [var for _, var in carriers], [started])
                 for team, variable in carriers:
                     for offset, amount in enumerate(loads):
                         if amount:
@@ -268,16 +274,16 @@ def add_dependencies(f: Formulation) -> None:
 
 def add_exclusions(f: Formulation) -> None:
     """Hard: of two initiatives that exclude each other, at most one is scheduled."""
-    seen: set[frozenset[str]] = set()
+    seen: set[tuple[str, str]] = set()
     for initiative in f.scenario.initiatives:
         for other in initiative.excludes:
-            pair = frozenset((initiative.id, other))
+            ids = pair(initiative.id, other)
             this, that = f.v.selected(initiative.id), f.v.selected(other)
-            if pair in seen or this is None or that is None:
+            if ids in seen or this is None or that is None:
                 continue
-            seen.add(pair)
+            seen.add(ids)
             # Of two, at most one is the clause "not this or not that": the form CP-SAT's presolve starts from.
-            f.typed(Form.clause, RuleKind.excludes, tuple(sorted(pair)), [], [this, that])
+            f.typed(Form.clause, RuleKind.excludes, ids, [], [this, that])
 
 
 def add_invisible_work_floor(f: Formulation) -> None:
