@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 from pydantic import Field
 
 from planner.periods import period_offset
 from planner.plan import Plan, PlanStatus, TeamPeriod
-from planner.quantities import SHARE_SCALE, hundredths, spread
-from planner.rules import FIGURES, RuleKind, need_name, rule_name
+from planner.quantities import SHARE_SCALE, hundredths, plain_number, spread
+from planner.rules import FIGURES, RuleKind, need_name, pair, rule_name
 from planner.scenario import Frozen, Objective, Scenario
 from planner.scoring import VALUE_SCALE, decayed_value, stability_cost
 
@@ -208,7 +209,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
         theme_effort[initiative.theme] += hundredths(initiative.total_effort)
 
     scheduled = set(starts)
-    excluded: set[frozenset[str]] = set()  # a pair that both list each other breaks one rule, not two
+    excluded: set[tuple[str, str]] = set()  # a pair that both list each other breaks one rule, not two
     for initiative in scenario.initiatives:
         if initiative.id not in scheduled:
             if initiative.mandatory:
@@ -242,9 +243,9 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                     period=labels[starts[initiative.id]],
                 )
         for other in initiative.excludes:
-            if other in scheduled and frozenset((initiative.id, other)) not in excluded:
-                excluded.add(frozenset((initiative.id, other)))
-                first, second = sorted((initiative.id, other))  # a pair is named in id order, as the model names its row
+            if other in scheduled and pair(initiative.id, other) not in excluded:
+                excluded.add(pair(initiative.id, other))
+                first, second = pair(initiative.id, other)
                 fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=first, other=second)
 
     _check_capacity_and_floors(scenario, load, invisible, fail)
@@ -326,28 +327,21 @@ def _check_report(scenario: Scenario, plan: Plan, load: Cells, invisible: Cells,
             if len(found) != 1:
                 fail(RuleKind.report, f"utilisation lists team '{team.id}' in {label} {len(found)} times, not once", team=team.id, period=label)
             for row in found:
-                if row.capacity != capacities[k]:
-                    fail(
-                        RuleKind.report,
-                        f"utilisation reports capacity {row.capacity} for team '{team.id}' in {label}, the scenario gives {capacities[k]}",
-                        team=team.id,
-                        period=label,
-                    )
-                if hundredths(row.load) != load[team.id, k]:
-                    fail(
-                        RuleKind.report,
-                        f"utilisation reports {row.load} for team '{team.id}' in {label}, the decisions give {load[team.id, k] / 100:g}",
-                        team=team.id,
-                        period=label,
-                    )
-                if hundredths(row.invisible) != invisible[team.id, k]:
-                    fail(
-                        RuleKind.report,
-                        f"utilisation reports {row.invisible} of invisible work for team '{team.id}' in {label}, "
-                        f"the decisions give {invisible[team.id, k] / 100:g}",
-                        team=team.id,
-                        period=label,
-                    )
+                # (words before and after the figure, the figure reported, the right one in hundredths, whose it is)
+                figures = (
+                    ("capacity ", row.capacity, "", hundredths(capacities[k]), "the scenario gives"),
+                    ("", row.load, "", load[team.id, k], "the decisions give"),
+                    ("", row.invisible, " of invisible work", invisible[team.id, k], "the decisions give"),
+                )
+                for before, reported, after, actual, whose in figures:
+                    if hundredths(reported) != actual:
+                        fail(
+                            RuleKind.report,
+                            f"utilisation reports {before}{plain_number(reported)}{after} for team '{team.id}' in {label}, "
+                            f"{whose} {plain_number(Decimal(actual) / 100)}",
+                            team=team.id,
+                            period=label,
+                        )
     for team_id, label in rows:
         fail(RuleKind.report, f"utilisation lists team '{team_id}' in {label}, which the scenario does not plan", team=team_id, period=label)
     makespan = scenario.policies.objective is Objective.makespan
