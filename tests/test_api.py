@@ -168,6 +168,29 @@ def test_a_deleted_scenario_is_gone_from_reads_and_lists_but_its_plans_stay(api:
     api.plan(job["plan_id"], scenario=created["scenario"])  # still readable, and verified against what was solved
 
 
+def test_deleting_a_base_keeps_its_overlays_and_their_plans_working(api: Api) -> None:
+    base = api.create(REFERENCE.read_text().replace("name: acme-2027", "name: doomed-base", 1))["id"]
+    overlay = api.create(OVERLAY.format(base=base))
+    job = api.solve(overlay["id"], reasons=False)
+    assert api.client.delete(f"/scenarios/{base}", headers=api.headers("planner")).status_code == 204
+    # The overlay stays resolved against the base version it was written on; its plans read, render and re-solve.
+    assert api.get(f"/scenarios/{overlay['id']}").get_json()["scenario"] == overlay["scenario"]
+    plan_id = job["plan_id"]
+    assert api.plan(plan_id).status.value == "optimal"
+    assert "support-chatbot" in api.get(f"/plans/{plan_id}?format=csv").get_data(as_text=True)
+    assert api.get(f"/plans/{plan_id}?format=md").status_code == 200
+    assert api.get(f"/plans/{plan_id}/views/executive").get_json()["scenario"] == "acme-more-ml"
+    again = api.solve(overlay["id"], reasons=False)
+    assert again["status"] == "succeeded" and api.plan(again["plan_id"]).objective == api.plan(plan_id).objective
+    asked = api.finished(api.post(f"/plans/{plan_id}/counterfactuals?wait=60", json={"time_limit": 10, "force_out": ["support-chatbot"]}).get_json())
+    assert asked["status"] == "succeeded", asked
+    assert "support-chatbot" not in {s.id for s in api.plan(asked["plan_id"]).scheduled}
+    assert api.post("/comparisons", json={"plans": [plan_id, again["plan_id"]]}).status_code == 201
+    # Nothing new can be written on the deleted base.
+    body = problem(api.post("/scenarios", data=OVERLAY.format(base=base), headers={"Content-Type": "application/yaml"}), 422)
+    assert body["errors"][0]["location"]["path"] == "extends" and base in body["errors"][0]["message"]
+
+
 # --- solves and jobs -------------------------------------------------------------------------------------
 
 

@@ -35,9 +35,10 @@ class Limits:
     periods: int
 
 
-def scenario_record(session: Session, workspace: str, scenario_id: str) -> ScenarioRecord:
+def scenario_record(session: Session, workspace: str, scenario_id: str, deleted: bool = False) -> ScenarioRecord:
+    """The scenario `scenario_id` of the workspace; a deleted one only with `deleted` (to reload what was stored on it)."""
     record = session.get(ScenarioRecord, scenario_id)
-    if record is None or record.workspace_id != workspace or record.deleted_at is not None:
+    if record is None or record.workspace_id != workspace or (record.deleted_at is not None and not deleted):
         raise NotFound(f"no scenario '{scenario_id}' in this workspace")
     return record
 
@@ -58,10 +59,16 @@ def _reference(text: str) -> tuple[str, int | None]:
 
 
 class Resolver:
-    """Finds overlay bases (`sc_...[@version]`) and previous plans (`plan_...`) in the database, in one workspace."""
+    """Finds overlay bases (`sc_...[@version]`) and previous plans (`plan_...`) in the database, in one workspace.
+
+    With `pins` (reloading a stored version), a base is found at the version it was written against even when
+    it has been deleted since: versions are immutable, and what was stored on one stays readable. A new
+    document cannot extend a deleted scenario.
+    """
 
     def __init__(self, session: Session, workspace: str, pins: dict[str, int] | None = None) -> None:
         self.session, self.workspace, self.pins = session, workspace, dict(pins or {})
+        self.stored = pins is not None
         self.used: dict[str, int] = {}  # scenario id -> the version each base reference was resolved to
 
     def __call__(self, reference: str, referrer: Document) -> tuple[str, Document]:
@@ -71,7 +78,7 @@ class Resolver:
                 raise NotFound(f"no plan '{reference}' in this workspace")
             return reference, parse_text(json.dumps(plan.body, indent=1), name=reference, fmt="json")
         scenario_id, version = _reference(reference)
-        record = scenario_record(self.session, self.workspace, scenario_id)
+        record = scenario_record(self.session, self.workspace, scenario_id, deleted=self.stored and scenario_id in self.pins)
         stored = version_record(self.session, record, version or self.pins.get(scenario_id))
         self.used.setdefault(scenario_id, stored.version)
         if stored.base_id and stored.base_version:

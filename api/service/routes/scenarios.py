@@ -177,7 +177,12 @@ def new_version(scenario_id: str) -> object:
 
 
 @bp.delete("/<scenario_id>")
-@operation("delete scenario", role="planner", tag="scenarios", replies={204: Reply("Deleted: hidden from lists and reads; its plans stay readable.")})
+@operation(
+    "delete scenario",
+    role="planner",
+    tag="scenarios",
+    replies={204: Reply("Deleted: hidden from lists and reads; its plans, and overlays written on it, stay readable.")},
+)
 def delete(scenario_id: str) -> object:
     with service().sessions.begin() as session:
         record = store.scenario_record(session, g.token.workspace_id, scenario_id)
