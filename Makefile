@@ -7,9 +7,12 @@ WRK := /usr/bin/wrk
 .PHONY: run test lint check bench bench-full clean
 
 # The service on http://127.0.0.1:8000 with the bundled scenarios in workspace 'local'; prints a fresh token.
+# `make run PORT=8080` serves on another port. Only the command line sets it: a PORT in the environment
+# (which some hosts set for their own purposes) does not move the service.
+PORT = 8000
 run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
-	$(BIN)/planner serve --load scenarios/*.yaml
+	$(BIN)/planner serve --load scenarios/*.yaml --port $(PORT)
 
 test: lint
 	$(BIN)/python -m pytest
