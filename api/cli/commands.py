@@ -17,7 +17,7 @@ from api.cli import batch, importing, plan_check, sweeping
 from api.cli.exits import EXIT_FAILED, EXIT_FOR_STATUS, EXIT_INVALID, EXIT_OK, UsageError
 from api.cli.files import write_atomically
 from api.cli.options import existing, solve_settings
-from api.render import comparisons, plans, sweeps, views
+from api.render import comparisons, plans, sweeps, tables, views
 from planner.compare import Comparison, compare
 from planner.errors import NotFound, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
@@ -347,18 +347,30 @@ def _service_config(args: argparse.Namespace, **extra: object) -> ServiceConfig:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from api.service import serve
+    import logging
 
+    from api.service import logs, serve
+
+    logs.configure(args.log_level, args.log_format)
     config = _service_config(args, job_workers=args.job_workers)
+    url = f"http://{args.host}:{args.port}"
     if args.load:
         paths = [Path(existing(p)) for p in args.load]
         for path, scenario_id, what in serve.load_files(config, paths, workspace=args.workspace):
             print(f"  {path.name}: {scenario_id} {what}", file=out)
         _, token = serve.create_token(config, role="planner", name=f"planner serve {time.strftime('%Y-%m-%d %H:%M')}", workspace=args.workspace)
-        url = f"http://{args.host}:{args.port}"
         print(f"\nThe planner service: {url}  (docs: {url}/docs)\nA planner token for workspace '{args.workspace}':\n\n  {token}\n", file=out)
         print(f"  curl -H 'Authorization: Bearer {token}' {url}/scenarios\n", file=out, flush=True)
-    serve.run(config, host=args.host, port=args.port, workers=args.workers)
+    else:
+        # Said as a log line, so that it is one more JSON object with --log-format json.
+        logging.getLogger("planner.serve").info(
+            "the planner service: %s (docs: %s/docs); no token is printed without --load: create one with "
+            "`planner tokens create --role planner --name NAME --instance %s`",
+            url,
+            url,
+            args.instance,
+        )
+    serve.run(config, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level, log_format=args.log_format)
     return EXIT_OK
 
 
@@ -367,5 +379,37 @@ def cmd_tokens_create(args: argparse.Namespace, out: TextIO) -> int:
 
     token, text = serve.create_token(_service_config(args), role=args.role, name=args.name, workspace=args.workspace)
     print(text, file=out)
-    print(f"{token.id}: a {token.role} token named '{token.name}' for workspace '{token.workspace_id}'; it is shown only this once", file=sys.stderr)
+    print(f"{token.id}: token '{token.name}', role {token.role}, workspace '{token.workspace_id}'; it is shown only this once", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_tokens_list(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import serve
+
+    tokens = serve.list_tokens(_service_config(args), workspace=args.workspace, revoked=args.all)
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "role": t.role,
+            "workspace": t.workspace_id,
+            "created_at": t.created_at.isoformat(timespec="seconds"),
+            **({"revoked_at": t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else None} if args.all else {}),
+        }
+        for t in tokens
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2), file=out)
+    elif not rows:
+        print("no tokens" if args.all else "no live tokens (--all also lists the revoked ones)", file=out)
+    else:
+        print("\n".join(tables.aligned(list(rows[0]), [["-" if v is None else str(v) for v in row.values()] for row in rows])), file=out)
+    return EXIT_OK
+
+
+def cmd_tokens_revoke(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import serve
+
+    token = serve.revoke_token(_service_config(args), args.token, workspace=args.workspace)
+    print(f"revoked {token.id}: token '{token.name}', role {token.role}, workspace '{token.workspace_id}'", file=out)
     return EXIT_OK

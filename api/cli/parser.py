@@ -225,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="store these scenario files in the workspace first (a changed file becomes a new version), then print a fresh planner token",
     )
     serve_.add_argument("--workspace", default="local", help="the workspace --load stores into and its token belongs to (default: local)")
+    serve_.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="the least severe log lines written: the server's and the service's own (default: info); access lines are always written",
+    )
+    serve_.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="text (default: gunicorn's lines) or json: one object per line with time, level, logger, message and, for a request, its method, path and status",
+    )
     serve_.set_defaults(func=commands.cmd_serve, parser=serve_)
 
     tokens_ = subcommands.add_parser("tokens", help="manage the service's bearer tokens", description="Manage the service's bearer tokens.")
@@ -244,4 +256,28 @@ def build_parser() -> argparse.ArgumentParser:
     create_.add_argument("--name", required=True, help="who or what uses it, e.g. ci or alice")
     create_.add_argument("--workspace", default="local", help="the workspace whose data it sees (default: local)")
     create_.set_defaults(func=commands.cmd_tokens_create, parser=create_)
+
+    list_ = token_commands.add_parser(
+        "list",
+        parents=[instance],
+        help="list the tokens: id, name, role, workspace, when created (never the secret)",
+        description="List the service's tokens, oldest first: id, name, role, workspace and when each was created "
+        "(and revoked, with --all). Secrets are not stored, so they are never shown.",
+    )
+    list_.add_argument("--workspace", help="only this workspace's tokens (default: every workspace's)")
+    list_.add_argument("--all", action="store_true", help="also the revoked tokens")
+    list_.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    list_.set_defaults(func=commands.cmd_tokens_list, parser=list_)
+
+    revoke_ = token_commands.add_parser(
+        "revoke",
+        parents=[instance],
+        help="revoke a token by its id or name: the service answers 401 to it from then on",
+        description="Revoke a token, named by its id (tok_...) or by its name when one live token has that name. "
+        "The service answers 401 to it from the next request on. Exit 0 when revoked, 1 when no live token has "
+        "that id or name (or several share the name), 2 on a usage error.",
+    )
+    revoke_.add_argument("token", metavar="NAME_OR_ID", help="the token's id (from planner tokens list) or its name")
+    revoke_.add_argument("--workspace", help="look for the name only in this workspace")
+    revoke_.set_defaults(func=commands.cmd_tokens_revoke, parser=revoke_)
     return parser

@@ -2,7 +2,8 @@
 
 gunicorn's master process only migrates the database and loads files; each worker process builds its own
 app after the fork (no preloading), so no database connection or thread crosses a fork. Workers are
-threaded (`gthread`), so a request waiting on a job (`?wait=`) does not hold up the others.
+threaded (`gthread`), so a request waiting on a job (`?wait=`) does not hold up the others. Log lines are
+text or JSON (`api.service.logs`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.service import auth, store
+from api.service import auth, logs, store
 from api.service.app import create_app, open_database
 from api.service.config import ServiceConfig
 from api.service.db import ScenarioRecord, ScenarioVersion, Token
+from planner.errors import NotFound, PlannerError
 
 _EXTENDS = re.compile(r"^(extends:[ \t]*)(\S.*?)[ \t]*$", re.MULTILINE)
 
@@ -28,6 +30,51 @@ def create_token(config: ServiceConfig, *, role: auth.Role, name: str, workspace
     try:
         with sessions.begin() as session:
             return auth.create_token(session, workspace=workspace, role=role, name=name)
+    finally:
+        engine.dispose()
+
+
+def list_tokens(config: ServiceConfig, *, workspace: str | None = None, revoked: bool = False) -> list[Token]:
+    """The tokens (of one workspace, or all), oldest first; revoked ones only when asked."""
+    engine, sessions = open_database(config)
+    try:
+        with sessions() as session:
+            query = select(Token).order_by(Token.created_at, Token.id)
+            if workspace is not None:
+                query = query.where(Token.workspace_id == workspace)
+            if not revoked:
+                query = query.where(Token.revoked_at.is_(None))
+            return list(session.scalars(query).all())
+    finally:
+        engine.dispose()
+
+
+def revoke_token(config: ServiceConfig, name_or_id: str, *, workspace: str | None = None) -> Token:
+    """Revoke the token with this id, or the one live token with this name (of `workspace`, when given).
+
+    A name that several live tokens share is refused, naming their ids: revoking them all by accident
+    would lock out whoever uses the others."""
+    engine, sessions = open_database(config)
+    try:
+        with sessions.begin() as session:
+            token = session.get(Token, name_or_id)
+            if token is not None and workspace not in (None, token.workspace_id):
+                token = None
+            if token is None:
+                query = select(Token).where(Token.name == name_or_id, Token.revoked_at.is_(None)).order_by(Token.created_at, Token.id)
+                if workspace is not None:
+                    query = query.where(Token.workspace_id == workspace)
+                named = session.scalars(query).all()
+                if len(named) > 1:
+                    raise PlannerError(f"{len(named)} live tokens are named '{name_or_id}': revoke one by its id ({', '.join(t.id for t in named)})")
+                token = named[0] if named else None
+            where = f" in workspace '{workspace}'" if workspace is not None else ""
+            if token is None:
+                raise NotFound(f"no live token with the id or name '{name_or_id}'{where}: `planner tokens list` shows them")
+            if token.revoked_at is not None:
+                raise NotFound(f"token {token.id} ('{token.name}') was already revoked at {token.revoked_at:%Y-%m-%d %H:%M} UTC")
+            auth.revoke(token)
+            return token
     finally:
         engine.dispose()
 
@@ -94,8 +141,21 @@ def _store(session: Any, token: Token, text: str, fmt: str, config: ServiceConfi
     return record.id, "created"
 
 
-def run(config: ServiceConfig, *, host: str, port: int, workers: int, threads: int = 4, timeout: int = 120) -> None:
-    """Serve until stopped (Ctrl-C or SIGTERM): gunicorn with `workers` processes, each building its own app."""
+def run(
+    config: ServiceConfig,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = 4,
+    timeout: int = 120,
+    log_level: logs.LogLevel = "info",
+    log_format: logs.LogFormat = "text",
+) -> None:
+    """Serve until stopped (Ctrl-C or SIGTERM): gunicorn with `workers` processes, each building its own app.
+
+    gunicorn's access and error lines are written at `log_level` in `log_format`; the service's own lines
+    as `logs.configure` set them up (the command does, before it says anything)."""
     from gunicorn.app.base import BaseApplication
 
     engine, _ = open_database(config)  # migrate once, here, before any worker starts
@@ -111,10 +171,9 @@ def run(config: ServiceConfig, *, host: str, port: int, workers: int, threads: i
                 "threads": threads,
                 "timeout": timeout,
                 "graceful_timeout": 15,
-                "accesslog": "-",
-                "errorlog": "-",
                 "preload_app": False,
                 "control_socket_disable": True,
+                **logs.gunicorn_settings(log_level, log_format),
             }.items():
                 self.cfg.set(key, value)
 
