@@ -27,6 +27,7 @@ HINT = "create one with `planner tokens create --role planner --name NAME"
 class Served:
     stdout: str
     stderr: str
+    statuses: list[int]
 
     def json_lines(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in (self.stdout + self.stderr).splitlines() if line.strip()]
@@ -64,12 +65,11 @@ def serve(folder: Path, *options: str, paths: tuple[str, ...] = ("/healthz", "/s
                     pass
                 assert time.monotonic() < deadline, "the server was not ready in 60 s:\n" + err.read_text()
                 time.sleep(0.2)
-            for path in paths:
-                _status(f"http://127.0.0.1:{port}{path}")
+            statuses = [_status(f"http://127.0.0.1:{port}{path}") for path in paths]
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
-    return Served(out.read_text(), err.read_text())
+    return Served(out.read_text(), err.read_text(), statuses)
 
 
 def test_serve_without_load_says_how_to_get_a_token(tmp_path):
@@ -96,6 +96,13 @@ def test_log_level_warning_leaves_out_the_info_lines_but_not_the_access_log(tmp_
     lines = serve(tmp_path, "--log-format", "json", "--log-level", "warning").json_lines()
     assert {line["level"] for line in lines if line["logger"] != "gunicorn.access"} <= {"warning", "error", "critical"}
     assert "/healthz" in [line["path"] for line in lines if line["logger"] == "gunicorn.access"]
+
+
+def test_a_request_line_over_4094_bytes_gets_the_414_the_openapi_document_names_and_a_json_log_line(tmp_path):
+    served = serve(tmp_path, "--log-format", "json", paths=("/scenarios?name=" + "x" * 4100, "/healthz"))
+    assert served.statuses == [414, 200]
+    refused = [line for line in served.json_lines() if "Request Line is too large" in str(line["message"])]
+    assert refused and refused[0]["level"] == "warning"
 
 
 def test_a_service_line_written_during_a_request_names_the_request(tmp_path):

@@ -4,7 +4,9 @@
 gives. At request time it authenticates, parses the query string and the JSON body into those models (a
 located 422 when they do not fit) and hands them to the view. `spec(app)` walks the app's routes and
 builds the OpenAPI 3.1 document from the same declarations, with every model's JSON Schema (pydantic
-writes JSON Schema 2020-12, which OpenAPI 3.1 uses as is). Nothing in the spec is written by hand.
+writes JSON Schema 2020-12, which OpenAPI 3.1 uses as is) and the examples the models carry. Nothing in
+the spec is written by hand: an operation's id is its summary in snake_case (`get plan` is `get_plan`), and
+the service's own limits (the ceiling on a job's time limit, the largest body) are read from its config.
 """
 
 from __future__ import annotations
@@ -110,6 +112,43 @@ def _json_body() -> Any:
         raise ApiProblem(400, f"the body is not valid JSON: {exc}") from None
 
 
+# Characters no scenario holds as written: C0 controls but tab, line feed and carriage return; DEL; C1
+# controls but NEL (which YAML reads as a line break). JSON and YAML both refuse them raw in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+
+def readable_text(body: bytes) -> bytes:
+    """The body of a document, once it is known to be text: UTF-8 with no control characters in it.
+
+    Anything else is a 400 located at the first offending byte or character, before the document is
+    parsed: `/scenarios/validate` answers `valid: false` for a document that is wrong, but a body that is
+    not text is not a document at all."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, column = _line_and_column(body[: exc.start].decode("utf-8", errors="replace"))
+        raise ApiProblem(
+            400,
+            f"the body is not UTF-8 text: byte 0x{body[exc.start]:02X} at line {line}, column {column} cannot be read; send the document as UTF-8",
+            errors=[Problem(message=f"byte 0x{body[exc.start]:02X} is not UTF-8", location=Location(file="<body>", line=line, column=column))],
+        ) from None
+    found = _CONTROL.search(text)
+    if found:
+        line, column = _line_and_column(text[: found.start()])
+        what = f"the control character U+{ord(found.group()):04X}"
+        raise ApiProblem(
+            400,
+            f"the body holds {what} at line {line}, column {column}; a document is text: remove it",
+            errors=[Problem(message=f"{what} is not text", location=Location(file="<body>", line=line, column=column))],
+        )
+    return body
+
+
+def _line_and_column(before: str) -> tuple[int, int]:
+    """The 1-based line and column of the character that follows `before`."""
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
 def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     try:
         return model.model_validate(data)
@@ -130,10 +169,17 @@ def _problem(error: Any, where: str) -> Problem:
 
 _PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 _STANDARD = {
-    400: Reply("The body cannot be read (not JSON, or empty where a document is needed).", {MEDIA_TYPE: ProblemDetails}),
+    400: Reply(
+        "The body cannot be read: not JSON, empty where a document is needed, not UTF-8 text, or holding a control character "
+        "(NUL, ESC, ...); located at the first offending byte in `errors`.",
+        {MEDIA_TYPE: ProblemDetails},
+    ),
     401: Reply("No valid bearer token.", {MEDIA_TYPE: ProblemDetails}, ("WWW-Authenticate",)),
     403: Reply("The token's role may not do this.", {MEDIA_TYPE: ProblemDetails}),
     404: Reply("No such resource in the token's workspace.", {MEDIA_TYPE: ProblemDetails}),
+    413: Reply("The body is larger than this service takes, whether it declares its length or is sent chunked.", {MEDIA_TYPE: ProblemDetails}),
+    # gunicorn refuses a long request line before the service sees it, so this answer is its own HTML page.
+    414: Reply("The request line (method, path and query) is longer than 4,094 bytes: the HTTP server refuses it, as an HTML page.", {"text/html": None}),
     422: Reply("The request does not fit its schema; each problem is located in `errors`.", {MEDIA_TYPE: ProblemDetails}),
 }
 
@@ -150,8 +196,16 @@ def documented(app: Flask) -> list[tuple[str, str, Operation]]:
     return sorted(found, key=lambda item: (item[0], item[1]))
 
 
+def operation_ids(operations: list[tuple[str, str, Operation]]) -> list[str]:
+    """Each operation's id: its summary in snake_case (`get plan`: `get_plan`), with the method in front
+    only where two operations share a summary, so that every id is unique."""
+    names = [re.sub(r"[^a-z0-9]+", "_", op.summary.lower()).strip("_") for _, _, op in operations]
+    return [name if names.count(name) == 1 else f"{method}_{name}" for name, (_, method, _) in zip(names, operations)]
+
+
 def spec(app: Flask) -> dict[str, Any]:
     operations = documented(app)
+    ceiling = app.extensions["planner"].config.max_time_limit
     models: set[type[BaseModel]] = {ProblemDetails}
     for _, _, op in operations:
         models.update(m for m in (op.query, op.body) if m is not None)
@@ -161,9 +215,15 @@ def spec(app: Flask) -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )
     paths: dict[str, dict[str, Any]] = {}
-    for rule, method, op in operations:
+    for (rule, method, op), operation_id in zip(operations, operation_ids(operations)):
         path = _PATH_PARAMETER.sub(r"{\1}", rule)
-        paths.setdefault(path, {})[method] = _operation(op, _PATH_PARAMETER.findall(rule), method, lambda m: refs[m, "serialization"])
+        out = _operation(op, _PATH_PARAMETER.findall(rule), lambda m: refs[m, "serialization"])
+        limited = _time_limits(op.body) if op.body is not None else []
+        if limited:
+            # The settings' own schema allows a day; the service runs a job for at most its ceiling.
+            fields = " and ".join(f"`{f}`" for f in limited)
+            out["description"] = (out.get("description", "") + f" {fields} is at most {ceiling:g} s on this service (`max_time_limit`): more gets 422.").strip()
+        paths.setdefault(path, {})[method] = {"operationId": operation_id, **out}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -172,7 +232,9 @@ def spec(app: Flask) -> dict[str, Any]:
             "description": (
                 "Scenarios, solve jobs, plans, explanations and comparisons. Every path is also served under `/v1`. "
                 "Errors are problem+json (RFC 9457). Send `Authorization: Bearer <token>`; roles: viewer (read), "
-                "planner (scenarios and jobs), admin (tokens)."
+                "planner (scenarios and jobs), admin (tokens). "
+                f"A job's time limit is at most {ceiling:g} s on this service; bodies are at most "
+                f"{app.config['MAX_CONTENT_LENGTH']:,} bytes (413 above that); a request line over 4,094 bytes gets 414."
             ),
         },
         "paths": paths,
@@ -183,8 +245,26 @@ def spec(app: Flask) -> dict[str, Any]:
     }
 
 
-def _operation(op: Operation, path_parameters: list[str], method: str, ref: Callable[[type[BaseModel]], Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": f"{method}_{op.summary}".replace(" ", "_").lower()[:80]}
+def _time_limits(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """The paths of the `time_limit` fields in a request body (`time_limit`, `settings.time_limit`)."""
+    found = []
+    for name, info in model.model_fields.items():
+        if name == "time_limit":
+            found.append(prefix + name)
+        elif isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            found += _time_limits(info.annotation, f"{prefix}{name}.")
+    return found
+
+
+def _example(model: type[BaseModel]) -> dict[str, Any]:
+    """`{"example": ...}` for a media type carrying `model`, when the model has an example."""
+    extra = model.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return {"example": examples[0]} if isinstance(examples, list) and examples else {}
+
+
+def _operation(op: Operation, path_parameters: list[str], ref: Callable[[type[BaseModel]], Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
     parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path_parameters]
@@ -201,7 +281,7 @@ def _operation(op: Operation, path_parameters: list[str], method: str, ref: Call
     if parameters:
         out["parameters"] = parameters
     if op.body is not None:
-        out["requestBody"] = {"required": False, "content": {JSON: {"schema": ref(op.body)}}}
+        out["requestBody"] = {"required": False, "content": {JSON: {"schema": ref(op.body), **_example(op.body)}}}
     elif op.raw_body is not None:
         out["requestBody"] = {"required": True, "content": {media: {"schema": schema} for media, schema in op.raw_body.items()}}
     replies = dict(op.replies)
@@ -214,6 +294,8 @@ def _operation(op: Operation, path_parameters: list[str], method: str, ref: Call
         replies.setdefault(422, _STANDARD[422])
     if op.body is not None or op.raw_body is not None:
         replies.setdefault(400, _STANDARD[400])
+        replies.setdefault(413, _STANDARD[413])
+    replies.setdefault(414, _STANDARD[414])
     out["responses"] = {str(status): _reply(r, ref) for status, r in sorted(replies.items())}
     out["security"] = [{"bearer": []}] if op.role is not None else []
     return out
@@ -228,9 +310,10 @@ def _reply(r: Reply, ref: Callable[[type[BaseModel]], Any]) -> dict[str, Any]:
     if r.content:
         out["content"] = {}
         for media, content in r.content.items():
-            models = [ref(m) for m in _models(content)]
-            schema = {"type": "string"} if not models else models[0] if len(models) == 1 else {"anyOf": models}
-            out["content"][media] = {"schema": schema}
+            models = _models(content)
+            refs = [ref(m) for m in models]
+            schema = {"type": "string"} if not refs else refs[0] if len(refs) == 1 else {"anyOf": refs}
+            out["content"][media] = {"schema": schema, **(_example(models[0]) if len(models) == 1 else {})}
     if r.headers:
         out["headers"] = {h: {"schema": {"type": "string"}} for h in r.headers}
     return out

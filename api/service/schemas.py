@@ -1,5 +1,8 @@
 """The service's request and response bodies. Domain objects (`Scenario`, `Plan`, `Explanation`, the views,
-`Comparison`, `SolveSettings`) travel as themselves; these models only wrap them with ids, versions and links."""
+`Comparison`, `SolveSettings`) travel as themselves; these models only wrap them with ids, versions and links.
+
+A model's `examples` (`example(...)`) go into the OpenAPI document, on the schema and on the request or
+response that carries it; a test checks that each one is valid for its model."""
 
 from __future__ import annotations
 
@@ -26,6 +29,14 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def example(value: dict[str, Any]) -> ConfigDict:
+    """A model's example, for the OpenAPI document (the first of JSON Schema's `examples`)."""
+    return ConfigDict(json_schema_extra={"examples": [value]})
+
+
+_TOKEN = {"id": "tok_1c93530b1bde0ce6", "name": "ci", "role": "viewer", "workspace": "local", "created_at": "2026-11-30T09:10:00Z", "revoked_at": None}
+
+
 class Page(Body):
     total: int = Field(description="How many items match, over all pages.")
     limit: int
@@ -42,6 +53,18 @@ class PageQuery(Body):
 
 
 class ScenarioVersionOut(Body):
+    model_config = example(
+        {
+            "version": 2,
+            "created_at": "2026-11-30T09:12:44Z",
+            "created_by": "tok_49a15850582cdf10",
+            "extends": None,
+            "initiatives": 15,
+            "teams": 5,
+            "periods": 4,
+        }
+    )
+
     version: int
     created_at: datetime
     created_by: str = Field(description="The id of the token that wrote this version.")
@@ -85,6 +108,21 @@ class VersionList(Body):
 
 
 class Validation(Body):
+    model_config = example(
+        {
+            "valid": False,
+            "errors": [
+                {
+                    "message": "unknown team 'mll' (did you mean 'ml'?)",
+                    "severity": "error",
+                    "location": {"file": None, "line": 42, "column": 15, "path": "initiatives[3].effort.mll"},
+                }
+            ],
+            "warnings": [],
+            "scenario": None,
+        }
+    )
+
     valid: bool
     errors: list[Problem] = Field(default_factory=list, description="What stops the scenario loading, each located; as `planner check` prints.")
     warnings: list[Problem] = Field(default_factory=list)
@@ -96,6 +134,8 @@ class Validation(Body):
 
 class SolveRequest(SolveSettings):
     """A solve: the settings `planner solve` takes, the version to solve and whether to explain the plan."""
+
+    model_config = example({"time_limit": 30, "workers": 1, "seed": 0, "force_in": ["support-chatbot"], "reasons": True})
 
     version: int | None = Field(default=None, ge=1, description="The scenario version; the newest when left out.")
     reasons: bool = Field(default=True, description="Explain why each initiative is out or late (a re-solve each, within a budget).")
@@ -122,6 +162,26 @@ class Progress(Body):
 
 
 class JobOut(Body):
+    model_config = example(
+        {
+            "id": "job_5c1e0f9a2b7d4e63",
+            "kind": "solve",
+            "status": "running",
+            "scenario_id": "sc_1f0c9a7be42d3c51",
+            "scenario_version": 2,
+            "created_at": "2026-11-30T09:13:02Z",
+            "started_at": "2026-11-30T09:13:02Z",
+            "finished_at": None,
+            "progress": {"stage": "solving", "objective": 1184.5, "bound": 1203.0, "elapsed": 3.2, "done": None, "total": None},
+            "error": None,
+            "plan_id": None,
+            "result": None,
+            "attempts": 1,
+            "request": {"time_limit": 30, "workers": 1, "seed": 0, "version": 2},
+            "links": {"self": "/jobs/job_5c1e0f9a2b7d4e63", "cancel": "/jobs/job_5c1e0f9a2b7d4e63/cancel", "scenario": "/scenarios/sc_1f0c9a7be42d3c51"},
+        }
+    )
+
     id: str
     kind: JobKind
     status: JobStatus
@@ -165,6 +225,19 @@ class PlanOut(Body):
 
 
 class PlanSummary(Body):
+    model_config = example(
+        {
+            "id": "plan_0d9b7e25c4a18f36",
+            "scenario_id": "sc_1f0c9a7be42d3c51",
+            "scenario_version": 2,
+            "status": "optimal",
+            "objective": 1203.0,
+            "backend": "cpsat",
+            "created_at": "2026-11-30T09:13:09Z",
+            "links": {"self": "/plans/plan_0d9b7e25c4a18f36"},
+        }
+    )
+
     id: str
     scenario_id: str
     scenario_version: int
@@ -192,6 +265,8 @@ class CounterfactualRequest(Body):
     """A what-if on a plan, run as a job: the what-ifs of one initiative (forced in, out, earlier; the capacity
     and the value with which it fits), or a re-solve with initiatives forced in or out."""
 
+    model_config = example({"initiative": "support-chatbot"})
+
     initiative: str | None = Field(default=None, max_length=200, description="Explain this initiative's what-ifs.")
     force_in: list[str] = Field(default_factory=list, max_length=1000, description="Re-solve with these scheduled.")
     force_out: list[str] = Field(default_factory=list, max_length=1000, description="Re-solve with these left out.")
@@ -208,6 +283,8 @@ class VersionRef(Body):
 
 class ComparisonRequest(Body):
     """Compare plans already made (the first is the base), or scenario versions, which a job solves first."""
+
+    model_config = example({"scenarios": [{"id": "sc_1f0c9a7be42d3c51"}, {"id": "sc_8a2e4b6d0c1f3e57", "version": 2}], "settings": {"time_limit": 10}})
 
     plans: list[str] = Field(default_factory=list, max_length=20)
     scenarios: list[VersionRef] = Field(default_factory=list, max_length=20)
@@ -229,6 +306,8 @@ class ComparisonOut(Body):
 class SweepRequest(Body):
     """A trade-off curve, as `planner sweep` draws it, run as a job."""
 
+    model_config = example({"knob": "capacity", "team": "ml", "low": -0.2, "high": 0.3, "steps": 6, "settings": {"time_limit": 5}})
+
     version: int | None = Field(default=None, ge=1)
     knob: Literal["capacity", "invisible_floor"]
     team: str | None = Field(default=None, max_length=200, description="capacity: the team to scale; every team when left out.")
@@ -246,11 +325,15 @@ class SweepResult(Body):
 
 
 class TokenRequest(Body):
+    model_config = example({"name": "ci", "role": "viewer"})
+
     name: str = Field(min_length=1, max_length=200)
     role: Role
 
 
 class TokenOut(Body):
+    model_config = example(_TOKEN)
+
     id: str
     name: str
     role: Role
@@ -260,19 +343,27 @@ class TokenOut(Body):
 
 
 class NewToken(TokenOut):
+    model_config = example({**_TOKEN, "token": "pp_tok_1c93530b1bde0ce6_Q6kBMpIlBjzG4PV3I5QxVCKjJiRvMjOuL9UKE9qAyR4"})
+
     token: str = Field(description="The bearer token. It is shown only now; the service keeps only its hash.")
 
 
 class TokenList(Body):
+    model_config = example({"items": [_TOKEN]})
+
     items: list[TokenOut]
 
 
 class Health(Body):
+    model_config = example({"status": "ok", "version": "0.1.0"})
+
     status: Literal["ok"]
     version: str
 
 
 class Readiness(Body):
+    model_config = example({"status": "ready", "database": "ok", "workers": 2})
+
     status: Literal["ready"]
     database: Literal["ok"]
     workers: int = Field(description="Solver processes alive in the job runner.")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.service import store
 from api.service.context import service
 from api.service.db import ScenarioRecord, ScenarioVersion, now
-from api.service.openapi import JSON, Reply, operation, reply
+from api.service.openapi import JSON, Reply, operation, readable_text, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, queued, scenario_out, version_out, within_time_limit
 from api.service.schemas import (
@@ -43,12 +43,15 @@ DOCUMENT = {
 INVALID = Reply("The scenario is not valid: every problem, located by line, column and field path.", {MEDIA_TYPE: ProblemDetails})
 TOO_LARGE = Reply("The body or the scenario is larger than this service takes.", {MEDIA_TYPE: ProblemDetails})
 UNSUPPORTED = Reply("The body is neither YAML nor JSON.", {MEDIA_TYPE: ProblemDetails})
-CONFLICT = Reply("`If-Match` names a version that is no longer the newest.", {MEDIA_TYPE: ProblemDetails})
+CONFLICT = Reply(
+    "`If-Match` names a version that is no longer the newest, or another edit of the scenario was stored at the same time; nothing was stored.",
+    {MEDIA_TYPE: ProblemDetails},
+)
 
 
 def _document() -> tuple[bytes, str]:
     """The request body as a scenario document and its format (YAML unless the content type says JSON)."""
-    text = request.get_data(cache=True)
+    text = readable_text(request.get_data(cache=True))
     if not text.strip():
         raise ApiProblem(400, "send the scenario document (YAML or JSON) as the request body")
     mimetype = request.mimetype
