@@ -6,19 +6,29 @@ Errors are mapped here and nowhere else (the codes are in `api.cli.exits`): a co
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from api.cli.exits import EXIT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_USAGE, UsageError
 from api.cli.parser import build_parser
+from api.cli.terminal import on_terminal
 from planner.errors import PlannerError, ScenarioError
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    out = on_terminal(out or sys.stdout)
     parser = build_parser()
     args = parser.parse_args(argv)
+    stderr, sys.stderr = sys.stderr, on_terminal(sys.stderr)
+    try:
+        return _run(args, out)
+    finally:
+        sys.stderr = stderr
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         return args.func(args, out)
     except UsageError as exc:
