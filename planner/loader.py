@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import types
 import typing
 from collections.abc import Callable
@@ -41,11 +42,19 @@ class Loaded:
     warnings: list[Problem]
 
 
-def read_document(path: str | os.PathLike[str], *, shape: str | None = None) -> Document:
-    """Parse one file, with its size checked before it is read (`shape`: what a document of its kind looks like)."""
+def read_document(path: str | os.PathLike[str], *, shape: str | None = None, regular: bool = False) -> Document:
+    """Parse one file, with its size checked before it is read (`shape`: what a document of its kind looks like).
+
+    With `regular`, only a regular file is read: a file named inside a document (`extends:`) may not be a
+    pipe or a device, which could block for ever or never end. A file the user names may be either, e.g.
+    `planner check <(generate)`.
+    """
     name = str(path)
     try:
-        size = os.stat(path).st_size
+        status = os.stat(path)
+        if regular and not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
+            raise _fail(name, "is not a regular file (a pipe or a device?); a base scenario must be a file")
+        size = status.st_size
         if size > MAX_BYTES:
             raise _fail(name, f"the file is {size / 1024 / 1024:.1f} MB; scenarios are limited to {MAX_BYTES // 1024 // 1024} MB")
         with open(path, "rb") as handle:
@@ -65,7 +74,7 @@ def file_resolver(reference: str, overlay: Document) -> tuple[str, Document]:
     path = folder / reference
     # Name the base the way the overlay was named: relative when the user typed a relative path.
     shown = path if path.is_absolute() else FsPath(os.path.relpath(path))
-    return str(path.resolve()), read_document(shown)
+    return str(path.resolve()), read_document(shown, regular=True)
 
 
 def load(
@@ -79,20 +88,23 @@ def load(
     `previous` is a plan JSON file to re-plan against, in place of the scenario's own `previous_plan`.
     Raises ScenarioError listing every problem, each located.
     """
-    document = source if isinstance(source, Document) else read_document(source)
-    key = str(FsPath(document.name).resolve()) if document.name and not isinstance(source, Document) else document.name
-    document = _resolve_extends(document, resolver, [key or "<input>"])
-    document = _resolve_previous_plan(document, resolver, previous)
+    top = source if isinstance(source, Document) else read_document(source)
+    key = str(FsPath(top.name).resolve()) if top.name and not isinstance(source, Document) else top.name
     try:
-        scenario = Scenario.model_validate(document.data)
-    except ValidationError as exc:
-        raise ScenarioError(_sorted(_from_pydantic(error, document) for error in exc.errors())) from None
+        document = _resolve_extends(top, resolver, [key or "<input>"])
+        document = _resolve_previous_plan(document, resolver, previous)
+        try:
+            scenario = Scenario.model_validate(document.data)
+        except ValidationError as exc:
+            raise ScenarioError(_sorted(_from_pydantic(error, document) for error in exc.errors())) from None
+        except ScenarioError as exc:
+            raise ScenarioError(_sorted(_locate(problem, document) for problem in exc.problems)) from None
+        except RecursionError:
+            raise _fail(document.name, "the document is nested too deeply") from None
     except ScenarioError as exc:
-        raise ScenarioError(_sorted(_locate(problem, document) for problem in exc.problems)) from None
-    except RecursionError:
-        raise _fail(document.name, "the document is nested too deeply") from None
+        raise ScenarioError(_through_extends(exc.as_problems(), top)) from None
     warnings = _sorted(_locate(problem, document) for problem in find_warnings(scenario))
-    return Loaded(scenario=scenario, warnings=warnings)
+    return Loaded(scenario=scenario, warnings=_through_extends(warnings, top))
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -242,12 +254,23 @@ def _fetch(resolver: Resolver, reference: str, referrer: Document, where: Locati
     except ScenarioError as exc:
         if len(exc.problems) == 1 and exc.problems[0].message == "no such file":
             raise ScenarioError([Problem(message=f"{what} '{reference}' does not exist", location=where)]) from None
+        if all(p.location.line is None for p in exc.as_problems()):  # the file as a whole: say so where it is named
+            raise ScenarioError([Problem(message=f"{what} '{reference}' {p.message}", location=where) for p in exc.as_problems()]) from None
         raise
     except NotFound as exc:  # a resolver that looks elsewhere than files (the service's database)
         raise ScenarioError([Problem(message=f"{what}: {exc}", location=where)]) from None
 
 
 # --- problems --------------------------------------------------------------------------------------------
+
+
+def _through_extends(problems: list[Problem], top: Document) -> list[Problem]:
+    """Problems located in an overlay's base also say which `extends` led there: the user edits the overlay."""
+    if "extends" not in top.data:
+        return problems
+    where = top.source.locate(("extends",))
+    via = f" (in the base scenario, named by `extends` at {where.file or '<input>'}:{where.line}:{where.column})"
+    return [p.model_copy(update={"message": p.message + via}) if p.location.file not in (None, top.name) else p for p in problems]
 
 
 def _fail(name: str | None, message: str) -> ScenarioError:

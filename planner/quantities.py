@@ -14,9 +14,17 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 SCALE = 100  # hundredths: the precision every amount is handled with exactly
 SHARE_SCALE = 10_000  # shares carry at most four decimals: ten-thousandths are exact
+MAX_AMOUNT = 10_000_000
+"""The largest capacity or effort: every sum the solvers form (in hundredths, times a share in
+ten-thousandths, over every initiative) then stays inside 64-bit integers, which CP-SAT and the MILP
+solvers count in. Ten million of any unit is beyond any roadmap; a larger number is a unit mix-up."""
+MAX_VALUE = 1_000_000_000
+"""The largest value of one initiative (explicit or scored) and of a stability cost, for the same reason:
+the objective counts value in thousandths, summed over every initiative."""
 
 
-def _decimal(value: Any, what: str, places: int) -> Decimal:
+def _decimal(value: Any, what: str, places: int, most: int, beyond: str) -> Decimal:
+    """`value` as an exact Decimal of at most `places` decimals and at most `most` in size (else `beyond`)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise ValueError(f"{what} must be a number, got {value!r}")
     try:
@@ -26,24 +34,24 @@ def _decimal(value: Any, what: str, places: int) -> Decimal:
         raise ValueError(f"{what} must be a number, got {value!r}") from None
     if not number.is_finite():
         raise ValueError(f"{what} must be a finite number, got {value!r}")
-    try:
-        exact = number == number.quantize(Decimal(1).scaleb(-places))
-    except InvalidOperation:  # more digits than a Decimal holds: not an amount anyone plans with
-        raise ValueError(f"{what} {value} is too large") from None
-    if not exact:
+    if abs(number) > most:
+        raise ValueError(beyond.format(value=value))
+    if number != number.quantize(Decimal(1).scaleb(-places)):
         raise ValueError(f"{what} {value} has more than {places} decimal places")
     return number.normalize() if number != 0 else Decimal(0)
 
 
 def _amount(value: Any) -> Decimal:
-    number = _decimal(value, "an amount", 2)
+    number = _decimal(
+        value, "an amount", 2, MAX_AMOUNT, f"an amount of {{value}} is more than the planner counts exactly (at most {MAX_AMOUNT:,}); is the unit right?"
+    )
     if number < 0:
         raise ValueError(f"an amount cannot be negative, got {value}")
     return number
 
 
 def _share(value: Any) -> Decimal:
-    number = _decimal(value, "a share", 4)
+    number = _decimal(value, "a share", 4, 1, "a share is a fraction between 0 and 1, got {value}")
     if not 0 <= number <= 1:
         raise ValueError(f"a share is a fraction between 0 and 1, got {value}")
     return number

@@ -27,7 +27,7 @@ from pydantic import (
 
 from planner.errors import ScenarioError
 from planner.periods import Granularity, period_labels, period_offset
-from planner.quantities import Amount, Share, plain_number
+from planner.quantities import MAX_VALUE, Amount, Share, plain_number
 
 
 class Frozen(BaseModel):
@@ -177,7 +177,7 @@ class Initiative(Frozen):
     effort: dict[TeamId, Amount] = Field(default_factory=dict, description="Total effort per team, spread evenly over the duration.")
     needs: list[Need] = Field(default_factory=list, description="Long form of effort: per team or per skill.")
     duration: int = Field(default=1, ge=1, description="Consecutive periods the work occupies.")
-    value: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="Explicit value; overrides the scoring inputs.")
+    value: float | None = Field(default=None, ge=0, le=MAX_VALUE, allow_inf_nan=False, description="Explicit value; overrides the scoring inputs.")
     rice: RiceInputs | None = Field(default=None, description="RICE inputs (policies.scoring: rice).")
     ice: IceInputs | None = Field(default=None, description="ICE inputs (policies.scoring: ice).")
     wsjf: WsjfInputs | None = Field(default=None, description="WSJF inputs (policies.scoring: wsjf).")
@@ -246,12 +246,14 @@ class Stability(Frozen):
     move_cost: float = Field(
         default=1,
         ge=0,
+        le=MAX_VALUE,
         allow_inf_nan=False,
         description="Value lost per period that an initiative of the previous plan starts earlier or later.",
     )
     drop_cost: float = Field(
         default=5,
         ge=0,
+        le=MAX_VALUE,
         allow_inf_nan=False,
         description="Value lost when an initiative of the previous plan is left out.",
     )

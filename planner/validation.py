@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
 from planner.periods import period_offset
+from planner.quantities import MAX_VALUE
 from planner.scenario import Objective, Scoring
+from planner.scoring import initiative_value
 
 if TYPE_CHECKING:
     from planner.scenario import Initiative, Scenario, Team, Theme
@@ -207,6 +209,13 @@ class _Checker:
                     f"initiative '{initiative.id}' gives {other.value} inputs but policies.scoring is "
                     f"'{framework.value}': give {framework.value} inputs or an explicit `value`",
                 )
+        scored = initiative.value is None and framework is not Scoring.value and getattr(initiative, framework.value) is not None
+        if scored and (value := initiative_value(initiative, self.s.policies)) > MAX_VALUE:
+            self.error(
+                at + (framework.value,),
+                f"initiative '{initiative.id}' scores {value:.4g} by {framework.value}, more than the planner counts exactly "
+                f"(at most {MAX_VALUE:,}); scale the inputs down",
+            )
         if framework is Scoring.weighted and initiative.weighted:
             for criterion in initiative.weighted:
                 if criterion not in self.s.policies.weights:
@@ -320,6 +329,14 @@ class _Checker:
                 self.error(where, self._unknown_theme(theme))
             if bounds.min_share is not None and bounds.max_share is not None and bounds.max_share < bounds.min_share:
                 self.error(where + ("max_share",), f"max_share {bounds.max_share} is below min_share {bounds.min_share}")
+        floors = {theme: bounds.min_share for theme, bounds in policies.themes.items() if bounds.min_share}
+        if sum(floors.values()) > 1:
+            listed = ", ".join(f"{theme} {share}" for theme, share in floors.items())
+            self.error(
+                ("policies", "themes"),
+                f"the themes' min_share add up to {sum(floors.values())} ({listed}): more than all of the scheduled effort, "
+                "so only a plan with nothing in it would keep them",
+            )
         if policies.scoring is Scoring.weighted and not policies.weights:
             self.error(("policies", "weights"), "scoring 'weighted' needs policies.weights: a weight per criterion")
 

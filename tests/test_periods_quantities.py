@@ -155,7 +155,9 @@ def test_an_infinite_amount_is_refused():
 
 
 def test_an_amount_too_large_to_hold_exactly_is_refused_not_a_crash():
-    assert refusal(AMOUNT, 10**30) == f"an amount {10**30} is too large"
+    assert refusal(AMOUNT, 10**30) == f"an amount of {10**30} is more than the planner counts exactly (at most 10,000,000); is the unit right?"
+    assert refusal(AMOUNT, 1e300) == "an amount of 1e+300 is more than the planner counts exactly (at most 10,000,000); is the unit right?"
+    assert refusal(SHARE, 1e300) == "a share is a fraction between 0 and 1, got 1e+300"
 
 
 def test_a_share_above_1_is_refused():
