@@ -2,8 +2,9 @@
 
 `program.main` parses (`parser`), runs one of `commands` and maps errors to exit codes (`exits`);
 `options` checks option values. Behind the commands: `batch` (CI runs), `sweeping` (trade-off curves in
-parallel processes), `importing` (CSV to an overlay), `processes` (work in child processes) and `files`
-(atomic writes). Words come from `api.render`; the service (`api.service`) is only started from here.
+parallel processes), `importing` (CSV to an overlay; `csvfile` reads the CSV itself), `processes` (work in
+child processes) and `files` (atomic writes). Words come from `api.render`; the service (`api.service`)
+is only started from here.
 """
 
 from api.cli.program import main

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from api.cli import batch, importing, plan_check, sweeping
+from api.cli import batch, csvfile, importing, plan_check, sweeping
 from api.cli.exits import EXIT_FAILED, EXIT_FOR_STATUS, EXIT_INVALID, EXIT_OK, UsageError
 from api.cli.files import write_atomically
 from api.cli.options import existing, solve_settings
@@ -231,16 +231,21 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
     base = load(existing(args.into)).scenario
-    mapping = importing.read_mapping(existing(args.mapping)) if args.mapping else importing.Mapping()
-    initiatives = importing.import_csv(existing(args.csv), mapping, base)
-    text = importing.overlay_text(initiatives, importing.relative_base(args.into, args.out), args.csv)
+    mapping = importing.read_mapping(existing(args.mapping)) if args.mapping else importing.MappingFile()
+    table = csvfile.read_table(existing(args.csv), encoding=args.encoding, delimiter=args.delimiter)
+    result = importing.import_csv(table, mapping, base, dayfirst=args.dayfirst)
+    text = importing.overlay_text(result.initiatives, importing.relative_base(args.into, args.out), args.csv)
     # The overlay must load over its base before anything is written (it is named where it will stand).
     loaded = parse_scenario(text, name=args.out or "imported.yaml")
     for problem in loaded.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    imported = {i["id"] for i in initiatives}
+    imported = {i["id"] for i in result.initiatives}
     invisible = sum(1 for i in loaded.scenario.initiatives if i.id in imported and loaded.scenario.is_invisible(i))
-    _emit(args, text, f"imported {len(initiatives)} initiatives from {args.csv} ({invisible} invisible work) into {args.out}", out)
+    # What was imported, left out and why goes to stderr either way: stdout may be the overlay itself.
+    report = "\n".join(result.report(args.out or "stdout", invisible))
+    _emit(args, text, report, out)
+    if not args.out:
+        print(report, file=sys.stderr)
     return EXIT_OK
 
 

@@ -7,7 +7,7 @@ import os
 import re
 from typing import get_args
 
-from api.cli import commands, options
+from api.cli import commands, csvfile, options
 from api.render import comparisons, plans, sweeps
 from planner import __version__
 from planner.settings import MilpSolver
@@ -155,20 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     import_ = subcommands.add_parser(
         "import-csv",
         help="initiatives from a CSV export (e.g. Jira) as an overlay of a scenario",
-        description="Read initiatives from a CSV export (a Jira issue export's Summary, Issue key, Team, Story Points or "
-        "Original Estimate, Due date and Labels columns, or others named in the mapping file) and write an overlay of "
-        "BASE with them: `extends: BASE` and the initiatives, matched by id. Every row problem is reported, located at its "
-        "CSV line and column, and nothing is written unless the overlay loads. See docs/scenario-format.md. "
-        "Exit 0 when imported, 1 invalid input, 2 usage error.",
+        description="Read initiatives from a CSV export (a Jira Cloud or Server issue export, or a spreadsheet) and write "
+        "an overlay of BASE with them: `extends: BASE` and the initiatives, matched by id. The mapping file names the "
+        "columns, filters rows (include, exclude), fills or skips blanks (defaults, blanks), maps values, sprints and "
+        "versions, and rolls epics up from their children; Blocks links become depends_on. The encoding (UTF-8, else "
+        "Windows-1252) and the delimiter are detected unless given. Every row problem is reported, located at its "
+        "CSV line and column, and nothing is written unless the overlay loads; a summary of what was imported, "
+        "skipped and why goes to stderr. See docs/scenario-format.md. Exit 0 when imported, 1 invalid input, 2 usage error.",
     )
-    import_.add_argument("csv", metavar="CSV", help="the export, UTF-8 with a header row")
+    import_.add_argument("csv", metavar="CSV", help="the export, with a header row")
     import_.add_argument("--into", required=True, metavar="BASE", help="the scenario whose teams and horizon the initiatives use")
     import_.add_argument(
         "--mapping",
         metavar="MAP.yaml",
-        help="columns, effort_per_unit, teams, kinds, themes, date_format (default: Jira's column names with Story Points as the effort, one point per unit)",
+        help="columns, effort_per_unit, teams, kinds, themes, date_format, defaults, blanks, include, exclude, value, "
+        "earliest_start, deadline (default: a Jira export's column names, Story Points as the effort, one point per unit)",
     )
     import_.add_argument("--out", metavar="F", help="write the overlay to F (whole or not at all) instead of stdout")
+    import_.add_argument("--encoding", type=csvfile.encoding_name, metavar="ENC", help="the file's encoding, e.g. cp1252 (default: UTF-8, else Windows-1252)")
+    import_.add_argument(
+        "--delimiter", type=csvfile.delimiter_char, metavar="CHAR", help="the delimiter: ',', ';', 'tab', ... (default: the one that splits the header)"
+    )
+    dates = import_.add_mutually_exclusive_group()
+    dates.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, help="numeric dates put the day first: 03/04/2027 is 3 April")
+    dates.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False, help="numeric dates put the month first: 03/04/2027 is 4 March")
     import_.set_defaults(func=commands.cmd_import_csv, parser=import_)
 
     batch_ = subcommands.add_parser(
