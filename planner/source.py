@@ -22,6 +22,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 1_000_000  # after expanding YAML aliases: bounds work on "billion laughs" documents
 MAX_DEPTH = 64  # a scenario is about six levels deep; this bounds every recursive step after parsing
 MERGE = "tag:yaml.org,2002:merge"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and line ends
 FAST_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
@@ -185,8 +186,7 @@ def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = Non
     size = len(text.encode() if isinstance(text, str) else text)
     if size > MAX_BYTES:
         raise _fail(name, f"the document is {size / 1024 / 1024:.1f} MB; scenarios are limited to {MAX_BYTES // 1024 // 1024} MB")
-    if isinstance(text, bytes):
-        text = _decode(text, name)
+    text = readable(text, name)
     if fmt is None:
         fmt = "json" if name and name.lower().endswith(".json") else "yaml"
     if fmt == "json":
@@ -204,17 +204,32 @@ def parse_text(text: str | bytes, name: str | None = None, fmt: str | None = Non
     return document
 
 
-def _decode(content: bytes, name: str | None) -> str:
+def readable(content: str | bytes, name: str | None = None) -> str:
+    """The text of a document, once it is known to be text: UTF-8, with no control character written in it.
+
+    Raises ScenarioError located at the first byte that is not UTF-8 or the first control character (tab
+    and line ends are text). YAML refuses control characters too, and JSON outside strings; checked here,
+    the message is the same for both and for every reader (the CLI, the service)."""
+    text = _utf8(content, name) if isinstance(content, bytes) else content
+    found = _CONTROL.search(text)
+    if found:
+        line, column = _line_and_column(text[: found.start()])
+        raise _fail(name, f"the document holds the control character U+{ord(found.group()):04X}, which is not text; remove it", line, column)
+    return text
+
+
+def _utf8(content: bytes, name: str | None) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = content[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        line, column = _line_and_column(content[: exc.start].decode("utf-8", errors="replace"))
         byte = content[exc.start]
-        raise _fail(
-            name, f"the document is not UTF-8 text: byte 0x{byte:02X} cannot start or continue a character here (save the file as UTF-8)", line, column
-        ) from None
+        raise _fail(name, f"the document is not UTF-8 text: byte 0x{byte:02X} is not UTF-8 here (save the file as UTF-8)", line, column) from None
+
+
+def _line_and_column(before: str) -> tuple[int, int]:
+    """The 1-based line and column of the character that follows `before`."""
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def _json(text: str, name: str | None, shape: str | None) -> Any:
@@ -233,9 +248,6 @@ def _json(text: str, name: str | None, shape: str | None) -> Any:
 
 class _SyntaxFailure(ScenarioError):
     """The text is not YAML: for a JSON document, whose own parser has read it, only its locations are lost."""
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _no_control_characters(document: Document) -> None:
@@ -314,10 +326,9 @@ def _compose(
 
 
 def _unprintable(name: str | None, text: str, exc: yaml.reader.ReaderError) -> ScenarioError:
-    before = text[: exc.position]
-    line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+    line, column = _line_and_column(text[: exc.position])
     character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-    return _fail(name, f"the control character {character} is not allowed in YAML text; remove it", line, column)
+    return _fail(name, f"the character {character} is not allowed in YAML text; remove it", line, column)
 
 
 # --- scalars that do not read as their tag says ----------------------------------------------------------

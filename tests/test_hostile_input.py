@@ -30,8 +30,8 @@ HOSTILE = Path(__file__).parent / "hostile"
 
 CORPUS = {
     # file: (line, column, words the message holds)
-    "control-raw-esc.yaml": (6, 22, "the control character U+001B is not allowed in YAML text"),
-    "control-raw-nul.yaml": (6, 21, "the control character U+0000 is not allowed in YAML text"),
+    "control-raw-esc.yaml": (6, 22, "the document holds the control character U+001B, which is not text"),
+    "control-raw-nul.yaml": (6, 21, "the document holds the control character U+0000, which is not text"),
     "control-escaped.yaml": (6, 20, "this text holds the control character U+001B"),
     "control-escaped.json": (3, 39, "this text holds the control character U+0000"),
     "impossible-date.yaml": (6, 64, "`2027-02-30` is not a date: day is out of range for month"),

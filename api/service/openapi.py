@@ -25,7 +25,8 @@ from pydantic.json_schema import models_json_schema
 from api.service import auth
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
 from planner import __version__
-from planner.errors import Location, Problem, format_path
+from planner.errors import Location, Problem, ScenarioError, format_path
+from planner.source import readable
 
 JSON = "application/json"
 Media = dict[str, "type[BaseModel] | tuple[type[BaseModel], ...] | None"]  # media type -> model, any of models, or None: text
@@ -114,39 +115,17 @@ def _json_body() -> Any:
 
 # Characters no scenario holds as written: C0 controls but tab, line feed and carriage return; DEL; C1
 # controls but NEL (which YAML reads as a line break). JSON and YAML both refuse them raw in text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
-
-
 def readable_text(body: bytes) -> bytes:
-    """The body of a document, once it is known to be text: UTF-8 with no control characters in it.
-
-    Anything else is a 400 located at the first offending byte or character, before the document is
-    parsed: `/scenarios/validate` answers `valid: false` for a document that is wrong, but a body that is
-    not text is not a document at all."""
+    """The body of a document, once it is known to be text (`planner.source.readable`); else a 400 located
+    at the first offending byte or character, before the document is parsed: `/scenarios/validate`
+    answers `valid: false` for a document that is wrong, but a body that is not text is not a document."""
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line, column = _line_and_column(body[: exc.start].decode("utf-8", errors="replace"))
-        raise ApiProblem(
-            400,
-            f"the body is not UTF-8 text: byte 0x{body[exc.start]:02X} at line {line}, column {column} cannot be read; send the document as UTF-8",
-            errors=[Problem(message=f"byte 0x{body[exc.start]:02X} is not UTF-8", location=Location(file="<body>", line=line, column=column))],
-        ) from None
-    found = _CONTROL.search(text)
-    if found:
-        line, column = _line_and_column(text[: found.start()])
-        what = f"the control character U+{ord(found.group()):04X}"
-        raise ApiProblem(
-            400,
-            f"the body holds {what} at line {line}, column {column}; a document is text: remove it",
-            errors=[Problem(message=f"{what} is not text", location=Location(file="<body>", line=line, column=column))],
-        )
+        readable(body, "<body>")
+    except ScenarioError as exc:
+        (problem,) = exc.as_problems()
+        where = problem.location
+        raise ApiProblem(400, f"the body is not a document: {problem.message} (line {where.line}, column {where.column})", errors=[problem]) from None
     return body
-
-
-def _line_and_column(before: str) -> tuple[int, int]:
-    """The 1-based line and column of the character that follows `before`."""
-    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
