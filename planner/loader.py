@@ -43,7 +43,12 @@ class Loaded:
 
 
 def read_document(path: str | os.PathLike[str], *, shape: str | None = None, regular: bool = False) -> Document:
-    """Parse one file, with its size checked before it is read (`shape`: what a document of its kind looks like).
+    """Parse one file, with its size checked before it is read (`shape`: what a document of its kind looks like)."""
+    return parse_text(read_file(path, regular=regular), name=str(path), shape=shape)
+
+
+def read_file(path: str | os.PathLike[str], *, regular: bool = False) -> bytes:
+    """A document file's bytes, its size checked before it is read (raises ScenarioError naming the file).
 
     With `regular`, only a regular file is read: a file named inside a document (`extends:`) may not be a
     pipe or a device, which could block for ever or never end. A file the user names may be either, e.g.
@@ -65,7 +70,7 @@ def read_document(path: str | os.PathLike[str], *, shape: str | None = None, reg
         raise _fail(name, "no such file") from None
     except OSError as exc:
         raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
-    return parse_text(content, name=name, shape=shape)
+    return content  # at most one byte over the limit, which parsing refuses (a pipe has no size to check first)
 
 
 def file_resolver(reference: str, overlay: Document) -> tuple[str, Document]:

@@ -240,3 +240,21 @@ def test_random_documents_never_get_a_500_from_the_service(api: Api, document, c
         answer = api.post(path, role=role, data=document, headers={"Content-Type": content_type})
         assert answer.status_code in (200, 201, 400, 413, 415, 422), (answer.status_code, answer.get_data(as_text=True)[:300])
         assert "Traceback" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("not-utf8.yaml", (HOSTILE / "not-utf8.yaml").read_bytes(), "not-utf8.yaml:6:24: the document is not UTF-8 text"),
+        ("huge.yaml", b"name: x\n" + b"#" * (6 * 1024 * 1024), "huge.yaml: the file is 6.0 MB; scenarios are limited to 5 MB"),
+        ("deep.yaml", b"name: x\nfoo: " + b"[" * 50_000 + b"]" * 50_000, "deep.yaml:2:1005: YAML syntax error"),
+        ("invalid.yaml", b"name: x\n", "invalid.yaml:1:1: horizon: missing required key 'horizon'"),
+    ],
+    ids=["not-utf8", "too-large", "too-deep", "invalid"],
+)
+def test_serve_load_refuses_a_bad_file_by_name_and_line_before_it_serves(tmp_path, name, content, words):
+    (tmp_path / name).write_bytes(content)
+    command = [sys.executable, "-m", "api", "serve", "--instance", str(tmp_path / "instance"), "--port", "0", "--load", str(tmp_path / name)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)  # before: a traceback (or for ever)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert any(line.endswith(words) or words in line for line in done.stderr.splitlines()), done.stderr[-500:]

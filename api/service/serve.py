@@ -20,7 +20,9 @@ from api.service import auth, logs, store
 from api.service.app import create_app, open_database
 from api.service.config import ServiceConfig
 from api.service.db import ScenarioRecord, ScenarioVersion, Token
-from planner.errors import NotFound, PlannerError
+from planner.errors import NotFound, PlannerError, Problem, ScenarioError
+from planner.loader import read_file
+from planner.source import readable
 
 _EXTENDS = re.compile(r"^(extends:[ \t]*)(\S.*?)[ \t]*$", re.MULTILINE)
 
@@ -96,7 +98,7 @@ def load_files(config: ServiceConfig, paths: Iterable[Path], *, workspace: str) 
             while pending:
                 progressed = False
                 for path in list(pending):
-                    text = path.read_text(encoding="utf-8")
+                    text = readable(read_file(path), str(path))
                     base = _EXTENDS.search(text)
                     if base:
                         base_path = (path.parent / base.group(2).strip("'\"")).resolve()
@@ -107,7 +109,10 @@ def load_files(config: ServiceConfig, paths: Iterable[Path], *, workspace: str) 
                         # Spliced, not substituted: the id is text, never a replacement template.
                         text = text[: base.end(1)] + done[base_path] + text[base.end() :]
                     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-                    scenario_id, what = _store(session, loader, text, fmt, config)
+                    try:
+                        scenario_id, what = _store(session, loader, text, fmt, config)
+                    except ScenarioError as exc:  # located in the text, which is this file's
+                        raise ScenarioError([_in_file(p, path) for p in exc.as_problems()]) from None
                     done[path] = scenario_id
                     out.append((path, scenario_id, what))
                     pending.remove(path)
@@ -118,6 +123,12 @@ def load_files(config: ServiceConfig, paths: Iterable[Path], *, workspace: str) 
     finally:
         engine.dispose()
     return out
+
+
+def _in_file(problem: Problem, path: Path) -> Problem:
+    if problem.location.file is not None:
+        return problem
+    return problem.model_copy(update={"location": problem.location.model_copy(update={"file": str(path)})})
 
 
 def _store(session: Any, token: Token, text: str, fmt: str, config: ServiceConfig) -> tuple[str, str]:
