@@ -266,10 +266,19 @@ def test_a_row_with_more_cells_than_the_header_or_an_open_quote_is_located_witho
     code, _ = run(tmp_path, "Issue key,Summary,Team,Story Points\nA-1,One,platform,3\nA-2,Two, three,platform,3\n", None)
     assert code == 1
     err = capsys.readouterr().err
-    assert f"{tmp_path / 'export.csv'}:3: the row has 5 cells and the header 4 (read with delimiter ','): is a quote out of place" in err
+    assert f"{tmp_path / 'export.csv'}:3:5: the row has 5 cells and the header 4 (read with delimiter ','): is a quote out of place" in err
     code, _ = run(tmp_path, 'Issue key,Summary,Team,Story Points\nA-1,"One,platform,3\nA-2,Two,platform,3\n', None)
     assert code == 1
     assert f"{tmp_path / 'export.csv'}:2: a quoted cell in the row that starts here is never closed" in capsys.readouterr().err
+
+
+def test_a_wrong_delimiter_is_said_at_the_first_rows_only(tmp_path, capsys):
+    rows = "".join(f"A-{n};Sizes 3,5 and 4,5;platform;2\n" for n in range(15))
+    code, _ = run(tmp_path, "Issue key;Summary;Team;Story Points\n" + rows, None, "--delimiter", ",")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("cells and the header 1 (read with delimiter ',')") == 10
+    assert f"{tmp_path / 'export.csv'}: and 5 more rows with more cells than the header" in err
 
 
 def test_a_sep_line_and_an_explicit_delimiter_and_encoding_are_honoured(tmp_path, capsys):

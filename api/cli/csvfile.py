@@ -25,6 +25,7 @@ from planner.errors import Location, Problem, ScenarioError
 
 MAX_ROWS = 5_000
 MAX_BYTES = 64 * 1024 * 1024
+WIDE_ROWS_SHOWN = 10
 DELIMITERS = ",;\t|"  # in order of preference when a header splits as well on several
 # Excel writes `sep=;` as the first line when asked to, and reads it back; so do we.
 _SEP_LINE = re.compile(r"sep=(.)\r?\n?")
@@ -120,6 +121,7 @@ def read_table(path: str, *, encoding: str | None = None, delimiter: str | None 
     except OSError as exc:
         raise fail(f"cannot read the file: {exc.strerror or exc}") from None
     text, encoding = _decode(data, encoding, fail)
+    text = text.removeprefix("\ufeff")  # a byte-order mark when --encoding named a codec that keeps it
     header_line = 1
     sep = _SEP_LINE.match(text)
     if sep:
@@ -144,15 +146,17 @@ def read_table(path: str, *, encoding: str | None = None, delimiter: str | None 
     if len(records) > MAX_ROWS:
         raise fail(f"{len(records)} rows; an import takes at most {MAX_ROWS}")
     width = len(header.cells)
+    wide = [r for r in records if len(r.cells) > width and any(cell.strip() for cell in r.cells[width:])]
     problems = [
         Problem(
             message=f"the row has {len(r.cells)} cells and the header {width} (read with delimiter {_shown(delimiter)}): "
             "is a quote out of place, or is the delimiter another? (--delimiter)",
-            location=Location(file=path, line=r.line),
+            location=Location(file=path, line=r.line, column=width + 1),
         )
-        for r in records
-        if len(r.cells) > width and any(cell.strip() for cell in r.cells[width:])
+        for r in wide[:WIDE_ROWS_SHOWN]
     ]
+    if len(wide) > WIDE_ROWS_SHOWN:  # a wrong delimiter makes every row wide: the first few say it
+        problems.append(Problem(message=f"and {len(wide) - WIDE_ROWS_SHOWN} more rows with more cells than the header", location=Location(file=path)))
     if problems:
         raise ScenarioError(problems)
     # A row may stop early (a spreadsheet drops trailing empty cells): the cells it lacks are blank.
