@@ -295,6 +295,13 @@ def test_a_sep_line_and_an_explicit_delimiter_and_encoding_are_honoured(tmp_path
     assert "unknown encoding 'klingon'" in capsys.readouterr().err
 
 
+def test_a_byte_order_mark_does_not_hide_the_first_column_even_with_an_explicit_utf8(tmp_path):
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfIssue key,Summary,Team,Story Points\nA-1,One,platform,3\n")
+    for extra in ([], ["--encoding", "utf-8"]):
+        code, overlay = run(tmp_path, tmp_path / "bom.csv", None, *extra)
+        assert code == 0 and overlay["initiatives"][0]["id"] == "A-1"
+
+
 def test_bytes_that_are_neither_utf8_nor_windows_1252_ask_for_the_encoding_at_their_line(tmp_path, capsys):
     (tmp_path / "odd.csv").write_bytes(b"Issue key,Summary,Team,Story Points\nA-1,One,platform,3\nA-2,T\x81o,platform,3\n")
     code, _ = run(tmp_path, tmp_path / "odd.csv", None)
