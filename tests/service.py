@@ -1,9 +1,17 @@
 """Helpers for the service's tests: an app on a temporary instance folder, tokens per role and workspace, and
-job polling. Every plan a test fetches is re-verified by the solver-free checker against its scenario version."""
+job polling; and the real service (`Server`: `planner serve` under gunicorn on a free loopback port). Every
+plan a test fetches is re-verified by the solver-free checker against its scenario version."""
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +24,7 @@ from api.service.app import create_app
 from api.service.config import ServiceConfig
 from planner.plan import Plan
 from planner.scenario import Scenario
-from tests.factories import REFERENCE
+from tests.factories import REFERENCE, REPO
 from tests.solving import verified
 
 FAST = {"time_limit": 10, "workers": 1, "seed": 0}
@@ -86,3 +94,80 @@ def make_api(folder: Path, **config: Any) -> Api:
 def close(api: Api) -> None:
     api.app.extensions["planner"].runner.close()
     api.app.extensions["planner"].engine.dispose()
+
+
+# --- the real service ------------------------------------------------------------------------------
+
+PLANNER = str(Path(sys.executable).parent / "planner")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, instance: Path) -> None:
+        self.instance, self.port = instance, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[str] | None = None
+        self.token = subprocess.run(
+            [PLANNER, "tokens", "create", "--role", "planner", "--name", "e2e", "--instance", str(instance)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    def start(self) -> None:
+        log = open(self.instance / "server.log", "a")  # noqa: SIM115 (the server writes to it until stop() closes it)
+        self.process = subprocess.Popen(
+            [PLANNER, "serve", "--instance", str(self.instance), "--port", str(self.port), "--workers", "2", "--job-workers", "1"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.call("GET", "/readyz", auth=False)[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert self.process.poll() is None, (self.instance / "server.log").read_text()
+            time.sleep(0.3)
+        raise AssertionError("the server did not become ready in 60 s:\n" + (self.instance / "server.log").read_text())
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True, content_type: str = "application/json") -> tuple[int, Any]:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if auth:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, timeout=90) as response:
+                raw, status, kind = response.read(), response.status, response.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            raw, status, kind = error.read(), error.code, error.headers.get_content_type()
+        return status, json.loads(raw) if kind.endswith("json") else raw.decode()
+
+    def finished(self, job: dict[str, Any]) -> dict[str, Any]:
+        deadline = time.monotonic() + 120
+        while job["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            job = self.call("GET", f"/jobs/{job['id']}?wait=10")[1]
+        return job
+
+    def verified_plan(self, plan_id: str) -> Plan:
+        status, body = self.call("GET", f"/plans/{plan_id}")
+        assert status == 200, body
+        scenario = self.call("GET", f"/scenarios/{body['scenario_id']}?version={body['scenario_version']}")[1]["scenario"]
+        return verified(Scenario.model_validate(scenario), Plan.model_validate(body["plan"]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from api.service.logs import JsonFormatter
 from tests.factories import REPO
-from tests.service import close, make_api
+from tests.service import close, free_port, make_api
 
 PLANNER = str(Path(sys.executable).parent / "planner")
 HINT = "create one with `planner tokens create --role planner --name NAME"
@@ -33,12 +32,6 @@ class Served:
         return [json.loads(line) for line in (self.stdout + self.stderr).splitlines() if line.strip()]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _status(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -49,7 +42,7 @@ def _status(url: str) -> int:
 
 def serve(folder: Path, *options: str, paths: tuple[str, ...] = ("/healthz", "/scenarios")) -> Served:
     """Start `planner serve` without --load, wait until it is ready, GET each path, stop it, and return what it wrote."""
-    port = _free_port()
+    port = free_port()
     out, err = folder / "stdout.log", folder / "stderr.log"
     command = [PLANNER, "serve", "--instance", str(folder / "instance"), "--port", str(port), "--workers", "1", "--job-workers", "1", *options]
     with out.open("w") as stdout, err.open("w") as stderr:

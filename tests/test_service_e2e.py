@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,83 +27,8 @@ import pytest
 import yaml
 
 from bench.generate import portfolio
-from planner.plan import Plan
-from planner.scenario import Scenario
 from tests.factories import REFERENCE, REPO
-from tests.solving import verified
-
-PLANNER = str(Path(sys.executable).parent / "planner")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, instance: Path) -> None:
-        self.instance, self.port = instance, _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
-        self.token = subprocess.run(
-            [PLANNER, "tokens", "create", "--role", "planner", "--name", "e2e", "--instance", str(instance)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-
-    def start(self) -> None:
-        log = open(self.instance / "server.log", "a")  # noqa: SIM115 (the server writes to it until stop() closes it)
-        self.process = subprocess.Popen(
-            [PLANNER, "serve", "--instance", str(self.instance), "--port", str(self.port), "--workers", "2", "--job-workers", "1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.call("GET", "/readyz", auth=False)[0] == 200:
-                    return
-            except OSError:
-                pass
-            assert self.process.poll() is None, (self.instance / "server.log").read_text()
-            time.sleep(0.3)
-        raise AssertionError("the server did not become ready in 60 s:\n" + (self.instance / "server.log").read_text())
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-
-    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True, content_type: str = "application/json") -> tuple[int, Any]:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if auth:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(request, timeout=90) as response:
-                raw, status, kind = response.read(), response.status, response.headers.get_content_type()
-        except urllib.error.HTTPError as error:
-            raw, status, kind = error.read(), error.code, error.headers.get_content_type()
-        return status, json.loads(raw) if kind.endswith("json") else raw.decode()
-
-    def finished(self, job: dict[str, Any]) -> dict[str, Any]:
-        deadline = time.monotonic() + 120
-        while job["status"] in ("queued", "running"):
-            assert time.monotonic() < deadline, job
-            job = self.call("GET", f"/jobs/{job['id']}?wait=10")[1]
-        return job
-
-    def verified_plan(self, plan_id: str) -> Plan:
-        status, body = self.call("GET", f"/plans/{plan_id}")
-        assert status == 200, body
-        scenario = self.call("GET", f"/scenarios/{body['scenario_id']}?version={body['scenario_version']}")[1]["scenario"]
-        return verified(Scenario.model_validate(scenario), Plan.model_validate(body["plan"]))
+from tests.service import Server
 
 
 @pytest.fixture(scope="module")
