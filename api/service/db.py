@@ -7,13 +7,16 @@ Alembic (`api/service/migrations`); `upgrade` brings any database to the current
 
 from __future__ import annotations
 
+import errno
 import secrets
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -165,6 +168,23 @@ class RunnerRecord(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workers_alive: Mapped[int] = mapped_column(Integer)
     heartbeat_at: Mapped[datetime] = mapped_column(default=now)
+
+
+def storage_trouble(exc: BaseException) -> bool:
+    """The database cannot store anything just now (its disk is full, it is unreachable or locked), as
+    opposed to a request or a result it refuses: what failed may succeed later, unchanged."""
+    return isinstance(exc, (OperationalError, OSError))
+
+
+def storage_full(exc: BaseException) -> bool:
+    """The database's disk (or quota) is full: SQLite's SQLITE_FULL, PostgreSQL's class 53 (insufficient resources)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return True
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return isinstance(state, str) and state.startswith("53")
 
 
 def database_url(instance: Path, url: str | None) -> str:

@@ -13,6 +13,10 @@ without touching the API. `PoolRunner` is the embedded default:
   that job alone and is replaced; the service keeps serving.
 - A job that was running when its runner stopped (the service was stopped or killed) is queued again
   once, then failed with the reason, so a job that kills its runner cannot do it forever.
+- How a job ended (its result, or why it failed) is held by the runner until the database has stored it:
+  with its disk full, the finished plan waits in memory and is stored once there is room again, and the
+  job is not taken for overrunning meanwhile. Each step of the dispatcher (heartbeat, storing, stopping,
+  starting, receiving) carries on when another cannot write.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.service import work
-from api.service.db import JobRecord, RunnerRecord, now
+from api.service.db import JobRecord, RunnerRecord, now, storage_trouble
 
 log = logging.getLogger("planner.jobs")
 
@@ -114,6 +118,15 @@ def _worker_main(connection: Connection) -> None:
             return
 
 
+@dataclass(frozen=True)
+class _Ending:
+    """How a job ended, as the dispatcher learnt it: `done` with the solver's result, or a final status and why."""
+
+    status: str  # done | failed | cancelled
+    body: Any = None  # done: the result; otherwise the reason
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
@@ -142,6 +155,8 @@ class PoolRunner:
         self._context = multiprocessing.get_context("spawn")
         self._thread = threading.Thread(target=self._main, name="planner-jobs", daemon=True)
         self._beat = 0.0
+        self._held: dict[str, _Ending] = {}  # endings not yet stored (the database could not write): retried every step
+        self._complained: dict[str, float] = {}  # step -> when its failure was last logged
 
     # Runner ------------------------------------------------------------------------------------------
 
@@ -203,17 +218,32 @@ class PoolRunner:
     def _step(self) -> None:
         self._replace_dead_idle_workers()
         if time.monotonic() - self._beat >= HEARTBEAT_SECONDS:
-            self._heartbeat()
-            self._recover_orphans()
             self._beat = time.monotonic()
-        self._stop_cancelled_and_overrunning()
-        self._dispatch()
+            self._attempt(self._heartbeat)
+            self._attempt(self._recover_orphans)
+        self._attempt(self._store_endings)
+        self._attempt(self._stop_cancelled_and_overrunning)
+        self._attempt(self._dispatch)
         busy: list[Any] = [w.connection for w in self._workers if w.job_id is not None]
         for ready in wait([*busy, self._bell.fileno()], timeout=self.poll):
             if isinstance(ready, int):
                 self._bell.silence()
             else:
-                self._receive(next(w for w in self._workers if w.connection is ready))
+                self._attempt(self._receive, next(w for w in self._workers if w.connection is ready))
+
+    def _attempt(self, step: Any, *args: Any) -> None:
+        """Run one step of the dispatcher; if it fails (say, the database cannot write), log it at most every
+        30 s and go on with the others, so a failing write never stops results from being received."""
+        try:
+            step(*args)
+        except Exception as exc:
+            name = step.__name__
+            if time.monotonic() - self._complained.get(name, -60.0) >= 30:
+                self._complained[name] = time.monotonic()
+                if storage_trouble(exc):
+                    log.error("job runner: %s could not use the database (%s); retrying", name.strip("_"), _first_line(exc))
+                else:
+                    log.exception("job runner: %s failed; retrying", name.strip("_"))
 
     def _spawn(self) -> _Worker:
         receive, send = self._context.Pipe(duplex=True)
@@ -267,19 +297,23 @@ class PoolRunner:
             session.execute(delete(RunnerRecord).where(RunnerRecord.heartbeat_at < stale))
 
     def _stop_cancelled_and_overrunning(self) -> None:
+        for w in [w for w in self._workers if w.job_id]:
+            while w.job_id and w.connection.poll():  # a job that finished just now is not stopped for overrunning
+                self._receive(w)
         busy = {w.job_id: w for w in self._workers if w.job_id}
         if not busy:
             return
         moment = time.monotonic()
-        with self.sessions.begin() as session:
-            for job in session.scalars(select(JobRecord).where(JobRecord.id.in_(list(busy)))).all():
-                w = busy[job.id]
-                if job.cancel_requested:
-                    self._retire(w)
-                    self._finish(job, "cancelled", "cancelled on request")
-                elif moment > w.deadline:
-                    self._retire(w)
-                    self._finish(job, "failed", f"stopped after {moment - w.started:.0f} s: the job overran its time limit")
+        with self.sessions() as session:
+            jobs = session.scalars(select(JobRecord).where(JobRecord.id.in_(list(busy)))).all()
+        for job in jobs:
+            w = busy[job.id]
+            if job.cancel_requested:
+                self._retire(w)
+                self._end(job.id, _Ending("cancelled", "cancelled on request", w.progress))
+            elif moment > w.deadline:
+                self._retire(w)
+                self._end(job.id, _Ending("failed", f"stopped after {moment - w.started:.0f} s: the job overran its time limit", w.progress))
 
     def _dispatch(self) -> None:
         idle = [w for w in self._workers if w.job_id is None and w.process.is_alive()]
@@ -309,12 +343,12 @@ class PoolRunner:
             ).rowcount
         if not claimed:
             return  # cancelled, or another runner took it
-        with self.sessions.begin() as session:
+        with self.sessions() as session:
             job = session.get(JobRecord, job_id)
             try:
                 payload, seconds = work.prepare(session, job)
             except Exception as exc:
-                self._finish(job, "failed", f"could not start: {exc}")
+                self._end(job_id, _Ending("failed", f"could not start: {exc}"))
                 return
         w.job_id, w.started, w.deadline, w.progress = job_id, time.monotonic(), time.monotonic() + seconds, {}
         try:
@@ -330,46 +364,69 @@ class PoolRunner:
             return
         if job_id != w.job_id:
             return  # a late message from a job already stopped
+        elapsed = round(time.monotonic() - w.started, 2)
         if kind == "progress":
             w.progress.update(body)
-            with self.sessions.begin() as session:
-                session.execute(
-                    update(JobRecord)
-                    .where(JobRecord.id == job_id, JobRecord.status == "running")
-                    .values(
-                        progress={**w.progress, "elapsed": round(time.monotonic() - w.started, 2)},
-                        heartbeat_at=now(),
+            try:
+                with self.sessions.begin() as session:
+                    session.execute(
+                        update(JobRecord)
+                        .where(JobRecord.id == job_id, JobRecord.status == "running")
+                        .values(progress={**w.progress, "elapsed": elapsed}, heartbeat_at=now())
                     )
-                )
+            except Exception as exc:
+                if not storage_trouble(exc):
+                    raise
+                # Progress is a moment's news: the next report replaces it, and the job's ending is held until stored.
             return
-        with self.sessions.begin() as session:
-            job = session.get(JobRecord, job_id)
-            if job is not None and job.status == "running":
-                if kind == "done":
-                    try:
-                        work.apply(session, job, body)
-                    except Exception as exc:
-                        log.exception("job %s: storing its result failed", job_id)
-                        self._finish(job, "failed", f"its result could not be stored: {exc}")
-                    else:
-                        job.progress = {**w.progress, "stage": "done", "elapsed": round(time.monotonic() - w.started, 2)}
-                        self._finish(job, "succeeded", None)
-                else:
-                    self._finish(job, "failed", body)
         w.job_id = None
+        if kind == "done":
+            self._end(job_id, _Ending("done", body, {**w.progress, "stage": "done", "elapsed": elapsed}))
+        else:
+            self._end(job_id, _Ending("failed", body, {**w.progress, "elapsed": elapsed}))
 
     def _lost(self, w: _Worker) -> None:
         """The solver process died mid-job: the job fails with how it died; a new process takes the slot."""
         w.process.join(timeout=5)
         code = w.process.exitcode
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
-        with self.sessions.begin() as session:
-            job = session.get(JobRecord, w.job_id)
-            if job is not None and job.status == "running":
-                self._finish(job, "failed", f"the solver process {how} before it reported; the service is still running, submit the job again")
         log.warning("solver process %s %s during job %s", w.process.pid, how, w.job_id)
+        if w.job_id is not None:
+            reason = f"the solver process {how} before it reported; the service is still running, submit the job again"
+            self._end(w.job_id, _Ending("failed", reason, w.progress))
         w.job_id = None
         self._retire(w)
+
+    def _end(self, job_id: str, ending: _Ending) -> None:
+        """Hold how a job ended and store it (now, or at a later step if the database cannot write now)."""
+        self._held[job_id] = ending
+        self._store_endings()
+
+    def _store_endings(self) -> None:
+        for job_id, ending in list(self._held.items()):
+            try:
+                self._store_ending(job_id, ending)
+            except Exception as exc:
+                if storage_trouble(exc):
+                    raise  # kept, and tried again at the next step; `_attempt` logs it
+                log.exception("job %s: storing its result failed", job_id)  # a result the database refuses: the job fails, saying so
+                self._held[job_id] = _Ending("failed", f"its result could not be stored: {_first_line(exc)}", ending.progress)
+            else:
+                del self._held[job_id]
+
+    def _store_ending(self, job_id: str, ending: _Ending) -> None:
+        with self.sessions.begin() as session:
+            job = session.get(JobRecord, job_id)
+            if job is None or job.status != "running":
+                return  # ended elsewhere meanwhile (a cancellation by another process's request, say)
+            if ending.status == "done":
+                work.apply(session, job, ending.body)
+                job.progress = ending.progress
+                self._finish(job, "succeeded", None)
+            else:
+                if ending.progress:
+                    job.progress = ending.progress
+                self._finish(job, ending.status, ending.body)
 
     @staticmethod
     def _finish(job: JobRecord, status: str, error: str | None) -> None:
@@ -378,7 +435,9 @@ class PoolRunner:
             job.progress = {**job.progress, "stage": status}
 
     def _shutdown(self) -> None:
-        mine = [w.job_id for w in self._workers if w.job_id]
+        self._attempt(self._store_endings)
+        # Jobs still running, and jobs whose ending could not be stored: they run again under the next runner.
+        mine = [w.job_id for w in self._workers if w.job_id] + list(self._held)
         for w in list(self._workers):
             self._retire(w)
         if self._lock_file is not None:
@@ -452,6 +511,10 @@ class Doorbell:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _alive(pid: int) -> bool:

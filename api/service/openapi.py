@@ -160,6 +160,10 @@ _STANDARD = {
     # gunicorn refuses a long request line before the service sees it, so this answer is its own HTML page.
     414: Reply("The request line (method, path and query) is longer than 4,094 bytes: the HTTP server refuses it, as an HTML page.", {"text/html": None}),
     422: Reply("The request does not fit its schema; each problem is located in `errors`.", {MEDIA_TYPE: ProblemDetails}),
+    503: Reply(
+        "The database does not answer just now; nothing of the request was stored. Try again (`Retry-After`).", {MEDIA_TYPE: ProblemDetails}, ("Retry-After",)
+    ),
+    507: Reply("The database's disk is full; nothing of the request was stored. Reads still work.", {MEDIA_TYPE: ProblemDetails}, ("Retry-After",)),
 }
 
 
@@ -196,7 +200,7 @@ def spec(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for (rule, method, op), operation_id in zip(operations, operation_ids(operations)):
         path = _PATH_PARAMETER.sub(r"{\1}", rule)
-        out = _operation(op, _PATH_PARAMETER.findall(rule), lambda m: refs[m, "serialization"])
+        out = _operation(op, method, _PATH_PARAMETER.findall(rule), lambda m: refs[m, "serialization"])
         limited = _time_limits(op.body) if op.body is not None else []
         if limited:
             # The settings' own schema allows a day; the service runs a job for at most its ceiling.
@@ -242,7 +246,7 @@ def _example(model: type[BaseModel]) -> dict[str, Any]:
     return {"example": examples[0]} if isinstance(examples, list) and examples else {}
 
 
-def _operation(op: Operation, path_parameters: list[str], ref: Callable[[type[BaseModel]], Any]) -> dict[str, Any]:
+def _operation(op: Operation, method: str, path_parameters: list[str], ref: Callable[[type[BaseModel]], Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
@@ -275,6 +279,10 @@ def _operation(op: Operation, path_parameters: list[str], ref: Callable[[type[Ba
         replies.setdefault(400, _STANDARD[400])
         replies.setdefault(413, _STANDARD[413])
     replies.setdefault(414, _STANDARD[414])
+    if op.role is not None:  # every operation that reads or writes the database
+        replies.setdefault(503, _STANDARD[503])
+        if method != "get":
+            replies.setdefault(507, _STANDARD[507])
     out["responses"] = {str(status): _reply(r, ref) for status, r in sorted(replies.items())}
     out["security"] = [{"bearer": []}] if op.role is not None else []
     return out

@@ -11,10 +11,12 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from api.service.db import storage_full
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError
 
 MEDIA_TYPE = "application/problem+json"
@@ -34,6 +36,7 @@ TITLES = {
     429: "Too many jobs",
     500: "Internal error",
     503: "Not ready",
+    507: "Insufficient storage",
 }
 
 
@@ -67,8 +70,6 @@ class ApiProblem(Exception):
 
 
 def problem_response(status: int, detail: str, *, errors: list[Problem] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    from flask import request
-
     body = ProblemDetails(title=TITLES.get(status, "Error"), status=status, detail=detail, instance=request.path, errors=errors, **extra)
     response = Response(json.dumps(body.model_dump(mode="json", exclude_none=True)), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
@@ -104,6 +105,16 @@ def register(app: Flask) -> None:
         }.get(status, exc.description or TITLES.get(status, "error"))
         headers = {"Allow": ", ".join(exc.valid_methods)} if isinstance(exc, MethodNotAllowed) and exc.valid_methods else None
         return problem_response(status, detail, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    def _storage(exc: OperationalError) -> Response:
+        # The database cannot write (or answer) just now; the transaction was rolled back, so nothing is half-stored.
+        log.error("the database could not serve %s %s: %s", request.method, request.path, str(exc.orig).splitlines()[0] if exc.orig else exc)
+        if storage_full(exc):
+            return problem_response(
+                507, "the service's storage is full: nothing of this request was stored; try again once space is freed", headers={"Retry-After": "60"}
+            )
+        return problem_response(503, "the database does not answer just now: nothing of this request was stored; try again", headers={"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
