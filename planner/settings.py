@@ -40,3 +40,11 @@ class SolveSettings(Frozen):
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Random seed, 0 to 2**31 - 1; with one worker the same seed gives the same plan.")
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
+
+
+REASONS_BUDGET = 30.0  # seconds the reasons that come with every plan may take at most (or the time limit, if longer)
+
+
+def reasons_budget(time_limit: float) -> float:
+    """What explaining the reasons for work out or late may take in all, so a large portfolio is not held up by them."""
+    return max(REASONS_BUDGET, time_limit)

@@ -372,14 +372,6 @@ class _Explainer:
         return BindingCapacity(team=team, period=period, capacity=capacity, marginal_value=self.gain(other))
 
 
-REASONS_BUDGET = 30.0  # seconds the reasons that come with every plan may take at most (or the time limit, if longer)
-
-
-def reasons_budget(time_limit: float) -> float:
-    """What explaining the reasons for work out or late may take in all, so a large portfolio is not held up by them."""
-    return max(REASONS_BUDGET, time_limit)
-
-
 def explain(
     scenario: Scenario,
     plan: Plan,

@@ -210,6 +210,23 @@ def test_a_solve_without_wait_is_202_with_a_job_url(api: Api, solved: dict[str, 
     assert any(j["id"] == response.get_json()["id"] for j in api.get(f"/jobs?scenario={solved['scenario']}").get_json()["items"])
 
 
+def test_one_job_cannot_ask_for_hours_of_solver_time(api: Api, solved: dict[str, Any]) -> None:
+    # Each time_limit was within the 600 s ceiling, so a 50-step sweep held a solver process for 8.3 hours.
+    before = api.get("/jobs").get_json()["total"]
+    sweep = {"knob": "capacity", "team": "ml", "low": -0.5, "high": 1, "steps": 50, "settings": {"time_limit": 600}}
+    body = problem(api.post(f"/scenarios/{solved['scenario']}/sweeps", json=sweep), 422)
+    assert body["errors"][0]["location"]["path"] == "steps"
+    assert body["detail"] == "this sweep may take up to 30,000 s of solver time (50 steps x 600 s); this service runs a job for at most 1,800 s"
+    comparison = {"scenarios": [{"id": solved["scenario"]}] * 3, "settings": {"time_limit": 600}}
+    assert problem(api.post("/comparisons", json=comparison), 422)["errors"][0]["location"]["path"] == "scenarios"
+    asked = problem(api.post(f"/plans/{solved['plan']}/counterfactuals", json={"initiative": "support-chatbot", "time_limit": 600}), 422)
+    assert asked["errors"][0]["location"]["path"] == "time_limit" and "4,800 s" in asked["detail"]
+    assert api.get("/jobs").get_json()["total"] == before  # nothing was queued
+    small = {**sweep, "steps": 3, "settings": {"time_limit": 5, "workers": 1}}
+    within = api.post(f"/scenarios/{solved['scenario']}/sweeps", json=small)
+    assert within.status_code == 202 and api.finished(within.get_json())["status"] == "succeeded"
+
+
 def test_solve_settings_are_checked_before_a_job_is_queued(api: Api, solved: dict[str, Any]) -> None:
     path = f"/scenarios/{solved['scenario']}/solves"
     body = problem(api.post(path, json={"time_limit": 5000}), 422)

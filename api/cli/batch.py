@@ -27,9 +27,9 @@ from planner.expectations import Unmet, regressions, unmet
 from planner.loader import load
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import SolveSettings
+from planner.settings import SolveSettings, reasons_budget
 from solver import solve
-from solver.explain import explain, reasons_budget
+from solver.explain import explain
 
 # A folder is searched for YAML only: JSON beside scenarios is usually a plan (a `previous_plan`, a report).
 # A JSON scenario is named as a file or by a pattern.

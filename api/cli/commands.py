@@ -24,10 +24,11 @@ from planner.explanation import Explanation
 from planner.loader import Loaded, load, parse_scenario
 from planner.plan import Plan
 from planner.scenario import Scenario
+from planner.settings import reasons_budget
 from planner.sweep import Knob, settings_between
 from planner.views import view
 from solver import solve
-from solver.explain import explain, reasons_budget
+from solver.explain import explain
 
 if TYPE_CHECKING:
     from api.service.config import ServiceConfig

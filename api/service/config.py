@@ -27,6 +27,12 @@ class ServiceConfig(BaseModel):
     max_teams: int = Field(default=200, ge=1)
     max_periods: int = Field(default=104, ge=1)
     max_time_limit: float = Field(default=600, gt=0, description="Ceiling on a job's `time_limit`, in seconds.")
+    max_job_seconds: float = Field(
+        default=1800,
+        gt=0,
+        description="Ceiling on the solver time one job may take in all, in seconds: a sweep's steps, a comparison's scenarios "
+        "and an explanation's re-solves each take up to `time_limit`.",
+    )
     max_active_jobs: int = Field(default=4, ge=1, description="Jobs one token may have queued or running at once; more get 429.")
     max_waiting: int = Field(
         default=2,

@@ -188,7 +188,8 @@ def operation_ids(operations: list[tuple[str, str, Operation]]) -> list[str]:
 
 def spec(app: Flask) -> dict[str, Any]:
     operations = documented(app)
-    ceiling = app.extensions["planner"].config.max_time_limit
+    config = app.extensions["planner"].config
+    ceiling, budget = config.max_time_limit, config.max_job_seconds
     models: set[type[BaseModel]] = {ProblemDetails}
     for _, _, op in operations:
         models.update(m for m in (op.query, op.body) if m is not None)
@@ -205,7 +206,10 @@ def spec(app: Flask) -> dict[str, Any]:
         if limited:
             # The settings' own schema allows a day; the service runs a job for at most its ceiling.
             fields = " and ".join(f"`{f}`" for f in limited)
-            out["description"] = (out.get("description", "") + f" {fields} is at most {ceiling:g} s on this service (`max_time_limit`): more gets 422.").strip()
+            out["description"] = (
+                out.get("description", "") + f" {fields} is at most {ceiling:g} s on this service (`max_time_limit`), and the job's solver "
+                f"time in all at most {budget:g} s (`max_job_seconds`): more gets 422."
+            ).strip()
         paths.setdefault(path, {})[method] = {"operationId": operation_id, **out}
     return {
         "openapi": "3.1.0",

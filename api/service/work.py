@@ -20,7 +20,7 @@ from planner.check import check_plan
 from planner.compare import changes, compare
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import SolveSettings
+from planner.settings import SolveSettings, reasons_budget
 from planner.sweep import Knob, assemble, point_scenario, settings_between, solve_points
 
 Report = Callable[..., None]
@@ -36,40 +36,51 @@ def warm_up() -> None:
 # --- in the service: payloads ----------------------------------------------------------------------------
 
 
-def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
-    from solver.explain import reasons_budget
+def solver_seconds(kind: str, time_limit: float, *, count: int = 1, reasons: bool = True, initiative: bool = False) -> float:
+    """The most solver time a job may take, before `GRACE_SECONDS`: the runner stops it after that, and the
+    service refuses a job asking for more than its `max_job_seconds` (`count`: scenarios compared or sweep
+    points; `initiative`: a counterfactual about one initiative, a handful of re-solves)."""
+    explained = time_limit + reasons_budget(time_limit)
+    if kind == "solve":
+        return explained if reasons else time_limit
+    if kind == "counterfactual":
+        return 8 * time_limit if initiative else explained
+    if kind == "comparison":
+        return count * explained
+    if kind == "sweep":
+        return count * time_limit
+    raise ValueError(f"unknown job kind {kind!r}")
 
+
+def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
     request = job.request
     if job.kind == "solve":
         scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
         settings = SolveSettings.model_validate({k: v for k, v in request.items() if k in SolveSettings.model_fields})
         explained = request.get("reasons", True) or request.get("policy_costs", False)
-        seconds = settings.time_limit + (reasons_budget(settings.time_limit) if explained else 0)
         return {
             "kind": "solve",
             "scenario": scenario,
             "settings": settings.model_dump(mode="json"),
             "reasons": request.get("reasons", True),
             "policy_costs": request.get("policy_costs", False),
-        }, seconds + GRACE_SECONDS
+        }, solver_seconds("solve", settings.time_limit, reasons=explained) + GRACE_SECONDS
     if job.kind == "counterfactual":
         record = store.plan_record(session, job.workspace_id, request["plan_id"])
         planned = store.scenario_of_plan(session, record)
         plan = store.plan_of(record)
         limit = request.get("time_limit") or plan.settings.time_limit
-        # One initiative's what-ifs are a handful of re-solves; a forced re-solve is one solve and its reasons.
-        seconds = 8 * limit if request.get("initiative") else limit + reasons_budget(limit)
         return {
             "kind": "counterfactual",
             "scenario": planned.model_dump(mode="json"),
             "plan": record.body,
             "time_limit": limit,
             **{k: request.get(k) for k in ("initiative", "force_in", "force_out")},
-        }, seconds + GRACE_SECONDS
+        }, solver_seconds("counterfactual", limit, initiative=bool(request.get("initiative"))) + GRACE_SECONDS
     if job.kind == "comparison":
         settings = SolveSettings.model_validate(request["settings"])
         scenarios = [_scenario(session, job.workspace_id, ref["id"], ref["version"]) for ref in request["scenarios"]]
-        seconds = len(scenarios) * (settings.time_limit + reasons_budget(settings.time_limit))
+        seconds = solver_seconds("comparison", settings.time_limit, count=len(scenarios))
         return {"kind": "comparison", "scenarios": scenarios, "settings": settings.model_dump(mode="json")}, seconds + GRACE_SECONDS
     if job.kind == "sweep":
         scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
@@ -81,7 +92,7 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
             "team": request.get("team"),
             "points": settings_between(request["low"], request["high"], request["steps"]),
             "settings": settings.model_dump(mode="json"),
-        }, request["steps"] * settings.time_limit + GRACE_SECONDS
+        }, solver_seconds("sweep", settings.time_limit, count=request["steps"]) + GRACE_SECONDS
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 
@@ -134,7 +145,7 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
 
 def _solved(scenario: Scenario, settings: SolveSettings, reasons: bool, progress: Report, *, policy_costs: bool = False) -> dict[str, Any]:
     from solver import solve
-    from solver.explain import explain, reasons_budget
+    from solver.explain import explain
 
     def solving(objective: float, bound: float, seconds: float) -> None:
         progress({"stage": "solving", "objective": objective, "bound": bound})

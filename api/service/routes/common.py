@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import g
 
-from api.service import store
+from api.service import store, work
 from api.service.context import service
 from api.service.db import JobRecord, PlanRecord, ScenarioRecord, ScenarioVersion
 from api.service.jobs import TERMINAL
@@ -143,6 +143,16 @@ def within_time_limit(seconds: float, path: str) -> None:
         raise ApiProblem(
             422, f"time_limit {seconds:g} s is above this service's ceiling of {ceiling:g} s", errors=[store.locate(f"at most {ceiling:g} seconds", path)]
         )
+
+
+def within_job_budget(kind: str, time_limit: float, path: str, *, what: str = "", **shape: Any) -> None:
+    """A job's solver time in all (`work.solver_seconds`) at most the service's `max_job_seconds` (422 at `path`
+    otherwise): one request cannot hold a solver process for hours (`what` says how the time adds up)."""
+    budget = service().config.max_job_seconds
+    seconds = work.solver_seconds(kind, time_limit, **shape)
+    if seconds > budget:
+        message = f"this {kind} may take up to {seconds:,.0f} s of solver time{what}; this service runs a job for at most {budget:,.0f} s"
+        raise ApiProblem(422, message, errors=[store.locate(f"{message}: ask for less", path)])
 
 
 def known_initiatives(scenario: Scenario, lists: dict[str, list[str]]) -> None:

@@ -10,7 +10,7 @@ from api.service.context import service
 from api.service.db import ComparisonRecord, new_id
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import JOB_REPLIES, queued, within_time_limit
+from api.service.routes.common import JOB_REPLIES, queued, within_job_budget, within_time_limit
 from api.service.schemas import ComparisonOut, ComparisonRequest, FormatQuery, WaitQuery
 from planner.compare import Comparison, compare
 from planner.errors import NotFound
@@ -66,6 +66,8 @@ def create(query: WaitQuery, body: ComparisonRequest) -> object:
             out = _out(record)
         return reply(out, 201, {"Location": out.links["self"]})
     within_time_limit(body.settings.time_limit, "settings.time_limit")
+    count = len(body.scenarios)
+    within_job_budget("comparison", body.settings.time_limit, "scenarios", count=count, what=f" ({count} scenarios, each solved and explained)")
     with svc.sessions.begin() as session:
         pinned = []
         for ref in body.scenarios:

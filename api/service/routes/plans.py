@@ -15,7 +15,7 @@ from api.service.context import service
 from api.service.db import PlanRecord
 from api.service.openapi import JSON, Reply, operation, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, plan_summary, queued, within_time_limit
+from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, plan_summary, queued, within_job_budget, within_time_limit
 from api.service.schemas import CounterfactualRequest, PlanListQuery, PlanOut, PlanPage, PlanQuery, ViewName, WaitQuery
 from planner import views
 from planner.errors import NotFound, did_you_mean
@@ -172,6 +172,8 @@ def counterfactual(plan_id: str, query: WaitQuery, body: CounterfactualRequest) 
         record = store.plan_record(session, g.token.workspace_id, plan_id)
         scenario = store.scenario_of_plan(session, record)
         known_initiatives(scenario, {"initiative": [body.initiative]} if body.initiative else {"force_in": body.force_in, "force_out": body.force_out})
+        limit = body.time_limit or store.plan_of(record).settings.time_limit
+        within_job_budget("counterfactual", limit, "time_limit", initiative=body.initiative is not None, what=f" (re-solves of up to {limit:g} s each)")
         request = {**body.model_dump(mode="json"), "plan_id": plan_id}
         job = store.submit(session, g.token, "counterfactual", request, (record.scenario_id, record.scenario_version), svc.config.max_active_jobs)
     return queued(job.id, query.wait)

@@ -13,7 +13,7 @@ from api.service.context import service
 from api.service.db import ScenarioRecord, ScenarioVersion, now
 from api.service.openapi import JSON, Reply, operation, readable_text, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, queued, scenario_out, version_out, within_time_limit
+from api.service.routes.common import JOB_REPLIES, known_initiatives, link_page, queued, scenario_out, version_out, within_job_budget, within_time_limit
 from api.service.schemas import (
     ScenarioDetail,
     ScenarioPage,
@@ -206,6 +206,7 @@ def delete(scenario_id: str) -> object:
 def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
     svc = service()
     within_time_limit(body.time_limit, "time_limit")
+    within_job_budget("solve", body.time_limit, "time_limit", reasons=body.reasons or body.policy_costs, what=" with its reasons")
     with svc.sessions.begin() as session:
         source, scenario = _version(session, scenario_id, body.version)
         known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
@@ -226,6 +227,7 @@ def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
 def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
     svc = service()
     within_time_limit(body.settings.time_limit, "settings.time_limit")
+    within_job_budget("sweep", body.settings.time_limit, "steps", count=body.steps, what=f" ({body.steps} steps x {body.settings.time_limit:g} s)")
     if body.low >= body.high:
         raise ApiProblem(422, "`low` must be below `high`", errors=[store.locate(f"low ({body.low}) must be below high ({body.high})", "low")])
     with svc.sessions.begin() as session:
