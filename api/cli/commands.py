@@ -359,6 +359,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     logs.configure(args.log_level, args.log_format)
     config = _service_config(args, job_workers=args.job_workers)
+    serve.prepare(config)  # a damaged database is said before anything else
     url = f"http://{args.host}:{args.port}"
     if args.load:
         paths = [Path(existing(p)) for p in args.load]

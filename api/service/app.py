@@ -31,7 +31,8 @@ from api.service.routes import comparisons, health, jobs, plans, scenarios, toke
 def open_database(config: ServiceConfig) -> tuple[Engine, sessionmaker]:
     config.instance.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(db.database_url(config.instance.resolve(), config.database_url))
-    if config.migrate:
+    if config.migrate:  # the first to open it (the serving command, a tokens command): not a damaged file
+        db.refuse_damaged(engine)
         db.upgrade(engine)
     return engine, db.sessions(engine)
 

@@ -34,6 +34,9 @@ class ServiceConfig(BaseModel):
         "and an explanation's re-solves each take up to `time_limit`.",
     )
     max_active_jobs: int = Field(default=4, ge=1, description="Jobs one token may have queued or running at once; more get 429.")
+    integrity_seconds: float = Field(
+        default=60, ge=0, description="How often `/readyz` reads every page of an SQLite database to find a damaged file (per process)."
+    )
     max_waiting: int = Field(
         default=2,
         ge=0,

@@ -7,6 +7,7 @@ import the app module, which imports them.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from api.service.config import ServiceConfig
+from api.service.db import damage
 from api.service.jobs import Runner
 
 
@@ -27,12 +29,21 @@ class Service:
     sessions: sessionmaker
     runner: Runner
     waiting: threading.BoundedSemaphore = field(init=False)  # `?wait=` answers held at once (`ServiceConfig.max_waiting`)
+    checked: tuple[float, str | None] = (float("-inf"), None)  # the database file's last check: when, what was wrong
 
     def __post_init__(self) -> None:
         self.waiting = threading.BoundedSemaphore(self.config.max_waiting)
 
     def session(self) -> Any:
         return self.sessions()
+
+    def damage(self) -> str | None:
+        """What is wrong with the database's file (`db.damage`), read at most every `integrity_seconds`: it reads the whole file."""
+        when, found = self.checked
+        if time.monotonic() - when >= self.config.integrity_seconds:
+            found = damage(self.engine)
+            self.checked = (time.monotonic(), found)
+        return found
 
 
 def service() -> Service:

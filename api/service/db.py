@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from planner.errors import PlannerError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -168,6 +170,37 @@ class RunnerRecord(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     workers_alive: Mapped[int] = mapped_column(Integer)
     heartbeat_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class DamagedDatabase(PlannerError):
+    """The database's file is not a database, or has pages that do not read: nothing should be served from it."""
+
+
+def damage(engine: Engine) -> str | None:
+    """What is wrong with an SQLite database's file (its `quick_check`, which reads every page), or None.
+    Read through a connection of its own, not the pool's, whose page caches may hold what the disk lost.
+    PostgreSQL checks its own pages as it reads them."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or not Path(path).is_file():
+        return None  # PostgreSQL, an in-memory database, or one not made yet
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            found = [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:  # not a database at all, or a page its header cannot be read from
+        return str(exc)
+    return None if found == ["ok"] else "; ".join(found)
+
+
+def refuse_damaged(engine: Engine) -> None:
+    """Raise DamagedDatabase, saying what to do, if the database's file is damaged."""
+    problem = damage(engine)
+    if problem is not None:
+        raise DamagedDatabase(
+            f"the database {engine.url.database} is damaged ({problem}): restore it from a backup, or move it aside to start with an empty one"
+        )
 
 
 def storage_trouble(exc: BaseException) -> bool:

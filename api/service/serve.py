@@ -152,6 +152,12 @@ def _store(session: Any, token: Token, text: str, fmt: str, config: ServiceConfi
     return record.id, "created"
 
 
+def prepare(config: ServiceConfig) -> None:
+    """Open the database once: a damaged file is refused (`DamagedDatabase`), the schema brought up to date."""
+    engine, _ = open_database(config)
+    engine.dispose()
+
+
 def run(
     config: ServiceConfig,
     *,
@@ -169,8 +175,7 @@ def run(
     as `logs.configure` set them up (the command does, before it says anything)."""
     from gunicorn.app.base import BaseApplication
 
-    engine, _ = open_database(config)  # migrate once, here, before any worker starts
-    engine.dispose()
+    prepare(config)  # migrate once, here, before any worker starts
     worker_config = config.model_copy(update={"migrate": False})
 
     class Server(BaseApplication):

@@ -1,4 +1,5 @@
-"""`/healthz`: the process answers. `/readyz`: the database answers and the job runner has solver processes alive."""
+"""`/healthz`: the process answers. `/readyz`: the database answers, its file is whole (SQLite, checked every
+minute), and the job runner has solver processes alive."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def readyz() -> object:
             workers = svc.runner.ready(session)
     except Exception as exc:
         raise ApiProblem(503, f"the database does not answer: {type(exc).__name__}") from None
+    problem = svc.damage()
+    if problem is not None:
+        raise ApiProblem(503, f"the database is damaged: {problem}")
     if workers < 1:
         raise ApiProblem(503, "no job runner has reported solver processes alive in the last 10 s", headers={"Retry-After": "2"})
     return reply(Readiness(status="ready", database="ok", workers=workers))
