@@ -134,6 +134,12 @@ def test_a_warning_is_printed_but_does_not_fail_the_check(capsys, warned):
     assert "warned.yaml:" in out and "initiatives[2]: warning: initiative 'promo' has no value inputs" in out
 
 
+def test_solve_prints_a_warning_once_at_its_location(capsys, warned):
+    assert main(["solve", warned, "--time-limit", "5", "--no-reasons"]) == 0
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert line.startswith("warned.yaml:") and line.count("warning:") == 1  # was 'warning: warned.yaml:...: warning: ...'
+
+
 def test_strict_turns_a_warning_into_failure(capsys, warned):
     assert main(["check", "--strict", warned]) == 1
     assert "warning: initiative 'promo' has no value inputs" in capsys.readouterr().out

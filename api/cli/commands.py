@@ -101,7 +101,7 @@ def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
     loaded = load(existing(args.file), previous=existing(args.previous) if args.previous else None)
     scenario = loaded.scenario
     for problem in loaded.warnings:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     named = [("--force-in", args.force_in), ("--force-out", args.force_out), ("--initiative", [args.initiative] if getattr(args, "initiative", None) else [])]
     for option, ids in named:
         for initiative in ids:
@@ -179,7 +179,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     paths = [existing(path) for path in [args.base, *args.variants]]
     loaded = [load(path) for path in paths]  # every file is read before anything is solved: a bad one fails fast
     for problem in (p for one in loaded for p in one.warnings):
-        print(f"warning: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     interactive = sys.stderr.isatty() and not args.quiet
     solved = []
     for path, scenario in zip(paths, (one.scenario for one in loaded)):
@@ -203,7 +203,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     path = existing(args.file)
     loaded = load(path)
     for problem in loaded.warnings:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     team = None
     if args.capacity:
         knob = Knob.capacity
@@ -239,7 +239,7 @@ def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
     # The overlay must load over its base before anything is written (it is named where it will stand).
     loaded = parse_scenario(text, name=args.out or "imported.yaml")
     for problem in loaded.warnings:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     imported = {i["id"] for i in result.initiatives}
     invisible = sum(1 for i in loaded.scenario.initiatives if i.id in imported and loaded.scenario.is_invisible(i))
     # What was imported, left out and why goes to stderr either way: stdout may be the overlay itself.
