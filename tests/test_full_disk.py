@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -73,7 +75,11 @@ def test_a_full_disk_answers_507_stores_nothing_and_keeps_a_plan_finished_meanwh
         assert problem["title"] == "Insufficient storage" and "nothing of this request was stored" in problem["detail"]
         assert server.call("GET", "/scenarios?name=full-&limit=1")[1]["total"] == stored  # the refused one is not there
         # The solve finishes (5 s) while the disk is full: its plan cannot be stored yet, and it is not lost.
-        time.sleep(8)
+        log = tmp_path / "instance" / "server.log"
+        deadline = time.monotonic() + 60
+        while "job runner: store_endings could not use the database" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.5)
         status, waiting = server.call("GET", f"/jobs/{job['id']}")
         assert status == 200 and waiting["status"] == "running", waiting
         filler.unlink()
@@ -110,13 +116,51 @@ def test_a_plan_that_finds_no_room_while_small_writes_still_fit_is_held_until_th
         assert response.status_code == 202, response.get_json()  # a job's row rewrites pages the database has
         job = response.get_json()
         assert api.post("/scenarios", data=REFERENCE.read_bytes(), headers={"Content-Type": "application/yaml"}).status_code == 507
-        time.sleep(8)  # the solve (3 s) is over; its plan has no room
+        runner = api.app.extensions["planner"].runner
+        deadline = time.monotonic() + 60
+        while runner.held != [job["id"]]:  # the solve (3 s) is over and its plan has no room
+            assert time.monotonic() < deadline, api.get(f"/jobs/{job['id']}").get_json()
+            time.sleep(0.2)
         held = api.get(f"/jobs/{job['id']}").get_json()
-        assert held["status"] == "running" and held["progress"]["stage"] != "queued", held
+        assert held["status"] == "running", held
         event.remove(engine, "connect", no_new_pages)
         engine.dispose()
         done = api.finished(held, timeout=30)
         assert done["status"] == "succeeded", done
         assert api.plan(done["plan_id"]).scheduled
+    finally:
+        close(api)
+
+
+def test_a_solver_process_killed_while_nothing_can_be_written_fails_its_job_once_writes_work(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Before, the runner kept reading the dead process's pipe while the ending could not be stored: a loop
+    # with no pause (134,685 warnings in 3 s) that never replaced the process.
+    api = make_api(tmp_path, max_initiatives=500)
+    engine = api.app.extensions["planner"].engine
+    runner = api.app.extensions["planner"].runner
+    try:
+        slow = api.create(json.dumps(portfolio(120, 8, 8, seed=3)), content_type="application/json")
+        job = api.post(f"/scenarios/{slow['id']}/solves", json={"time_limit": 60, "workers": 1, "reasons": False}).get_json()
+        deadline = time.monotonic() + 60
+        while api.get(f"/jobs/{job['id']}").get_json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+        def read_only(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA query_only = 1")
+
+        event.listen(engine, "connect", read_only)
+        engine.dispose()
+        (pid,) = runner.worker_pids()
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(3)
+        lost = [r for r in caplog.records if "was killed by signal 9" in r.getMessage()]
+        assert len(lost) == 1, f"{len(lost)} warnings about the lost process"
+        assert runner.held == [job["id"]]  # the ending waits for the database
+        event.remove(engine, "connect", read_only)
+        engine.dispose()
+        done = api.finished(job, timeout=30)
+        assert done["status"] == "failed" and "was killed by signal 9" in done["error"]
+        assert len(runner.worker_pids()) == 1 and runner.worker_pids() != [pid]  # replaced
     finally:
         close(api)

@@ -109,3 +109,27 @@ def test_a_service_line_written_during_a_request_names_the_request(tmp_path):
         assert "method" not in json.loads(JsonFormatter().format(record))  # outside a request: no request fields
     finally:
         close(api)
+
+
+def test_a_solver_process_logs_a_failing_job_as_json_when_the_service_does(capfd) -> None:
+    # Spawned, not forked, a solver process started with no log set-up: its traceback came out as plain text.
+    import multiprocessing
+
+    from api.service import jobs
+
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe(duplex=True)
+    process = context.Process(target=jobs._worker_main, args=(theirs, ("info", "json")), daemon=True)
+    process.start()
+    theirs.close()
+    try:
+        ours.send(("job_broken", {"kind": "no-such-kind"}))
+        assert ours.poll(60), "the solver process did not answer"
+        kind, job_id, reason = ours.recv()
+        assert (kind, job_id) == ("error", "job_broken") and "no-such-kind" in reason
+    finally:
+        ours.close()
+        process.join(timeout=30)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    logged = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(entry["message"] == "job job_broken failed" and "ValueError" in entry["exception"] for entry in logged), lines

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.service import work
+from api.service import logs, work
 from api.service.db import JobRecord, RunnerRecord, now, storage_trouble
 
 log = logging.getLogger("planner.jobs")
@@ -89,8 +89,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(connection: Connection) -> None:
+def _worker_main(connection: Connection, log_settings: tuple[logs.LogLevel, logs.LogFormat] | None = None) -> None:
     _die_with_parent()
+    if log_settings is not None:  # spawned, not forked: the service's log format is set up again here
+        logs.configure(*log_settings)
     work.warm_up()
     while True:
         try:
@@ -183,6 +185,11 @@ class PoolRunner:
     def holds_lock(self) -> bool:
         return self._lock_file is not None
 
+    @property
+    def held(self) -> list[str]:
+        """Jobs that have ended but whose ending the database could not store yet."""
+        return list(self._held)
+
     def worker_pids(self) -> list[int]:
         return [w.process.pid for w in self._workers if w.process.pid is not None]
 
@@ -247,7 +254,7 @@ class PoolRunner:
 
     def _spawn(self) -> _Worker:
         receive, send = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=_worker_main, args=(send,), name="planner-solver", daemon=True)
+        process = self._context.Process(target=_worker_main, args=(send, logs.configured()), name="planner-solver", daemon=True)
         process.start()
         send.close()
         return _Worker(process, receive)
@@ -391,16 +398,18 @@ class PoolRunner:
         code = w.process.exitcode
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
         log.warning("solver process %s %s during job %s", w.process.pid, how, w.job_id)
-        if w.job_id is not None:
-            reason = f"the solver process {how} before it reported; the service is still running, submit the job again"
-            self._end(w.job_id, _Ending("failed", reason, w.progress))
+        job_id, progress = w.job_id, w.progress
         w.job_id = None
-        self._retire(w)
+        self._retire(w)  # first: the dead process's pipe must not be read again, whatever happens to the ending
+        if job_id is not None:
+            reason = f"the solver process {how} before it reported; the service is still running, submit the job again"
+            self._end(job_id, _Ending("failed", reason, progress))
 
     def _end(self, job_id: str, ending: _Ending) -> None:
-        """Hold how a job ended and store it (now, or at a later step if the database cannot write now)."""
+        """Hold how a job ended and store it: now, or at a later step if the database cannot write now.
+        Never raises, so the caller goes on with its other jobs."""
         self._held[job_id] = ending
-        self._store_endings()
+        self._attempt(self._store_endings)
 
     def _store_endings(self) -> None:
         for job_id, ending in list(self._held.items()):

@@ -66,8 +66,18 @@ class JsonGunicornLogger(GunicornLogger):
             handler.setFormatter(JsonFormatter())
 
 
+_configured: tuple[LogLevel, LogFormat] | None = None
+
+
+def configured() -> tuple[LogLevel, LogFormat] | None:
+    """What `configure` was last given in this process: a solver process it spawns is configured alike."""
+    return _configured
+
+
 def configure(level: LogLevel, fmt: LogFormat) -> None:
     """The service's own loggers (`planner.*`) write to stderr at `level`, formatted as gunicorn's lines are."""
+    global _configured
+    _configured = (level, fmt)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else _TEXT)
     service = logging.getLogger("planner")
