@@ -22,7 +22,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 1_000_000  # after expanding YAML aliases: bounds work on "billion laughs" documents
 MAX_DEPTH = 64  # a scenario is about six levels deep; this bounds every recursive step after parsing
 MERGE = "tag:yaml.org,2002:merge"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and line ends
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and line ends: never text
 FAST_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
@@ -211,7 +211,7 @@ def readable(content: str | bytes, name: str | None = None) -> str:
     and line ends are text). YAML refuses control characters too, and JSON outside strings; checked here,
     the message is the same for both and for every reader (the CLI, the service)."""
     text = _utf8(content, name) if isinstance(content, bytes) else content
-    found = _CONTROL.search(text)
+    found = CONTROL.search(text)
     if found:
         line, column = _line_and_column(text[: found.start()])
         raise _fail(name, f"the document holds the control character U+{ord(found.group()):04X}, which is not text; remove it", line, column)
@@ -259,11 +259,11 @@ def _no_control_characters(document: Document) -> None:
         value, path = stack.pop()
         if isinstance(value, dict):
             stack.extend((v, path + (k,)) for k, v in value.items())
-            keys = [k for k in value if isinstance(k, str) and _CONTROL.search(k)]
+            keys = [k for k in value if isinstance(k, str) and CONTROL.search(k)]
             problems.extend(_control_problem(document, k, path + (k,), key=True) for k in keys)
         elif isinstance(value, list):
             stack.extend((v, path + (n,)) for n, v in enumerate(value))
-        elif isinstance(value, str) and _CONTROL.search(value):
+        elif isinstance(value, str) and CONTROL.search(value):
             problems.append(_control_problem(document, value, path))
     if problems:
         problems.sort(key=lambda problem: (problem.location.line or 0, problem.location.column or 0))
@@ -271,7 +271,7 @@ def _no_control_characters(document: Document) -> None:
 
 
 def _control_problem(document: Document, text: str, path: Path, *, key: bool = False) -> Problem:
-    found = _CONTROL.search(text)
+    found = CONTROL.search(text)
     assert found is not None
     what = "key" if key else "text"
     return Problem(
@@ -359,6 +359,10 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         raise yaml.constructor.ConstructorError(None, None, f"`{_short(str(node.value))}` is not a date{why}", node.start_mark) from None
 
 
+def _binary(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(None, None, "binary data (!!binary) is not text: write the value as text", node.start_mark)
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -375,3 +379,4 @@ for _loader in (_FastLoader, _PlainLoader):
     _loader.add_constructor("tag:yaml.org,2002:int", _int)
     _loader.add_constructor("tag:yaml.org,2002:float", _float)
     _loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+    _loader.add_constructor("tag:yaml.org,2002:binary", _binary)  # bytes would get round the check for control characters

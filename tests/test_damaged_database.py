@@ -61,3 +61,12 @@ def test_readyz_finds_pages_garbled_while_the_service_runs(tmp_path: Path) -> No
         assert answer.status_code == 503 and answer.get_json()["detail"].startswith("the database is damaged: ")
     finally:
         close(api)
+
+
+def test_a_database_in_a_folder_named_with_a_hash_is_checked_itself(tmp_path: Path) -> None:
+    # The check opens the file by URI: unquoted, `#1` was a fragment and it checked a new empty file `inst`.
+    database = instance_with_a_database(tmp_path / "inst#1")
+    garble(database, 0, 100)
+    done = subprocess.run([*PLANNER, "tokens", "list", "--instance", str(tmp_path / "inst#1")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "is damaged (file is not a database)" in done.stderr
+    assert not (tmp_path / "inst").exists()

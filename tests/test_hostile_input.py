@@ -38,6 +38,7 @@ CORPUS = {
     "tag-int.yaml": (6, 48, "`abc` is not an integer"),
     "tag-float.yaml": (6, 48, "`abc` is not a number"),
     "tag-timestamp.yaml": (6, 64, "`foo` is not a date"),
+    "tag-binary.yaml": (6, 20, "binary data (!!binary) is not text"),
     "tag-python.yaml": (6, 20, "could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
     "recursive-alias.yaml": (7, 14, "this value holds itself through an alias"),
     "recursive-alias-overlay.yaml": (3, 14, "this value holds itself through an alias"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import yaml
 
 from api.cli import main
@@ -78,3 +79,27 @@ def test_lines_stay_right_after_a_blank_line_and_nan_or_repeated_ids_are_named(t
     csv_file = tmp_path / "jira.csv"
     assert f"{csv_file}:6:1: Issue key: id 'PLAT-101' is on line 2 already" in err
     assert f"{csv_file}:6:5: Story Points: 'NaN' is not a number" in err
+
+
+def test_a_control_character_in_a_cell_is_located_at_the_cell(tmp_path, capsys):
+    code, _ = run(tmp_path, "Issue key,Summary,Team,Story Points\nA-1,Caf\x0be,platform,3\n")
+    assert code == 1  # before: located in imported.yaml, a file that does not exist
+    assert (
+        capsys.readouterr().err.splitlines()[0]
+        == f"{tmp_path / 'jira.csv'}:2:2: Summary: the cell holds the control character U+000B, which is not text; remove it"
+    )
+
+
+def test_an_unknown_team_is_one_problem_not_two(tmp_path, capsys):
+    code, _ = run(tmp_path, "Issue key,Summary,Team,Story Points\nA-1,Cafe,nowhere,3\n")
+    problems = [line for line in capsys.readouterr().err.splitlines() if "jira.csv:2:" in line]
+    assert code == 1 and len(problems) == 1 and "'nowhere' is not a team" in problems[0]  # before: also 'effort 3 is not above 0'
+
+
+def test_an_encoding_that_is_not_a_text_encoding_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "jira.csv").write_text(JIRA)
+    with pytest.raises(SystemExit) as caught:
+        main(["import-csv", str(tmp_path / "jira.csv"), "--into", str(REFERENCE), "--encoding", "rot13"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown encoding 'rot13'" in err and "Traceback" not in err

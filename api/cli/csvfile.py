@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from planner.errors import Location, Problem, ScenarioError
+from planner.source import CONTROL
 
 MAX_ROWS = 5_000
 MAX_BYTES = 64 * 1024 * 1024
@@ -91,9 +92,12 @@ def jira_key(name: str) -> str:
 def encoding_name(text: str) -> str:
     """--encoding: a codec Python knows (utf-8, cp1252, latin-1, utf-16, ...)."""
     try:
-        return codecs.lookup(text).name
+        codec = codecs.lookup(text)
     except LookupError:
+        codec = None
+    if codec is None or not codec._is_text_encoding:  # rot13, base64, zlib: codecs, but not of text
         raise argparse.ArgumentTypeError(f"unknown encoding '{text}' (e.g. utf-8, cp1252, latin-1, utf-16)") from None
+    return codec.name
 
 
 def delimiter_char(text: str) -> str:
@@ -157,6 +161,15 @@ def read_table(path: str, *, encoding: str | None = None, delimiter: str | None 
     ]
     if len(wide) > WIDE_ROWS_SHOWN:  # a wrong delimiter makes every row wide: the first few say it
         problems.append(Problem(message=f"and {len(wide) - WIDE_ROWS_SHOWN} more rows with more cells than the header", location=Location(file=path)))
+    for record in records:  # where the cell is, rather than in the overlay the import would write
+        for n, cell in enumerate(record.cells[:width]):
+            if found := CONTROL.search(cell):
+                problems.append(
+                    Problem(
+                        message=f"the cell holds the control character U+{ord(found.group()):04X}, which is not text; remove it",
+                        location=Location(file=path, line=record.line, column=n + 1, path=header.cells[n].strip()),
+                    )
+                )
     if problems:
         raise ScenarioError(problems)
     # A row may stop early (a spreadsheet drops trailing empty cells): the cells it lacks are blank.

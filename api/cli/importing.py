@@ -127,7 +127,7 @@ class MappingFile:
 
 
 def read_mapping(path: str) -> MappingFile:
-    document = read_document(path)
+    document = read_document(path, shape="a mapping file has keys like `columns:`, `teams:` and `effort_per_unit:`")
     try:
         return MappingFile(Mapping.model_validate(document.data or {}), document.source)
     except ValidationError as exc:
@@ -500,7 +500,8 @@ class _Import:
                 continue
             elif row.team and row.effort is not None:
                 effort[row.team] = row.effort
-            if (working or row.effort is not None) and not any(amount > 0 for amount in effort.values()):
+            # A row whose team was not found has no effort to weigh: that problem is reported on its own.
+            if (working or (row.team and row.effort is not None)) and not any(amount > 0 for amount in effort.values()):
                 given = "its children's effort adds up to 0" if working else f"effort {self.cell(row.record, self.col['effort'])} is not above 0"
                 self.fail(row.record, self.col["effort"] or "", f"{given} after dividing by effort_per_unit {self.mapping.effort_per_unit:g}")
             item: dict[str, Any] = {"id": row.id, "title": row.title}

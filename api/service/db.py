@@ -13,6 +13,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
@@ -184,7 +185,7 @@ def damage(engine: Engine) -> str | None:
     if engine.dialect.name != "sqlite" or not path or not Path(path).is_file():
         return None  # PostgreSQL, an in-memory database, or one not made yet
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=30)  # `#` or `?` in a folder name
         try:
             found = [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)")]
         finally:

@@ -36,19 +36,28 @@ def warm_up() -> None:
 # --- in the service: payloads ----------------------------------------------------------------------------
 
 
-def solver_seconds(kind: str, time_limit: float, *, count: int = 1, reasons: bool = True, initiative: bool = False) -> float:
-    """The most solver time a job may take, before `GRACE_SECONDS`: the runner stops it after that, and the
-    service refuses a job asking for more than its `max_job_seconds` (`count`: scenarios compared or sweep
-    points; `initiative`: a counterfactual about one initiative, a handful of re-solves)."""
-    explained = time_limit + reasons_budget(time_limit)
+def solver_time(kind: str, request: dict[str, Any], plan_time_limit: float | None = None) -> tuple[float, str]:
+    """The most solver time a job may take (before `GRACE_SECONDS`) and how it adds up, in words: the runner
+    stops the job after it, and the service refuses a job asking for more than its `max_job_seconds`.
+    `request` is the job's request as stored; a counterfactual without a `time_limit` takes its plan's."""
+    if kind in ("solve", "counterfactual"):
+        limit = request.get("time_limit") or plan_time_limit or SolveSettings().time_limit
+    else:
+        limit = SolveSettings.model_validate(request.get("settings") or {}).time_limit
+    reasons = reasons_budget(limit)
     if kind == "solve":
-        return explained if reasons else time_limit
+        if request.get("reasons", True) or request.get("policy_costs", False):
+            return limit + reasons, f"{limit:g} s and up to {reasons:g} s for its reasons"
+        return limit, f"{limit:g} s"
     if kind == "counterfactual":
-        return 8 * time_limit if initiative else explained
+        if request.get("initiative"):
+            return 8 * limit, f"up to 8 re-solves of {limit:g} s"
+        return limit + reasons, f"a re-solve of {limit:g} s and up to {reasons:g} s for its reasons"
     if kind == "comparison":
-        return count * explained
+        count = len(request["scenarios"])
+        return count * (limit + reasons), f"{count} scenarios, each solved in {limit:g} s and explained in up to {reasons:g} s"
     if kind == "sweep":
-        return count * time_limit
+        return request["steps"] * limit, f"{request['steps']} steps x {limit:g} s"
     raise ValueError(f"unknown job kind {kind!r}")
 
 
@@ -57,30 +66,29 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
     if job.kind == "solve":
         scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
         settings = SolveSettings.model_validate({k: v for k, v in request.items() if k in SolveSettings.model_fields})
-        explained = request.get("reasons", True) or request.get("policy_costs", False)
         return {
             "kind": "solve",
             "scenario": scenario,
             "settings": settings.model_dump(mode="json"),
             "reasons": request.get("reasons", True),
             "policy_costs": request.get("policy_costs", False),
-        }, solver_seconds("solve", settings.time_limit, reasons=explained) + GRACE_SECONDS
+        }, solver_time("solve", request)[0] + GRACE_SECONDS
     if job.kind == "counterfactual":
         record = store.plan_record(session, job.workspace_id, request["plan_id"])
         planned = store.scenario_of_plan(session, record)
         plan = store.plan_of(record)
-        limit = request.get("time_limit") or plan.settings.time_limit
+        seconds, _ = solver_time("counterfactual", request, plan.settings.time_limit)
         return {
             "kind": "counterfactual",
             "scenario": planned.model_dump(mode="json"),
             "plan": record.body,
-            "time_limit": limit,
+            "time_limit": request.get("time_limit") or plan.settings.time_limit,
             **{k: request.get(k) for k in ("initiative", "force_in", "force_out")},
-        }, solver_seconds("counterfactual", limit, initiative=bool(request.get("initiative"))) + GRACE_SECONDS
+        }, seconds + GRACE_SECONDS
     if job.kind == "comparison":
         settings = SolveSettings.model_validate(request["settings"])
         scenarios = [_scenario(session, job.workspace_id, ref["id"], ref["version"]) for ref in request["scenarios"]]
-        seconds = solver_seconds("comparison", settings.time_limit, count=len(scenarios))
+        seconds, _ = solver_time("comparison", request)
         return {"kind": "comparison", "scenarios": scenarios, "settings": settings.model_dump(mode="json")}, seconds + GRACE_SECONDS
     if job.kind == "sweep":
         scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
@@ -92,7 +100,7 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
             "team": request.get("team"),
             "points": settings_between(request["low"], request["high"], request["steps"]),
             "settings": settings.model_dump(mode="json"),
-        }, solver_seconds("sweep", settings.time_limit, count=request["steps"]) + GRACE_SECONDS
+        }, solver_time("sweep", request)[0] + GRACE_SECONDS
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 

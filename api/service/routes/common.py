@@ -145,13 +145,13 @@ def within_time_limit(seconds: float, path: str) -> None:
         )
 
 
-def within_job_budget(kind: str, time_limit: float, path: str, *, what: str = "", **shape: Any) -> None:
-    """A job's solver time in all (`work.solver_seconds`) at most the service's `max_job_seconds` (422 at `path`
-    otherwise): one request cannot hold a solver process for hours (`what` says how the time adds up)."""
+def within_job_budget(kind: str, request: dict[str, Any], path: str, plan_time_limit: float | None = None) -> None:
+    """A job's solver time in all (`work.solver_time`, as the runner's deadline counts it) at most the service's
+    `max_job_seconds` (422 at `path` otherwise): one request cannot hold a solver process for hours."""
     budget = service().config.max_job_seconds
-    seconds = work.solver_seconds(kind, time_limit, **shape)
+    seconds, how = work.solver_time(kind, request, plan_time_limit)
     if seconds > budget:
-        message = f"this {kind} may take up to {seconds:,.0f} s of solver time{what}; this service runs a job for at most {budget:,.0f} s"
+        message = f"this {kind} may take up to {seconds:,.0f} s of solver time ({how}); this service runs a job for at most {budget:,.0f} s"
         raise ApiProblem(422, message, errors=[store.locate(f"{message}: ask for less", path)])
 
 

@@ -66,8 +66,7 @@ def create(query: WaitQuery, body: ComparisonRequest) -> object:
             out = _out(record)
         return reply(out, 201, {"Location": out.links["self"]})
     within_time_limit(body.settings.time_limit, "settings.time_limit")
-    count = len(body.scenarios)
-    within_job_budget("comparison", body.settings.time_limit, "scenarios", count=count, what=f" ({count} scenarios, each solved and explained)")
+    within_job_budget("comparison", body.model_dump(mode="json"), "scenarios")
     with svc.sessions.begin() as session:
         pinned = []
         for ref in body.scenarios:

@@ -172,8 +172,7 @@ def counterfactual(plan_id: str, query: WaitQuery, body: CounterfactualRequest) 
         record = store.plan_record(session, g.token.workspace_id, plan_id)
         scenario = store.scenario_of_plan(session, record)
         known_initiatives(scenario, {"initiative": [body.initiative]} if body.initiative else {"force_in": body.force_in, "force_out": body.force_out})
-        limit = body.time_limit or store.plan_of(record).settings.time_limit
-        within_job_budget("counterfactual", limit, "time_limit", initiative=body.initiative is not None, what=f" (re-solves of up to {limit:g} s each)")
+        within_job_budget("counterfactual", body.model_dump(mode="json"), "time_limit", store.plan_of(record).settings.time_limit)
         request = {**body.model_dump(mode="json"), "plan_id": plan_id}
         job = store.submit(session, g.token, "counterfactual", request, (record.scenario_id, record.scenario_version), svc.config.max_active_jobs)
     return queued(job.id, query.wait)

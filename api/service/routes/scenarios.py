@@ -206,7 +206,7 @@ def delete(scenario_id: str) -> object:
 def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
     svc = service()
     within_time_limit(body.time_limit, "time_limit")
-    within_job_budget("solve", body.time_limit, "time_limit", reasons=body.reasons or body.policy_costs, what=" with its reasons")
+    within_job_budget("solve", body.model_dump(mode="json"), "time_limit")
     with svc.sessions.begin() as session:
         source, scenario = _version(session, scenario_id, body.version)
         known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
@@ -227,7 +227,7 @@ def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
 def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
     svc = service()
     within_time_limit(body.settings.time_limit, "settings.time_limit")
-    within_job_budget("sweep", body.settings.time_limit, "steps", count=body.steps, what=f" ({body.steps} steps x {body.settings.time_limit:g} s)")
+    within_job_budget("sweep", body.model_dump(mode="json"), "steps")
     if body.low >= body.high:
         raise ApiProblem(422, "`low` must be below `high`", errors=[store.locate(f"low ({body.low}) must be below high ({body.high})", "low")])
     with svc.sessions.begin() as session:
