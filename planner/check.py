@@ -32,6 +32,7 @@ class Violation(Frozen):
     skill: str | None = Field(default=None, description="The skill of a need a team must carry (`ml.2` for an initiative's second ml need).")
     team: str | None = Field(default=None, description="The team, for a capacity rule, a team floor or a need.")
     theme: str | None = Field(default=None, description="The theme, for a share bound.")
+    group: str | None = Field(default=None, description="The choice, for a choice's bound.")
     period: str | None = Field(
         default=None,
         description="The period: of a per-period rule (capacity, floors, loads); the one the scenario names for a "
@@ -46,7 +47,7 @@ class Violation(Frozen):
             return rule_name(self.rule, self.initiative, self.skill or self.team, self.period)
         if self.rule is RuleKind.one_start:
             return rule_name(self.rule, self.initiative)
-        return rule_name(self.rule, self.initiative, self.other, self.team, self.theme, self.period)
+        return rule_name(self.rule, self.initiative, self.other, self.team, self.theme, self.group, self.period)
 
     @property
     def figure(self) -> bool:
@@ -224,6 +225,18 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
             elif makespan:
                 fail(RuleKind.required, f"'{initiative.id}' is not scheduled, but every initiative is scheduled in makespan mode", initiative=initiative.id)
             continue
+        if initiative.wont:
+            fail(RuleKind.wont, f"'{initiative.id}' is a won't have (moscow: wont), but it is scheduled", initiative=initiative.id)
+        if initiative.depends_on_any:
+            done_in_time = [a for a in initiative.depends_on_any if a in scheduled and starts[a] + by_id[a].duration - 1 < starts[initiative.id]]
+            if not done_in_time:
+                fail(
+                    RuleKind.depends_on_any,
+                    f"'{initiative.id}' starts in {labels[starts[initiative.id]]}, but none of {', '.join(initiative.depends_on_any)} "
+                    "is scheduled to finish before it",
+                    initiative=initiative.id,
+                    period=labels[starts[initiative.id]],
+                )
         for prerequisite in initiative.depends_on:
             if prerequisite not in scheduled:
                 fail(
@@ -248,6 +261,16 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 first, second = pair(initiative.id, other)
                 fail(RuleKind.excludes, f"'{initiative.id}' and '{other}' exclude each other but both are scheduled", initiative=first, other=second)
 
+    for choice in scenario.choices:
+        taken = [o for o in choice.of if o in scheduled]
+        if len(taken) < choice.min:
+            fail(RuleKind.choice_min, f"choice '{choice.id}' asks for at least {choice.min} of its options, the plan has {len(taken)}", group=choice.id)
+        if choice.max is not None and len(taken) > choice.max:
+            fail(
+                RuleKind.choice_max,
+                f"choice '{choice.id}' allows at most {choice.max} of its options, the plan has {len(taken)}: {', '.join(taken)}",
+                group=choice.id,
+            )
     _check_capacity_and_floors(scenario, load, invisible, fail)
     _check_theme_shares(scenario, theme_effort, fail)
     _check_report(scenario, plan, load, invisible, fail)

@@ -25,6 +25,8 @@ class Reason(str, Enum):
     capacity = "capacity"  # displaced by higher-value work on the same teams and periods
     floor_or_share = "floor_or_share"  # it would fit, but an invisible-work floor/cap or a theme share blocks it
     not_worth_it = "not_worth_it"  # it fits, but adds nothing to the objective
+    wont_have = "wont_have"  # MoSCoW's won't have: never scheduled
+    choice_full = "choice_full"  # a choice it is an option of has `max` of its options in the plan (`excluded_by` names them)
 
 
 class Hold(str, Enum):
@@ -151,7 +153,7 @@ class Repair(Frozen):
     """A change that makes an infeasible scenario feasible, verified by a re-solve."""
 
     rule: Rule
-    change: Literal["extra_capacity", "deadline_moved", "floor_lowered", "cap_raised", "share_relaxed", "made_optional", "commitment_dropped"]
+    change: Literal["extra_capacity", "deadline_moved", "floor_lowered", "cap_raised", "share_relaxed", "made_optional", "commitment_dropped", "choice_dropped"]
     amount: Share | Amount | None = Field(default=None, description="Extra capacity, or the new share.")
     periods: int | None = Field(default=None, description="deadline_moved: periods later.")
     status: PlanStatus = Field(description="Status of the verifying re-solve.")

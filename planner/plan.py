@@ -14,7 +14,7 @@ from pydantic import Field
 
 from planner.explanation import Explanation, Reason
 from planner.quantities import Amount, hundredths, spread
-from planner.scenario import Frozen, Initiative, InitiativeId, Need, Objective, PeriodLabel, Scenario, TeamId
+from planner.scenario import Frozen, Initiative, InitiativeId, MoSCoW, Need, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
 from planner.settings import Backend, PlanStatus, SolveSettings
 
@@ -36,6 +36,7 @@ class ScheduledInitiative(Frozen):
     theme: str | None
     invisible: bool = Field(description="Its kind counts as invisible work.")
     required: bool = Field(default=False, description="The plan had to schedule it: mandatory, committed, or every initiative under makespan.")
+    moscow: MoSCoW | None = Field(default=None, description="Its MoSCoW label, when the scenario gives one.")
     start: PeriodLabel = Field(description="First period of the work.")
     finish: PeriodLabel = Field(description="Last period of the work.")
     needs: list[NeedAssignment] = Field(description="One per need, in the order of `effort` then `needs`.")
@@ -50,6 +51,7 @@ class UnscheduledInitiative(Frozen):
     title: str
     kind: str
     mandatory: bool
+    moscow: MoSCoW | None = Field(default=None, description="Its MoSCoW label (won't have: never scheduled).")
     value: float = Field(description="Value if delivered in the first period.")
     ratio_score: float
 
@@ -174,6 +176,7 @@ def build_plan(
                 theme=initiative.theme,
                 invisible=scenario.is_invisible(initiative),
                 required=is_required(initiative, scenario),
+                moscow=initiative.moscow,
                 start=labels[placement.start],
                 finish=labels[finish],
                 needs=[NeedAssignment(team=team, skill=need.skill, effort=need.effort) for need, team in zip(initiative.all_needs, placement.teams)],
@@ -190,6 +193,7 @@ def build_plan(
             title=i.title,
             kind=i.kind,
             mandatory=i.mandatory,
+            moscow=i.moscow,
             value=initiative_value(i, policies),
             ratio_score=ratio_score(i, policies),
         )
@@ -299,8 +303,9 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
 
 
 def window(scenario: Scenario, initiative: Initiative, settings: SolveSettings) -> range:
-    """Period indices the initiative may start in: its window, or its committed start."""
-    if initiative.id in settings.force_out:
+    """Period indices the initiative may start in: its window, or its committed start; none for work left
+    out by the solve (`force_out`) or by MoSCoW (won't have)."""
+    if initiative.id in settings.force_out or initiative.wont:
         return range(0)
     index = scenario.period_index
     if initiative.committed:

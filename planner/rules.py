@@ -33,7 +33,11 @@ class RuleKind(str, Enum):
     # The scenario's constraints.
     capacity = "capacity"  # a team's load in a period stays within its capacity
     depends_on = "depends_on"  # a dependent starts after each prerequisite finishes
+    depends_on_any = "depends_on_any"  # a dependent starts after at least one of its alternative prerequisites finishes
     excludes = "excludes"  # of two initiatives that exclude each other, at most one is scheduled
+    choice_min = "choice_min"  # at least `min` of a choice's options are scheduled
+    choice_max = "choice_max"  # at most `max` of a choice's options are scheduled
+    wont = "wont"  # a won't-have initiative (MoSCoW) is not scheduled
     invisible_floor = "invisible_floor"  # policies.invisible_work.min_share, per period
     invisible_cap = "invisible_cap"  # policies.invisible_work.max_share, per period
     team_invisible_floor = "team_invisible_floor"  # policies.invisible_work.team_min_share[team], per period
@@ -83,10 +87,11 @@ class Rule(Frozen):
     initiative: str | None = Field(default=None, description="The initiative a mandatory, committed or deadline rule is about.")
     team: str | None = Field(default=None, description="The team of a capacity rule or a team floor.")
     theme: str | None = Field(default=None, description="The theme of a share bound.")
+    group: str | None = Field(default=None, description="The choice a choice rule is about.")
     period: str | None = Field(default=None, description="The period of a capacity rule, a deadline or a committed start.")
     limit: str | None = Field(default=None, description="The rule's number as the scenario writes it (a share, a capacity).")
 
     @property
     def name(self) -> str:
-        """`capacity[web, 2027-Q1]`, `deadline[feature-store, 2027-Q2]`, `invisible_floor`."""
-        return rule_name(self.kind, self.initiative, self.team, self.theme, self.period)
+        """`capacity[web, 2027-Q1]`, `deadline[feature-store, 2027-Q2]`, `choice_max[fraud-pivot]`, `invisible_floor`."""
+        return rule_name(self.kind, self.initiative, self.team, self.theme, self.group, self.period)

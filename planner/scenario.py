@@ -39,6 +39,7 @@ _ID = StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Z
 TeamId = Annotated[str, _ID, Field(description="A team's id, e.g. `platform`.")]
 ThemeId = Annotated[str, _ID, Field(description="A theme's id, e.g. `trust`.")]
 InitiativeId = Annotated[str, _ID, Field(description="An initiative's id, e.g. `feature-store`.")]
+ChoiceId = Annotated[str, _ID, Field(description="A choice's id, e.g. `fraud-pivot`.")]
 Skill = Annotated[str, _ID, Field(description="A skill name, e.g. `ml`.")]
 
 
@@ -162,6 +163,16 @@ class WsjfInputs(Frozen):
     job_size: _Score | None = Field(default=None, description="Job size for the ratio score; total effort when omitted.")
 
 
+class MoSCoW(str, Enum):
+    """MoSCoW priority: must is mandatory, won't is never scheduled; should and could are valued by
+    `policies.moscow_weights` under `scoring: moscow`, and are labels under any other scoring."""
+
+    must = "must"
+    should = "should"
+    could = "could"
+    wont = "wont"
+
+
 class Initiative(Frozen):
     """A piece of work competing for capacity: a feature or invisible work."""
 
@@ -182,12 +193,30 @@ class Initiative(Frozen):
     ice: IceInputs | None = Field(default=None, description="ICE inputs (policies.scoring: ice).")
     wsjf: WsjfInputs | None = Field(default=None, description="WSJF inputs (policies.scoring: wsjf).")
     weighted: dict[str, _Score] | None = Field(default=None, description="Scores per criterion (policies.scoring: weighted, with policies.weights).")
-    mandatory: bool = Field(default=False, description="Must be scheduled.")
+    mandatory: bool = Field(default=False, description="Must be scheduled (`moscow: must` says the same).")
+    moscow: MoSCoW | None = Field(default=None, description="must | should | could | wont: must is mandatory, won't is never scheduled.")
     deadline: PeriodLabel | None = Field(default=None, description="Finished by the end of this period.")
     earliest_start: PeriodLabel | None = Field(default=None, description="Starts in this period or later.")
     committed: PeriodLabel | None = Field(default=None, description="Promised in an earlier plan: scheduled, starting in this period.")
     depends_on: list[InitiativeId] = Field(default_factory=list, description="Prerequisites: each finishes before this one starts.")
+    depends_on_any: list[InitiativeId] = Field(
+        default_factory=list, description="Alternative prerequisites: at least one of them is scheduled and finishes before this one starts."
+    )
     excludes: list[InitiativeId] = Field(default_factory=list, description="Alternatives: at most one of this and each of these is scheduled.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _must_is_mandatory(cls, data: Any) -> Any:
+        """`moscow: must` means mandatory, so every rule about mandatory work holds for it; saying both
+        differently is an error (`planner.validation`)."""
+        if isinstance(data, dict) and data.get("moscow") == MoSCoW.must.value and "mandatory" not in data:
+            return {**data, "mandatory": True}
+        return data
+
+    @property
+    def wont(self) -> bool:
+        """MoSCoW's won't have: never scheduled."""
+        return self.moscow is MoSCoW.wont
 
     @cached_property
     def all_needs(self) -> tuple[Need, ...]:
@@ -204,7 +233,18 @@ class Scoring(str, Enum):
     ice = "ice"
     wsjf = "wsjf"
     weighted = "weighted"
+    moscow = "moscow"
     value = "value"
+
+
+class Choice(Frozen):
+    """A choice between options: at least `min` and at most `max` of the initiatives in `of` are scheduled.
+    `min: 1, max: 1` is "exactly one of" (a pivot between A, B and C)."""
+
+    id: ChoiceId
+    of: list[InitiativeId] = Field(min_length=2, description="The options: initiative ids.")
+    min: int = Field(default=0, ge=0, description="At least this many of them are scheduled.")
+    max: int | None = Field(default=None, ge=0, description="At most this many (no limit when omitted).")
 
 
 class ExpectedStatus(str, Enum):
@@ -262,8 +302,12 @@ class Stability(Frozen):
 class Policies(Frozen):
     """How value is scored and which guardrails every plan must respect."""
 
-    scoring: Scoring = Field(default=Scoring.value, description="rice | ice | wsjf | weighted | value.")
+    scoring: Scoring = Field(default=Scoring.value, description="rice | ice | wsjf | weighted | moscow | value.")
     weights: dict[str, _Score] = Field(default_factory=dict, description="Weight per criterion, for `scoring: weighted`.")
+    moscow_weights: dict[MoSCoW, Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: {MoSCoW.should: 3.0, MoSCoW.could: 1.0},
+        description="Value per MoSCoW label, for `scoring: moscow` (must is mandatory and won't is never scheduled: they need none).",
+    )
     value_decay_per_period: float = Field(
         default=0,
         ge=0,
@@ -313,6 +357,7 @@ class Scenario(Frozen):
     themes: list[Theme] = Field(default_factory=list, description="Themes initiatives may belong to.")
     policies: Policies = Field(default_factory=Policies, description="Scoring and guardrails.")
     initiatives: list[Initiative] = Field(default_factory=list, description="The work competing for capacity.")
+    choices: list[Choice] = Field(default_factory=list, description="Choices between options: how many of a group of initiatives are scheduled.")
     previous_plan: dict[InitiativeId, PeriodLabel] | None = Field(
         default=None,
         description="The plan being revised: start period per initiative it scheduled. In a file, also the path "

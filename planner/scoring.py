@@ -33,6 +33,8 @@ def initiative_value(initiative: Initiative, policies: Policies) -> float:
         return w.business_value + w.time_criticality + w.risk_reduction
     if framework is Scoring.weighted and initiative.weighted:
         return sum(policies.weights.get(c, 0.0) * score for c, score in initiative.weighted.items())
+    if framework is Scoring.moscow and initiative.moscow:
+        return policies.moscow_weights.get(initiative.moscow, 0.0)
     return 0.0
 
 

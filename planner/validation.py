@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from planner.errors import Path, PathProblem, Severity, did_you_mean
 from planner.periods import period_offset
 from planner.quantities import MAX_VALUE
-from planner.scenario import Objective, Scoring
+from planner.scenario import MoSCoW, Objective, Scoring
 from planner.scoring import initiative_value
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class _Checker:
         self._initiatives()
         self._dependency_cycles()
         self._mandatory_exclusions()
+        self._choices()
         self._policies()
         self._previous_plan()
         self._expectations()
@@ -167,6 +168,15 @@ class _Checker:
             self._references(at, initiative)
             self._value_inputs(at, initiative)
             self._windows(at, initiative)
+            self._moscow(at, initiative)
+
+    def _moscow(self, at: Path, initiative: Initiative) -> None:
+        if initiative.moscow is MoSCoW.must and not initiative.mandatory:
+            self.error(at + ("mandatory",), f"initiative '{initiative.id}' is a must (moscow: must), which is mandatory: leave out `mandatory: false`")
+        if initiative.wont:
+            for field in ("mandatory", "committed"):
+                if getattr(initiative, field):
+                    self.error(at + (field,), f"initiative '{initiative.id}' is a won't have (moscow: wont), which is never scheduled, but it is {field}")
 
     def _unknown_theme(self, theme: str) -> str:
         if not self.theme_ids:
@@ -189,7 +199,7 @@ class _Checker:
             self.error(at, f"initiative '{initiative.id}' has no effort: give `effort: {{team: amount}}` or `needs`")
 
     def _references(self, at: Path, initiative: Initiative) -> None:
-        for field in ("depends_on", "excludes"):
+        for field in ("depends_on", "depends_on_any", "excludes"):
             for k, other in enumerate(getattr(initiative, field)):
                 if other == initiative.id:
                     self.error(at + (field, k), f"initiative '{other}' cannot name itself in {field}")
@@ -296,6 +306,37 @@ class _Checker:
                     state[nxt] = 1
                     path.append(nxt)
                     stack.append(iter(graph[nxt]))
+
+    def _choices(self) -> None:
+        first_at: dict[str, int] = {}
+        by_id = self.s.initiative_by_id
+        for n, choice in enumerate(self.s.choices):
+            at: Path = ("choices", n)
+            if choice.id in first_at:
+                self.error(at + ("id",), f"duplicate id '{choice.id}': choices[{first_at[choice.id]}] has it already")
+            first_at.setdefault(choice.id, n)
+            seen: set[str] = set()
+            for k, option in enumerate(choice.of):
+                if option not in self.initiative_ids:
+                    self.error(at + ("of", k), f"unknown initiative '{option}'" + self.suggest(option, self.initiative_ids))
+                elif option in seen:
+                    self.error(at + ("of", k), f"'{option}' is listed twice in choice '{choice.id}'")
+                seen.add(option)
+            if "min" not in choice.model_fields_set and "max" not in choice.model_fields_set:
+                self.error(at, f"choice '{choice.id}' says how many of its options to schedule: give `min`, `max` or both (`min: 1, max: 1`: exactly one)")
+                continue
+            if choice.min > len(seen):
+                self.error(at + ("min",), f"choice '{choice.id}' asks for at least {choice.min} of its {len(seen)} options")
+            if choice.max is not None and choice.max < choice.min:
+                self.error(at + ("max",), f"max {choice.max} is below min {choice.min}")
+            known = [by_id[o] for o in seen if o in by_id]
+            required = sorted(i.id for i in known if i.mandatory or i.committed is not None)
+            if choice.max is not None and len(required) > choice.max:
+                self.error(at + ("max",), f"choice '{choice.id}' allows at most {choice.max} of its options, but {_quote(required)} must be scheduled")
+            possible = [i for i in known if not i.wont]
+            if len(possible) < choice.min <= len(seen):
+                wont = sorted(i.id for i in known if i.wont)
+                self.error(at + ("min",), f"choice '{choice.id}' asks for at least {choice.min}, but {_quote(wont)} are won't haves (moscow: wont)")
 
     def _mandatory_exclusions(self) -> None:
         required = {i.id for i in self.s.initiatives if i.mandatory or i.committed is not None}

@@ -19,7 +19,8 @@ HUNDREDTH = Decimal("0.01")
 
 
 def policy_rules(scenario: Scenario) -> list[Rule]:
-    """The guardrails whose price a plan can be asked for: floors, caps, theme shares, mandatory and committed work."""
+    """The guardrails whose price a plan can be asked for: floors, caps, theme shares, mandatory and committed work,
+    and the bounds of choices."""
     policy = scenario.policies.invisible_work
     rules = []
     if policy.min_share:
@@ -37,6 +38,11 @@ def policy_rules(scenario: Scenario) -> list[Rule]:
             rules.append(Rule(kind=RuleKind.mandatory, initiative=i.id))
         if i.committed:
             rules.append(Rule(kind=RuleKind.committed, initiative=i.id, period=i.committed))
+    for choice in scenario.choices:
+        if choice.min:
+            rules.append(Rule(kind=RuleKind.choice_min, group=choice.id, limit=str(choice.min)))
+        if choice.max is not None and choice.max < len(choice.of):
+            rules.append(Rule(kind=RuleKind.choice_max, group=choice.id, limit=str(choice.max)))
     return rules
 
 
@@ -56,7 +62,7 @@ def _initiative(data: dict[str, Any], initiative_id: str) -> dict[str, Any]:
 
 
 def without(scenario: Scenario, rule: Rule) -> Scenario:
-    """The scenario without one policy rule (a floor, cap, share bound, mandatory flag or committed start)."""
+    """The scenario without one policy rule (a floor, cap, share bound, mandatory flag, committed start or a choice's bound)."""
 
     def change(data: dict[str, Any]) -> None:
         policies = data.setdefault("policies", {})
@@ -72,7 +78,15 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
             bounds.pop("min_share" if rule.kind is RuleKind.theme_min_share else "max_share", None)
         elif rule.kind in _INITIATIVE_FIELD:
             assert rule.initiative is not None, f"a {rule.kind.value} rule names its initiative"
-            _initiative(data, rule.initiative).pop(_INITIATIVE_FIELD[rule.kind], None)
+            initiative = _initiative(data, rule.initiative)
+            initiative.pop(_INITIATIVE_FIELD[rule.kind], None)
+            if rule.kind is RuleKind.mandatory and initiative.get("moscow") == "must":
+                initiative["moscow"] = "should"  # a must is mandatory: made optional, it is a should
+        elif rule.kind in (RuleKind.choice_min, RuleKind.choice_max):
+            choice = next(c for c in data["choices"] if c["id"] == rule.group)
+            choice.pop("min" if rule.kind is RuleKind.choice_min else "max", None)
+            if "min" not in choice and "max" not in choice:
+                data["choices"].remove(choice)
         else:
             raise ValueError(f"a {rule.kind.value} rule cannot be dropped from a scenario; add capacity instead")
 

@@ -32,7 +32,7 @@ from planner.explanation import (
 )
 from planner.plan import Plan, PlanStatus, SolveSettings, is_required, need_loads, placements_of, window
 from planner.quantities import hundredths
-from planner.rules import Rule
+from planner.rules import Rule, RuleKind, rule_name
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import initiative_value
 from planner.whatif import policy_rules, with_capacity, with_initiative, without, without_policies
@@ -250,6 +250,18 @@ class _Explainer:
             {o for o in initiative.excludes if o in self.starts} | {o.id for o in self.s.initiatives if initiative.id in o.excludes and o.id in self.starts}
         )
         missing = [p for p in initiative.depends_on if p not in self.starts]
+        if initiative.wont:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.wont_have, rules=[rule_name(RuleKind.wont, initiative.id)])
+        for choice in self.s.choices:
+            taken = [o for o in choice.of if o in self.starts]
+            if initiative.id in choice.of and choice.max is not None and len(taken) >= choice.max:
+                rules = [rule_name(RuleKind.choice_max, choice.id)]
+                return InitiativeExplanation(**base, scheduled=False, reason=Reason.choice_full, excluded_by=taken, rules=rules)
+        if initiative.depends_on_any and not any(a in self.starts for a in initiative.depends_on_any):
+            rules = [rule_name(RuleKind.depends_on_any, initiative.id)]
+            return InitiativeExplanation(
+                **base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=initiative.depends_on_any, rules=rules
+            )
         if excluded:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.excluded_by, excluded_by=excluded)
         if missing:

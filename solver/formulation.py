@@ -259,7 +259,8 @@ def add_required(f: Formulation) -> None:
 
 def add_dependencies(f: Formulation) -> None:
     """Hard: a dependent starts at p only if each prerequisite started early enough to finish before p:
-    start[i, p] -> one of start[prerequisite, q] with q + duration <= p."""
+    start[i, p] -> one of start[prerequisite, q] with q + duration <= p; and with `depends_on_any`, only if
+    one of the alternatives did: start[i, p] -> one of their starts that finish before p."""
     by_id = f.scenario.initiative_by_id
     for initiative in f.scenario.initiatives:
         for prerequisite in initiative.depends_on:
@@ -270,6 +271,12 @@ def add_dependencies(f: Formulation) -> None:
             for p, started in f.v.starts(initiative.id):
                 in_time = before[: bisect_right(periods, p - duration)]
                 f.typed(Form.clause, RuleKind.depends_on, (initiative.id, prerequisite, f.scenario.periods[p]), in_time, [started])
+        if initiative.depends_on_any:
+            # start[i, p] -> one of the alternatives' starts that finish before p.
+            alternatives = [(q + by_id[a].duration, var) for a in initiative.depends_on_any for q, var in f.v.starts(a)]
+            for p, started in f.v.starts(initiative.id):
+                in_time = [var for done, var in alternatives if done <= p]
+                f.typed(Form.clause, RuleKind.depends_on_any, (initiative.id, f.scenario.periods[p]), in_time, [started])
 
 
 def add_exclusions(f: Formulation) -> None:
@@ -284,6 +291,25 @@ def add_exclusions(f: Formulation) -> None:
             seen.add(ids)
             # Of two, at most one is the clause "not this or not that": the form CP-SAT's presolve starts from.
             f.typed(Form.clause, RuleKind.excludes, ids, [], [this, that])
+
+
+def add_choices(f: Formulation) -> None:
+    """Hard: of each choice's options, at least `min` and at most `max` are scheduled (`min: 1, max: 1`:
+    exactly one). An option that cannot be scheduled counts as not chosen."""
+    for choice in f.scenario.choices:
+        chosen = [var for option in choice.of if (var := f.v.selected(option)) is not None]
+        if choice.min:
+            rule = Rule(kind=RuleKind.choice_min, group=choice.id, limit=str(choice.min))
+            if choice.min == 1:
+                f.typed(Form.clause, RuleKind.choice_min, (choice.id,), chosen, rule=rule)
+            else:
+                f.linear(RuleKind.choice_min, (choice.id,), [(1, var) for var in chosen], ">=", choice.min, rule)
+        if choice.max is not None and choice.max < len(chosen):
+            rule = Rule(kind=RuleKind.choice_max, group=choice.id, limit=str(choice.max))
+            if choice.max == 1:
+                f.typed(Form.at_most_one, RuleKind.choice_max, (choice.id,), chosen, rule=rule)
+            else:
+                f.linear(RuleKind.choice_max, (choice.id,), [(1, var) for var in chosen], "<=", choice.max, rule)
 
 
 def add_invisible_work_floor(f: Formulation) -> None:
@@ -332,6 +358,7 @@ FAMILIES: list[Callable[[Formulation], None]] = [
     add_required,
     add_dependencies,
     add_exclusions,
+    add_choices,
     add_invisible_work_floor,
     add_theme_shares,
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, score_placements, window
 from planner.quantities import SHARE_SCALE, hundredths
-from planner.scenario import Initiative, Objective, Scenario
+from planner.scenario import Choice, Initiative, Objective, Scenario
 from planner.scoring import ratio_score
 
 
@@ -39,21 +39,41 @@ class _Fill:
                 self.exclusive[initiative.id].add(other)
                 self.exclusive[other].add(initiative.id)
         self.org_capacity = [sum(hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams) for k in range(self.n)]
+        self.choices: dict[str, list[Choice]] = defaultdict(list)  # initiative -> the choices it is an option of
+        for choice in scenario.choices:
+            for option in choice.of:
+                self.choices[option].append(choice)
 
     # --- rules ----------------------------------------------------------------------------------------
 
+    def finish(self, initiative_id: str) -> int:
+        """The period after a placed initiative's last."""
+        return self.placements[initiative_id].start + self.s.initiative_by_id[initiative_id].duration
+
     def starts(self, initiative: Initiative) -> range:
-        """Candidate starts in order: the window, after every prerequisite has finished."""
+        """Candidate starts in order: the window, after every prerequisite (and the first placed alternative
+        prerequisite) has finished."""
         allowed = window(self.s, initiative, self.settings)
-        first = max((self.placements[p].start + self.s.initiative_by_id[p].duration for p in initiative.depends_on), default=0)
+        first = max((self.finish(p) for p in initiative.depends_on), default=0)
+        if initiative.depends_on_any:
+            first = max(first, min(self.finish(a) for a in initiative.depends_on_any if a in self.placements))
         return range(max(first, allowed.start), allowed.stop)
 
     def ready(self, initiative: Initiative) -> bool:
         return (
             initiative.id not in self.placements
             and all(p in self.placements for p in initiative.depends_on)
+            and (not initiative.depends_on_any or any(a in self.placements for a in initiative.depends_on_any))
             and not any(other in self.placements for other in self.exclusive[initiative.id])
+            and not any(self.taken(choice) >= choice.max for choice in self.choices[initiative.id] if choice.max is not None)
         )
+
+    def taken(self, choice: Choice) -> int:
+        """How many of a choice's options are placed."""
+        return sum(1 for option in choice.of if option in self.placements)
+
+    def choices_met(self) -> bool:
+        return all(self.taken(choice) >= choice.min for choice in self.s.choices)
 
     def try_place(self, initiative: Initiative, covering: tuple[str | None, int] | None = None) -> bool:
         """Place it at its earliest start that fits.
@@ -187,9 +207,17 @@ def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None)
     ranked = sorted(scenario.initiatives, key=lambda i: (-ratio_score(i, policies), position[i.id]))
 
     required = {i.id for i in scenario.initiatives if is_required(i, scenario) or i.id in settings.force_in}
+    for choice in scenario.choices:  # a choice's minimum: its best-ranked options that can be scheduled
+        options = [by_id[o] for o in choice.of if not by_id[o].wont and o not in settings.force_out]
+        missing = choice.min - sum(1 for i in options if i.id in required)
+        candidates = sorted((i for i in options if i.id not in required), key=lambda i: (-ratio_score(i, policies), position[i.id]))
+        required |= {i.id for i in candidates[: max(0, missing)]}
     stack = list(required)
-    while stack:  # prerequisites of required work are required too
-        for prerequisite in by_id[stack.pop()].depends_on:
+    while stack:  # prerequisites of required work are required too (of alternatives, the best-ranked)
+        initiative = by_id[stack.pop()]
+        alternatives = sorted(initiative.depends_on_any, key=lambda a: (-ratio_score(by_id[a], policies), position[a]))
+        needed = list(initiative.depends_on) + ([] if any(a in required for a in alternatives) else alternatives[:1])
+        for prerequisite in needed:
             if prerequisite not in required:
                 required.add(prerequisite)
                 stack.append(prerequisite)
@@ -232,7 +260,7 @@ def _fill_the_rest(fill: _Fill, scenario: Scenario, ranked: list[Initiative]) ->
             _fill_in_passes(fill, [i for i in ranked if i.theme == theme], until=fill.theme_minimums_met)
     fill.protect_minimums = True
     _fill_in_passes(fill, ranked)
-    if not (fill.floors_met() and fill.theme_minimums_met()):
+    if not (fill.floors_met() and fill.theme_minimums_met() and fill.choices_met()):
         return None
     return fill.placements
 

@@ -320,6 +320,45 @@ def test_a_theme_above_its_maximum_share_is_named():
     assert says(violation, "8 of 12", "max_share 0.5")
 
 
+def with_choices(scenario: Scenario, *choices: dict[str, Any]) -> Scenario:
+    return Scenario.model_validate({**scenario.model_dump(mode="json", exclude_defaults=True), "choices": list(choices)})
+
+
+def test_a_wont_have_in_the_plan_breaks_wont():
+    scenario = tiny(cdn={"moscow": "wont"})
+    valid(scenario, without(VALID, "cdn"))
+    violation = only(check_plan(scenario, plan_of(scenario, VALID)))
+    assert where(violation) == (RuleKind.wont, "cdn", None, None, None) and violation.name == "wont[cdn]"
+    assert says(violation, "won't have")
+
+
+def test_work_started_before_any_of_its_alternative_prerequisites_finishes_breaks_depends_on_any():
+    # cdn finishes in Q1 and promo in Q2: late may start in Q2 (after cdn), not in Q1.
+    scenario = tiny(work("late", {"web": 1}, depends_on_any=["promo", "cdn"]))
+    valid(scenario, VALID | {"late": (1, "web")})
+    violation = only(check_plan(scenario, plan_of(scenario, VALID | {"late": (0, "web")})))
+    assert where(violation) == (RuleKind.depends_on_any, "late", None, None, "2027-Q1") and violation.name == "depends_on_any[late, 2027-Q1]"
+    assert says(violation, "promo, cdn")
+    violation = only(check_plan(scenario, plan_of(scenario, without(VALID, "cdn") | {"late": (1, "web")})))
+    assert violation.name == "depends_on_any[late, 2027-Q2]"  # promo is scheduled, but finishes in Q2 itself
+
+
+def test_a_choice_with_fewer_options_in_the_plan_than_its_minimum_breaks_choice_min():
+    scenario = with_choices(tiny(), {"id": "pick", "of": ["signup", "cdn"], "min": 2})
+    valid(scenario, VALID)  # exactly its minimum
+    violation = only(check_plan(scenario, plan_of(scenario, without(VALID, "cdn"))))
+    assert (violation.rule, violation.group, violation.name) == (RuleKind.choice_min, "pick", "choice_min[pick]")
+    assert says(violation, "at least 2", "the plan has 1")
+
+
+def test_a_choice_with_more_options_in_the_plan_than_its_maximum_breaks_choice_max():
+    scenario = with_choices(tiny(), {"id": "pick", "of": ["signup", "cdn", "promo"], "max": 2})
+    valid(scenario, without(VALID, "cdn"))  # exactly its maximum
+    violation = only(check_plan(scenario, plan_of(scenario, VALID)))
+    assert (violation.rule, violation.group, violation.name) == (RuleKind.choice_max, "pick", "choice_max[pick]")
+    assert says(violation, "at most 2", "the plan has 3", "signup, cdn, promo")
+
+
 # --- what only a plan file can get wrong --------------------------------------------------------------------
 
 

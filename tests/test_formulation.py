@@ -73,7 +73,14 @@ BROKEN = {
     "team_invisible_floor[ops, 2027-Q1]": (lambda: tiny(policies={"invisible_work": {"team_min_share": {"ops": 0.5}}}), without(VALID, "cdn")),
     "theme_min_share[scale]": (lambda: tiny(policies={"themes": {"scale": {"min_share": 0.5}}}), VALID),
     "theme_max_share[growth]": (lambda: tiny(policies={"themes": {"growth": {"max_share": 0.4}}}), VALID),
+    "choice_min[pick]": (lambda: with_choices(tiny(), {"id": "pick", "of": ["signup", "cdn"], "min": 2}), without(VALID, "cdn")),
+    "choice_max[pick]": (lambda: with_choices(tiny(), {"id": "pick", "of": ["signup", "cdn"], "max": 1}), VALID),
+    "depends_on_any[late, 2027-Q1]": (lambda: tiny(work("late", {"web": 1}, depends_on_any=["promo", "cdn"])), VALID | {"late": (0, "web")}),
 }
+
+
+def with_choices(scenario: Scenario, *choices: dict[str, object]) -> Scenario:
+    return Scenario.model_validate({**scenario.model_dump(mode="json", exclude_defaults=True), "choices": list(choices)})
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

@@ -278,6 +278,8 @@ RULE_WORDS = {
     RuleKind.team_invisible_floor: "team '{team}' spends at least {share} on invisible work every period",
     RuleKind.theme_min_share: "theme '{theme}' gets at least {share} of scheduled effort",
     RuleKind.theme_max_share: "theme '{theme}' gets at most {share} of scheduled effort",
+    RuleKind.choice_min: "at least {limit} of choice '{group}' is scheduled",
+    RuleKind.choice_max: "at most {limit} of choice '{group}' is scheduled",
 }
 
 
@@ -301,6 +303,8 @@ REASON_WORDS = {
     Reason.capacity: "displaced by higher-value work",
     Reason.floor_or_share: "an invisible-work floor or a theme share blocks it",
     Reason.not_worth_it: "it fits but adds nothing",
+    Reason.wont_have: "a won't have (MoSCoW): never scheduled",
+    Reason.choice_full: "its choice has as many options in the plan as it allows",
 }
 
 
@@ -408,6 +412,8 @@ def _repair(r: Repair, scenario: Scenario) -> str:
         return f"change '{rule}' to {_share(str(r.amount))}"
     if r.change == "made_optional":
         return f"make '{r.rule.initiative}' optional"
+    if r.change == "choice_dropped":
+        return f"drop the rule that {rule}"
     return f"drop the commitment of '{r.rule.initiative}' to {r.rule.period}"
 
 
