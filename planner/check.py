@@ -18,7 +18,7 @@ from planner.periods import period_offset
 from planner.plan import Plan, PlanStatus, TeamPeriod
 from planner.quantities import SHARE_SCALE, hundredths, plain_number, spread
 from planner.rules import FIGURES, RuleKind, need_name, pair, rule_name
-from planner.scenario import Frozen, Objective, Scenario
+from planner.scenario import Allocation, Frozen, Objective, Scenario
 from planner.scoring import VALUE_SCALE, decayed_value, stability_cost
 
 
@@ -83,6 +83,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
     starts: dict[str, int] = {}
     load: Cells = defaultdict(int)
     invisible: Cells = defaultdict(int)
+    by_kind: defaultdict[tuple[str, int, str], int] = defaultdict(int)  # hundredths per (team, period index, kind)
     theme_effort: dict[str | None, int] = defaultdict(int)
 
     for item in plan.scheduled:
@@ -193,6 +194,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 if k >= len(labels):
                     continue
                 load[team_id, k] += amount
+                by_kind[team_id, k, initiative.kind] += amount
                 if scenario.is_invisible(initiative):
                     invisible[team_id, k] += amount
         reported = {(team, label): hundredths(amount) for team, row in item.load.items() for label, amount in row.items() if amount}
@@ -272,6 +274,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 group=choice.id,
             )
     _check_capacity_and_floors(scenario, load, invisible, fail)
+    _check_allocations(scenario, load, by_kind, fail)
     _check_theme_shares(scenario, theme_effort, fail)
     _check_report(scenario, plan, load, invisible, fail)
     return out
@@ -318,6 +321,57 @@ def _check_capacity_and_floors(scenario: Scenario, load: Cells, invisible: Cells
                 f"invisible work is {org_invisible / 100:g} in {label}, above the cap of {policy.max_share} x {org_capacity / 100:g}",
                 period=label,
             )
+
+
+def _check_allocations(scenario: Scenario, load: Cells, by_kind: defaultdict[tuple[str, int, str], int], fail: Fail) -> None:
+    """Reserves: work of other kinds leaves each reserve free, and a reserve's kinds use it before the
+    capacity no reserve holds. Hard floors: listed work of the kinds takes at least share x capacity."""
+    allocations = scenario.policies.allocations
+    periods = range(len(scenario.periods))
+
+    def teams(allocation: Allocation) -> list[str]:
+        return [t.id for t in scenario.teams] if allocation.teams is None else list(allocation.teams)
+
+    def given(team: str, k: int, kinds: list[str]) -> int:
+        return sum(by_kind[team, k, kind] for kind in kinds)
+
+    for team in scenario.teams:
+        reserves = [a for a in allocations if a.mode.value == "reserve" and team.id in teams(a)]
+        for k in periods if reserves else ():
+            capacity = hundredths(scenario.capacity(team.id)[k])
+            kept = [int(a.share * SHARE_SCALE) * capacity // SHARE_SCALE for a in reserves]
+            listed = [given(team.id, k, a.kinds) for a in reserves]
+            other = load[team.id, k] - sum(listed)
+            # The reserves their kinds do not fill are what other work (and the overflow of the rest) took from.
+            unfilled = [(a, r - used) for a, r, used in zip(reserves, kept, listed) if used < r]
+            over = other + sum(max(0, used - r) for used, r in zip(listed, kept)) - (capacity - sum(kept))
+            if over > 0 and unfilled and load[team.id, k] <= capacity:
+                names = "+".join(a.id or "+".join(a.kinds) for a, _ in unfilled)
+                fail(
+                    RuleKind.reserve,
+                    f"team '{team.id}' gives {over / 100:g} of the capacity reserved for {names} in {scenario.periods[k]} to other work",
+                    team=team.id,
+                    group=names,
+                    period=scenario.periods[k],
+                )
+    for allocation in allocations:
+        if allocation.mode.value != "floor" or allocation.soft is not None:
+            continue
+        name = allocation.id or "+".join(allocation.kinds)
+        spans = [[k] for k in periods] if allocation.over == "period" else [list(periods)]
+        for span in spans:
+            capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams(allocation) for k in span)
+            floor = -(-int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE)
+            got = sum(given(t, k, allocation.kinds) for t in teams(allocation) for k in span)
+            if got < floor:
+                when = scenario.periods[span[0]] if allocation.over == "period" else None
+                fail(
+                    RuleKind.allocation_floor,
+                    f"{', '.join(allocation.kinds)} get {got / 100:g} {'in ' + when if when else 'over the horizon'}, "
+                    f"below the floor of {allocation.share} x {capacity / 100:g}",
+                    group=name,
+                    period=when,
+                )
 
 
 def _check_theme_shares(scenario: Scenario, theme_effort: dict[str | None, int], fail: Fail) -> None:
@@ -409,7 +463,33 @@ def score_plan(scenario: Scenario, plan: Plan) -> float | None:
     if scenario.policies.objective is Objective.makespan:
         return float(max((k + 1 for k in finishes.values()), default=0))
     value = sum(decayed_value(by_id[i], scenario.policies, k) for i, k in finishes.items())
-    return (value - _stability_cost(scenario, plan)) / VALUE_SCALE
+    return (value - _stability_cost(scenario, plan) - _shortfall_cost(scenario, plan)) / VALUE_SCALE
+
+
+def _shortfall_cost(scenario: Scenario, plan: Plan) -> int:
+    """Thousandths of value charged for the soft floors the plan's loads fall short of: the penalty (one
+    decimal) for each hundredth of effort between the floor (share x capacity, rounded up) and the load."""
+    given: defaultdict[tuple[str, int, str], int] = defaultdict(int)
+    index = scenario.period_index
+    for item in plan.scheduled:
+        initiative = scenario.initiative_by_id.get(item.id)
+        if initiative is None or item.start not in index:
+            continue
+        for need, assigned in zip(initiative.all_needs, item.needs):
+            for offset, amount in enumerate(spread(hundredths(need.effort), initiative.duration)):
+                given[assigned.team, index[item.start] + offset, initiative.kind] += amount
+    total = 0
+    periods = range(len(scenario.periods))
+    for allocation in scenario.policies.allocations:
+        if allocation.mode.value != "floor" or allocation.soft is None:
+            continue
+        teams = [t.id for t in scenario.teams] if allocation.teams is None else allocation.teams
+        for span in [[k] for k in periods] if allocation.over == "period" else [list(periods)]:
+            capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams for k in span)
+            floor = -(-int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE)
+            got = sum(given[t, k, kind] for t in teams for k in span for kind in allocation.kinds)
+            total += int(allocation.soft.penalty * 10) * max(0, floor - got)
+    return total
 
 
 def _stability_cost(scenario: Scenario, plan: Plan) -> int:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
+from planner.allocations import floors, penalty, reserve_uses, shortfalls
 from planner.explanation import Explanation, Reason
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, MoSCoW, Need, Objective, PeriodLabel, Scenario, TeamId
@@ -82,6 +83,28 @@ class TeamPeriod(Frozen):
         return self.capacity > 0 and self.load >= self.capacity
 
 
+class ReserveReport(Frozen):
+    """One reserve on one team in one period: what it keeps, what listed work of its kinds uses, what is left."""
+
+    allocation: str = Field(description="The allocation's id (its kinds joined by `+` when it has none).")
+    team: TeamId
+    period: PeriodLabel
+    reserved: Amount = Field(description="share x capacity: kept for its kinds.")
+    used: Amount = Field(description="What listed work of its kinds uses of it (they use the reserve first).")
+    left: Amount = Field(description="What is left for unlisted work of its kinds: bugs, upgrades, paper cuts.")
+
+
+class FloorReport(Frozen):
+    """One allocation floor, per period or over the horizon: what it asks, what listed work gives, what is short."""
+
+    allocation: str
+    period: PeriodLabel | None = Field(description="None for a floor over the horizon.")
+    floor: Amount = Field(description="share x the listed teams' capacity, rounded up to a hundredth.")
+    load: Amount = Field(description="Listed work of its kinds on those teams.")
+    short: Amount = Field(description="How far the load falls short of the floor (a soft floor's shortfall; 0 for a hard one in a plan).")
+    penalty: float = Field(default=0, description="Value the shortfall costs (soft floors).")
+
+
 class Plan(Frozen):
     """The outcome of a solve."""
 
@@ -100,6 +123,8 @@ class Plan(Frozen):
     invisible_share: dict[PeriodLabel, float] = Field(default_factory=dict, description="Invisible work / organisation capacity, per period.")
     invisible_share_by_team: dict[TeamId, dict[PeriodLabel, float]] = Field(default_factory=dict)
     theme_mix: dict[str, float] = Field(default_factory=dict, description="Share of scheduled effort per theme ('' = no theme).")
+    reserves: list[ReserveReport] = Field(default_factory=list, description="Each reserve (policies.allocations) per team and period.")
+    floors: list[FloorReport] = Field(default_factory=list, description="Each allocation floor per period, or over the horizon.")
     value: float | None = Field(default=None, description="Total decayed value of the scheduled initiatives (value mode).")
     stability_cost: float | None = Field(default=None, description="Value given up for changing the previous plan; None without a previous plan.")
     changes: list[PlanChange] = Field(default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order.")
@@ -151,6 +176,7 @@ def build_plan(
     policies = scenario.policies
     load = {(team.id, k): 0 for team in scenario.teams for k in range(len(labels))}
     invisible = dict.fromkeys(load, 0)
+    kind_load = kind_loads(scenario, placements)
     theme_effort: dict[str, int] = {}
     scheduled: list[ScheduledInitiative] = []
     for initiative in scenario.initiatives:
@@ -238,6 +264,32 @@ def build_plan(
             t.id: {label: _ratio(invisible[t.id, k], hundredths(scenario.capacity(t.id)[k])) for k, label in enumerate(labels)} for t in scenario.teams
         },
         theme_mix={theme: _ratio(effort, total_effort) for theme, effort in sorted(theme_effort.items())},
+        reserves=[
+            ReserveReport(
+                allocation=use.allocation.name,
+                team=use.team,
+                period=labels[use.period],
+                reserved=Decimal(use.reserved) / 100,
+                used=Decimal(use.used) / 100,
+                left=Decimal(use.reserved - use.used) / 100,
+            )
+            for use in reserve_uses(scenario, kind_load)
+        ]
+        if found
+        else [],
+        floors=[
+            FloorReport(
+                allocation=f.allocation.name,
+                period=labels[f.period] if f.period is not None else None,
+                floor=Decimal(f.floor) / 100,
+                load=Decimal(f.load) / 100,
+                short=Decimal(f.short) / 100,
+                penalty=penalty(f.allocation, f.short) / VALUE_SCALE,
+            )
+            for f in shortfalls(scenario, kind_load)
+        ]
+        if found
+        else [],
         value=round(sum(s.decayed_value for s in scheduled), 3) if found and value_mode else None,
         stability_cost=round(sum(c.cost for c in changes), 3) if found and scenario.previous_plan is not None else None,
         changes=changes,
@@ -268,6 +320,18 @@ def _changes(scenario: Scenario, placements: dict[str, Placement]) -> list[PlanC
     return out
 
 
+def kind_loads(scenario: Scenario, placements: dict[str, Placement]) -> dict[tuple[str, int, str], int]:
+    """Hundredths of load per (team, period index, kind) that the decisions put on the teams."""
+    out: dict[tuple[str, int, str], int] = {}
+    for initiative_id, placement in placements.items():
+        initiative = scenario.initiative_by_id[initiative_id]
+        for need, team in zip(initiative.all_needs, placement.teams):
+            for offset, amount in enumerate(need_loads(need, initiative.duration)):
+                key = (team, placement.start + offset, initiative.kind)
+                out[key] = out.get(key, 0) + amount
+    return out
+
+
 def placements_of(scenario: Scenario, plan: Plan) -> dict[str, Placement]:
     """The decisions behind a plan (the inverse of `build_plan`), e.g. to warm-start a solve from it."""
     index = scenario.period_index
@@ -279,7 +343,7 @@ def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> fl
 
     value mode: the sum of each scheduled initiative's value after decay for the period it finishes in,
     counted in thousandths (`planner.scoring.decayed_value`), minus the cost of each change to the previous
-    plan (`planner.scoring.stability_cost`). makespan mode: the number of periods up to and including the
+    plan (`planner.scoring.stability_cost`) and of each soft floor's shortfall (`planner.allocations.penalty`). makespan mode: the number of periods up to and including the
     last one in which any scheduled initiative finishes.
     """
     by_id = scenario.initiative_by_id
@@ -289,6 +353,8 @@ def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> fl
     for i, previous in scenario.previous_start.items():
         placed = placements.get(i)
         total -= stability_cost(scenario.policies, previous, placed.start if placed else None)
+    if any(a.soft for a in floors(scenario)):
+        total -= sum(penalty(f.allocation, f.short) for f in shortfalls(scenario, kind_loads(scenario, placements)))
     return total / VALUE_SCALE
 
 

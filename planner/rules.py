@@ -43,6 +43,8 @@ class RuleKind(str, Enum):
     team_invisible_floor = "team_invisible_floor"  # policies.invisible_work.team_min_share[team], per period
     theme_min_share = "theme_min_share"  # policies.themes[theme].min_share, over the horizon
     theme_max_share = "theme_max_share"  # policies.themes[theme].max_share, over the horizon
+    reserve = "reserve"  # work of other kinds leaves a reserve's share of a team's capacity free, per period
+    allocation_floor = "allocation_floor"  # listed work of a floor's kinds takes at least its share, per period or over the horizon
     # What only a plan file can get wrong: its figures disagree with its decisions or its scenario.
     unknown_initiative = "unknown_initiative"  # it schedules an id the scenario does not have
     load = "load"  # an item's load per team and period is not what its effort and start give
@@ -87,7 +89,7 @@ class Rule(Frozen):
     initiative: str | None = Field(default=None, description="The initiative a mandatory, committed or deadline rule is about.")
     team: str | None = Field(default=None, description="The team of a capacity rule or a team floor.")
     theme: str | None = Field(default=None, description="The theme of a share bound.")
-    group: str | None = Field(default=None, description="The choice a choice rule is about.")
+    group: str | None = Field(default=None, description="The choice or allocation a rule is about.")
     period: str | None = Field(default=None, description="The period of a capacity rule, a deadline or a committed start.")
     limit: str | None = Field(default=None, description="The rule's number as the scenario writes it (a share, a capacity).")
 

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -261,6 +261,47 @@ class Objective(str, Enum):
 DEFAULT_INVISIBLE_KINDS = ("tech_debt", "compliance", "fairness_audit", "infrastructure")
 
 
+class SoftFloor(Frozen):
+    """A floor that may be missed at a price instead of making the scenario infeasible."""
+
+    penalty: Annotated[Decimal, PlainSerializer(plain_number, return_type=float)] = Field(
+        ge=0,
+        le=MAX_VALUE,
+        decimal_places=1,
+        description="Value lost per unit of effort short of the floor (to 0.1: the objective counts thousandths of value per hundredth of effort).",
+    )
+
+
+class AllocationMode(str, Enum):
+    reserve = "reserve"
+    floor = "floor"
+
+
+class Allocation(Frozen):
+    """A share of capacity for some kinds of work: set aside (`reserve`) or a minimum (`floor`).
+
+    reserve: `share` of each listed team's capacity (every team when `teams` is absent), in every period,
+    is kept for work of the kinds. Other work cannot use it; listed work of the kinds uses it first and may
+    use the rest of the capacity too; what listed work leaves is for unlisted work (bugs, upgrades, paper
+    cuts), and the plan reports it. Never infeasible on its own.
+    floor: at least `share` of the listed teams' combined capacity goes to listed work of the kinds, in
+    every period (`over: period`) or over the horizon in all (`over: horizon`, which lumpy work can meet).
+    With `soft`, a shortfall costs `soft.penalty` per unit of effort instead of making the scenario infeasible.
+    """
+
+    id: Annotated[str, _ID] | None = Field(default=None, description="A name for the rules and reports; the kinds joined by `+` when omitted.")
+    kinds: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(min_length=1, description="The kinds of work it is for.")
+    share: Share = Field(description="The share of capacity, 0 to 1.")
+    mode: AllocationMode = Field(default=AllocationMode.reserve, description="reserve (default) or floor.")
+    over: Literal["period", "horizon"] = Field(default="period", description="floor: every period, or the horizon in all.")
+    teams: list[TeamId] | None = Field(default=None, description="The teams whose capacity it takes a share of; all when omitted.")
+    soft: SoftFloor | None = Field(default=None, description="floor: missing it costs value instead of being infeasible.")
+
+    @property
+    def name(self) -> str:
+        return self.id or "+".join(self.kinds)
+
+
 class InvisibleWorkPolicy(Frozen):
     """Guardrails for the work that keeps systems healthy and keeps losing to visible features."""
 
@@ -316,6 +357,9 @@ class Policies(Frozen):
         description="Delivered one period later = worth this fraction less (0.1 = 10%).",
     )
     invisible_work: InvisibleWorkPolicy = Field(default_factory=InvisibleWorkPolicy, description="Invisible-work floors and caps.")
+    allocations: list[Allocation] = Field(
+        default_factory=list, description="Shares of capacity set aside for kinds of work (`reserve`), or minimums for them (`floor`)."
+    )
     themes: dict[ThemeId, ThemeShare] = Field(default_factory=dict, description="Share bounds per theme id.")
     objective: Objective = Field(
         default=Objective.value,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
 from planner.periods import period_offset
 from planner.quantities import MAX_VALUE
-from planner.scenario import MoSCoW, Objective, Scoring
+from planner.scenario import AllocationMode, MoSCoW, Objective, Scoring
 from planner.scoring import initiative_value
 
 if TYPE_CHECKING:
@@ -378,8 +379,47 @@ class _Checker:
                 f"the themes' min_share add up to {sum(floors.values())} ({listed}): more than all of the scheduled effort, "
                 "so only a plan with nothing in it would keep them",
             )
+        self._allocations()
         if policies.scoring is Scoring.weighted and not policies.weights:
             self.error(("policies", "weights"), "scoring 'weighted' needs policies.weights: a weight per criterion")
+
+    MAX_RESERVES = 6
+    """Reserves on one team: a plan's loads fit them by one row per subset of them (`planner.allocations`)."""
+
+    def _allocations(self) -> None:
+        allocations = self.s.policies.allocations
+        first_at: dict[tuple[str, str], int] = {}
+        shares: dict[str, Decimal] = {}
+        kinds_reserved: dict[tuple[str, str], int] = {}  # (team, kind) -> the reserve holding it
+        for n, allocation in enumerate(allocations):
+            at: Path = ("policies", "allocations", n)
+            key = (allocation.mode.value, allocation.name)
+            if key in first_at:
+                self.error(at, f"allocations[{first_at[key]}] is a {key[0]} named '{key[1]}' too: give one of them an `id`")
+            first_at.setdefault(key, n)
+            for k, team in enumerate(allocation.teams or []):
+                if team not in self.team_ids:
+                    self.error(at + ("teams", k), f"unknown team '{team}'" + self.suggest(team, self.team_ids))
+            for kind, count in Counter(allocation.kinds).items():
+                if count > 1:
+                    self.error(at + ("kinds",), f"kind '{kind}' is listed {count} times")
+            if allocation.mode is AllocationMode.reserve:
+                if allocation.over == "horizon":
+                    self.error(at + ("over",), "a reserve is kept in every period: `over: horizon` is for floors")
+                if allocation.soft is not None:
+                    self.error(at + ("soft",), "a reserve is never infeasible on its own: `soft` is for floors")
+                for team in allocation.teams if allocation.teams is not None else sorted(self.team_ids):
+                    shares[team] = shares.get(team, Decimal(0)) + allocation.share
+                    for kind in allocation.kinds:
+                        if (team, kind) in kinds_reserved and kinds_reserved[team, kind] != n:
+                            self.error(at + ("kinds",), f"kind '{kind}' is reserved for team '{team}' by allocations[{kinds_reserved[team, kind]}] already")
+                        kinds_reserved.setdefault((team, kind), n)
+        for team, total in shares.items():
+            if total > 1:
+                self.error(("policies", "allocations"), f"the reserves of team '{team}' add up to {total} of its capacity, more than all of it")
+            reserves = sum(1 for a in allocations if a.mode is AllocationMode.reserve and (a.teams is None or team in a.teams))
+            if reserves > self.MAX_RESERVES:
+                self.error(("policies", "allocations"), f"team '{team}' has {reserves} reserves; at most {self.MAX_RESERVES}: combine some kinds")
 
     # --- previous plan ---------------------------------------------------------------------------------
 

@@ -38,6 +38,10 @@ def policy_rules(scenario: Scenario) -> list[Rule]:
             rules.append(Rule(kind=RuleKind.mandatory, initiative=i.id))
         if i.committed:
             rules.append(Rule(kind=RuleKind.committed, initiative=i.id, period=i.committed))
+    for allocation in scenario.policies.allocations:
+        if allocation.share and allocation.soft is None:
+            kind = RuleKind.reserve if allocation.mode.value == "reserve" else RuleKind.allocation_floor
+            rules.append(Rule(kind=kind, group=allocation.name, limit=str(allocation.share)))
     for choice in scenario.choices:
         if choice.min:
             rules.append(Rule(kind=RuleKind.choice_min, group=choice.id, limit=str(choice.min)))
@@ -82,6 +86,8 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
             initiative.pop(_INITIATIVE_FIELD[rule.kind], None)
             if rule.kind is RuleKind.mandatory and initiative.get("moscow") == "must":
                 initiative["moscow"] = "should"  # a must is mandatory: made optional, it is a should
+        elif rule.kind in (RuleKind.reserve, RuleKind.allocation_floor):
+            policies["allocations"] = [a for a in policies["allocations"] if (a.get("id") or "+".join(a["kinds"])) != rule.group]
         elif rule.kind in (RuleKind.choice_min, RuleKind.choice_max):
             choice = next(c for c in data["choices"] if c["id"] == rule.group)
             choice.pop("min" if rule.kind is RuleKind.choice_min else "max", None)
@@ -94,7 +100,7 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
 
 
 def without_policies(scenario: Scenario) -> Scenario:
-    """The scenario without invisible-work floors and caps and theme share bounds."""
+    """The scenario without invisible-work floors and caps, theme share bounds and allocations."""
 
     def change(data: dict[str, Any]) -> None:
         policies = data.setdefault("policies", {})
@@ -102,6 +108,7 @@ def without_policies(scenario: Scenario) -> Scenario:
         for key in ("min_share", "max_share", "team_min_share"):
             invisible.pop(key, None)
         policies.pop("themes", None)
+        policies.pop("allocations", None)
 
     return edited(scenario, change)
 
@@ -163,6 +170,8 @@ def with_policy(scenario: Scenario, rule: Rule, limit: Decimal) -> Scenario:
             policies["themes"][rule.theme]["min_share"] = value
         elif rule.kind is RuleKind.theme_max_share:
             policies["themes"][rule.theme]["max_share"] = value
+        elif rule.kind in (RuleKind.reserve, RuleKind.allocation_floor):
+            next(a for a in policies["allocations"] if (a.get("id") or "+".join(a["kinds"])) == rule.group)["share"] = value
         else:
             raise ValueError(f"a {rule.kind.value} rule has no share to set")
 

@@ -162,7 +162,7 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         return None if least is None else verified("extra_capacity", edit(least), amount=Decimal(least) / 100)
     # Floors and minimum shares are lowered, caps and maximum shares raised, to the nearest 0.0001 that works.
     current = int(Decimal(rule.limit or "0") * SHARE_SCALE)
-    lowering = rule.kind in (RuleKind.invisible_floor, RuleKind.team_invisible_floor, RuleKind.theme_min_share)
+    lowering = rule.kind in (RuleKind.invisible_floor, RuleKind.team_invisible_floor, RuleKind.theme_min_share, RuleKind.reserve, RuleKind.allocation_floor)
     change = {RuleKind.invisible_cap: "cap_raised", RuleKind.theme_max_share: "share_relaxed", RuleKind.theme_min_share: "share_relaxed"}.get(
         rule.kind, "floor_lowered"
     )

@@ -33,8 +33,10 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import combinations
 from typing import Literal
 
+from planner.allocations import floor_amount, floors, penalty, reserved, reserves_of, teams_of
 from planner.plan import SolveSettings, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
 from planner.rules import Rule, RuleKind, need_name, pair, rule_name
@@ -122,6 +124,7 @@ class Formulation:
         self.upper: list[int] = []  # each variable's upper bound; 1 for a binary, all lower bounds are 0
         self.rows: list[Row] = []
         self.periods_used: Var | None = None  # makespan mode: the objective's variable
+        self.penalties: list[tuple[int, Var]] = []  # objective terms of what the plan is charged for (a soft floor's shortfall)
         self.v = Variables(scenario)
         _add_decisions(self)
         for family in FAMILIES:
@@ -353,6 +356,45 @@ def add_theme_shares(f: Formulation) -> None:
             f.linear(kind, (theme,), terms, ">=", 0, Rule(kind=kind, theme=theme, limit=str(bound)))
 
 
+def add_allocations(f: Formulation) -> None:
+    """Reserves: on each team in each period, for every set T of the team's reserves, the load of work of
+    kinds outside T stays within the capacity less T's reserves (T alone is the whole team's capacity row;
+    together the rows say each reserve's kinds use it first and share what no reserve holds, and no
+    other work touches it). Floors: listed work of the kinds takes at least `share` of the listed teams'
+    capacity, per period or over the horizon (rounded up to a hundredth); a soft floor may fall short by
+    `short[...]` hundredths, each costing its penalty in the objective."""
+    s = f.scenario
+    for team in s.teams:
+        reserves = reserves_of(s, team.id)
+        for k, label in enumerate(s.periods):
+            capacity = hundredths(s.capacity(team.id)[k])
+            for size in range(1, len(reserves) + 1):
+                for held in combinations(reserves, size):
+                    terms = f.v.load_terms(team.id, k, other_than={kind for a in held for kind in a.kinds})
+                    if terms:
+                        group = "+".join(a.name for a in held)
+                        # A diagnosis may drop (or lower) one reserve; a row of several follows from theirs.
+                        rule = Rule(kind=RuleKind.reserve, group=group, team=team.id, period=label, limit=str(held[0].share)) if size == 1 else None
+                        rhs = capacity - sum(reserved(a, capacity) for a in held)
+                        f.linear(RuleKind.reserve, (team.id, group, label), terms, "<=", rhs, rule)
+    for allocation in floors(s):
+        if allocation.soft is not None and f.diagnosing:
+            continue  # never what makes a scenario infeasible
+        teams, kinds = teams_of(s, allocation), set(allocation.kinds)
+        spans = [[k] for k in range(len(s.periods))] if allocation.over == "period" else [list(range(len(s.periods)))]
+        for span in spans:
+            when = s.periods[span[0]] if allocation.over == "period" else None
+            capacity = sum(hundredths(s.capacity(t)[k]) for t in teams for k in span)
+            terms = [term for t in teams for k in span for term in f.v.load_terms(t, k, kinds=kinds)]
+            ids = (allocation.name, when) if when else (allocation.name,)
+            rule = Rule(kind=RuleKind.allocation_floor, group=allocation.name, period=when, limit=str(allocation.share))
+            if allocation.soft is not None:
+                short = f.variable("short", *ids, upper=floor_amount(allocation, capacity))
+                f.penalties.append((-penalty(allocation, 1), short))
+                terms = [*terms, (1, short)]
+            f.linear(RuleKind.allocation_floor, ids, terms, ">=", floor_amount(allocation, capacity), rule)
+
+
 FAMILIES: list[Callable[[Formulation], None]] = [
     add_capacity,
     add_required,
@@ -361,6 +403,7 @@ FAMILIES: list[Callable[[Formulation], None]] = [
     add_choices,
     add_invisible_work_floor,
     add_theme_shares,
+    add_allocations,
 ]
 
 
@@ -396,4 +439,4 @@ def _objective(f: Formulation) -> Goal:
             f.linear("periods_used", (i, s.periods[p]), [(1, periods)], ">=", p + s.initiative_by_id[i].duration, enforced_by=started)
         return Goal("minimize", [(1, periods)])
     terms, constant = v.value_terms()
-    return Goal("maximize", terms, constant)
+    return Goal("maximize", terms + f.penalties, constant)

@@ -14,9 +14,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+from planner.allocations import reserves_hold, reserves_of, shortfalls
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, score_placements, window
 from planner.quantities import SHARE_SCALE, hundredths
-from planner.scenario import Choice, Initiative, Objective, Scenario
+from planner.scenario import Allocation, Choice, Initiative, Objective, Scenario
 from planner.scoring import ratio_score
 
 
@@ -39,6 +40,8 @@ class _Fill:
                 self.exclusive[initiative.id].add(other)
                 self.exclusive[other].add(initiative.id)
         self.org_capacity = [sum(hundredths(scenario.capacity(t.id)[k]) for t in scenario.teams) for k in range(self.n)]
+        self.kind_load: defaultdict[tuple[str, int, str], int] = defaultdict(int)  # (team, k, kind) -> hundredths
+        self.reserved_kinds = {t.id: {kind for a in reserves_of(scenario, t.id) for kind in a.kinds} for t in scenario.teams}
         self.choices: dict[str, list[Choice]] = defaultdict(list)  # initiative -> the choices it is an option of
         for choice in scenario.choices:
             for option in choice.of:
@@ -98,19 +101,37 @@ class _Fill:
 
     def _teams_with_room(self, initiative: Initiative, start: int) -> list[str] | None:
         left = dict(self.left)
+        kinds = self.kind_load.copy()
         teams = []
         for need in initiative.all_needs:
             loads = need_loads(need, initiative.duration)
             candidates = [need.team] if need.team else [t.id for t in self.s.teams if need.skill in t.skills]
             for team in candidates:
-                if all(left[team, start + o] >= amount for o, amount in enumerate(loads)):
+                if all(left[team, start + o] >= amount for o, amount in enumerate(loads)) and self._reserves_allow(
+                    team, start, loads, initiative.kind, kinds, left
+                ):
                     for o, amount in enumerate(loads):
                         left[team, start + o] -= amount
+                        kinds[team, start + o, initiative.kind] += amount
                     teams.append(team)
                     break
             else:
                 return None
         return teams
+
+    def _reserves_allow(
+        self, team: str, start: int, loads: list[int], kind: str, kinds: defaultdict[tuple[str, int, str], int], left: dict[tuple[str, int], int]
+    ) -> bool:
+        """The team's reserves still hold with these loads of a `kind` added from `start` on."""
+        if not self.reserved_kinds[team]:
+            return True
+        for o, amount in enumerate(loads):
+            k = start + o
+            view = {(team, k, kd): kinds[team, k, kd] + (amount if kd == kind else 0) for kd in self.reserved_kinds[team]}
+            total = hundredths(self.s.capacity(team)[k]) - left[team, k] + amount
+            if not reserves_hold(self.s, view, team, k, total):
+                return False
+        return True
 
     def _cap_allows(self, initiative: Initiative, start: int, teams: list[str]) -> bool:
         cap = self.s.policies.invisible_work.max_share
@@ -145,6 +166,7 @@ class _Fill:
         for need, team in zip(initiative.all_needs, placement.teams):
             for o, amount in enumerate(need_loads(need, initiative.duration)):
                 self.left[team, placement.start + o] -= amount
+                self.kind_load[team, placement.start + o, initiative.kind] += amount
                 if self.s.is_invisible(initiative):
                     self.invisible[team, placement.start + o] += amount
         self.theme_effort[initiative.theme] += hundredths(initiative.total_effort)
@@ -166,7 +188,11 @@ class _Fill:
         return short
 
     def floors_met(self) -> bool:
-        return not any(self.short_floors(k) for k in range(self.n))
+        return not any(self.short_floors(k) for k in range(self.n)) and not self.short_allocations()
+
+    def short_allocations(self) -> list[tuple[Allocation, int | None]]:
+        """The hard allocation floors not met: (floor, period index or None for the horizon)."""
+        return [(f.allocation, f.period) for f in shortfalls(self.s, self.kind_load) if f.short and f.allocation.soft is None]
 
     def theme_minimums_met(self) -> bool:
         total = sum(self.theme_effort.values())
@@ -196,6 +222,16 @@ def _fill_floors(fill: _Fill, invisible: list[Initiative]) -> None:
             while floor in fill.short_floors(k):
                 if not any(fill.try_place(i, covering=(floor, k)) for i in invisible):
                     break
+
+
+def _fill_allocation_floors(fill: _Fill, ranked: list[Initiative]) -> None:
+    """Place the best-ranked listed work of each hard allocation floor still short: where it loads the
+    period short (a floor per period), or anywhere (a floor over the horizon)."""
+    for allocation, k in fill.short_allocations():
+        listed = [i for i in ranked if i.kind in allocation.kinds]
+        while (allocation, k) in fill.short_allocations():
+            if not any(fill.try_place(i, covering=(None, k)) if k is not None else fill.try_place(i) for i in listed):
+                break
 
 
 def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None) -> dict[str, Placement] | None:
@@ -242,6 +278,7 @@ def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None)
         if not required <= set(fill.placements):
             continue
         _fill_floors(fill, invisible)
+        _fill_allocation_floors(fill, ranked)
         placements = _fill_the_rest(fill, scenario, ranked)
         if placements is not None and (best is None or _worth(scenario, placements) > _worth(scenario, best)):
             best = placements

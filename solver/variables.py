@@ -63,12 +63,19 @@ class Variables:
         """Its `chosen` variable, or None when no start is allowed (it cannot be scheduled)."""
         return self._chosen.get(initiative_id)
 
-    def load_terms(self, team: str, period: int, *, invisible_only: bool = False) -> list[tuple[int, Var]]:
-        """(hundredths, variable) pairs whose sum is the team's load in the period."""
+    def load_terms(
+        self, team: str, period: int, *, invisible_only: bool = False, kinds: set[str] | None = None, other_than: set[str] | None = None
+    ) -> list[tuple[int, Var]]:
+        """(hundredths, variable) pairs whose sum is the team's load in the period: of invisible work only, of
+        work of `kinds` only, or of work of kinds other than `other_than`."""
         terms = self._load.get((team, period), [])
+        by_id = self.scenario.initiative_by_id
         if invisible_only:
-            by_id = self.scenario.initiative_by_id
             terms = [t for t in terms if self.scenario.is_invisible(by_id[t[2]])]
+        if kinds is not None:
+            terms = [t for t in terms if by_id[t[2]].kind in kinds]
+        if other_than is not None:
+            terms = [t for t in terms if by_id[t[2]].kind not in other_than]
         return [(amount, variable) for amount, variable, _ in terms]
 
     def can_load(self, team: str, period: int) -> bool:

@@ -359,6 +359,51 @@ def test_a_choice_with_more_options_in_the_plan_than_its_maximum_breaks_choice_m
     assert says(violation, "at most 2", "the plan has 3", "signup, cdn, promo")
 
 
+def with_allocations(scenario: Scenario, *allocations: dict[str, Any]) -> Scenario:
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    data.setdefault("policies", {})["allocations"] = list(allocations)
+    return Scenario.model_validate(data)
+
+
+def test_other_work_in_a_teams_reserve_breaks_reserve_at_its_team_and_period():
+    # 20% of web's 10 is kept for tech debt: features may take 8, which signup does in Q1.
+    scenario = with_allocations(tiny(work("extra", {"web": 2})), {"kinds": ["tech_debt"], "share": 0.2, "teams": ["web"]})
+    valid(scenario, VALID)  # exactly the unreserved capacity
+    violation = only(check_plan(scenario, plan_of(scenario, VALID | {"extra": (0, "web")})))  # 10 of 10: capacity holds, the reserve does not
+    assert (violation.rule, violation.team, violation.group, violation.period) == (RuleKind.reserve, "web", "tech_debt", "2027-Q1")
+    assert violation.name == "reserve[web, tech_debt, 2027-Q1]" and says(violation, "gives 2 of the capacity reserved for tech_debt")
+
+
+def test_work_of_a_reserves_kinds_uses_it_before_the_rest():
+    # Tech debt of 3 uses the reserve of 2 and 1 of the rest: with signup's 8, web is over its capacity, not its reserve.
+    scenario = with_allocations(
+        tiny(work("debt", {"web": 2}, kind="tech_debt"), work("more-debt", {"web": 1}, kind="tech_debt")),
+        {"kinds": ["tech_debt"], "share": 0.2, "teams": ["web"]},
+    )
+    valid(scenario, VALID | {"debt": (0, "web")})  # the reserve filled exactly by its kind
+    violation = only(check_plan(scenario, plan_of(scenario, VALID | {"debt": (0, "web"), "more-debt": (0, "web")})))
+    assert violation.name == "capacity[web, 2027-Q1]"
+
+
+def test_listed_work_below_a_floor_breaks_allocation_floor_per_period_or_over_the_horizon():
+    per_period = with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "teams": ["ops"]})
+    violation = only(check_plan(per_period, plan_of(per_period, VALID)))  # ops: 4 of 4 in Q1, 0 of 6 in Q2
+    assert (violation.rule, violation.group, violation.period) == (RuleKind.allocation_floor, "infrastructure", "2027-Q2")
+    assert violation.name == "allocation_floor[infrastructure, 2027-Q2]" and says(violation, "get 0 in 2027-Q2", "0.5 x 6")
+    horizon = with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.4, "mode": "floor", "over": "horizon", "teams": ["ops"]})
+    valid(horizon, VALID)  # 4 of ops' 10: exactly the floor
+    violation = only(check_plan(horizon, plan_of(horizon, without(VALID, "cdn"))))
+    assert violation.name == "allocation_floor[infrastructure]" and says(violation, "over the horizon", "0.4 x 10")
+
+
+def test_a_soft_floor_is_never_broken_but_its_shortfall_costs_its_penalty():
+    scenario = with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "teams": ["ops"], "soft": {"penalty": 1.5}})
+    plan = valid(scenario, VALID)  # ops short by 3 in Q2: 4.5 of value
+    assert plan.objective == 20 + 5 + 6 - 4.5
+    assert [(f.period, float(f.short), f.penalty) for f in plan.floors] == [("2027-Q1", 0, 0), ("2027-Q2", 3, 4.5)]
+    assert score_plan(scenario, plan) == plan.objective
+
+
 # --- what only a plan file can get wrong --------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from planner.settings import SolveSettings
 from solver.formulation import Form, Formulation, Row
 from tests.factories import BUNDLED, scenario_data
 from tests.solving import solved
-from tests.test_check import plan_of, tiny, without, work
+from tests.test_check import plan_of, tiny, with_allocations, without, work
 
 
 def holds(terms: list[tuple[int, int]], sense: str, rhs: int, values: dict[int, int]) -> bool:
@@ -55,7 +55,7 @@ def test_every_row_and_variable_is_named_in_the_rules_vocabulary(path):
     assert {row.kind for row in f.rows} <= kinds
     assert len({row.name for row in f.rows}) == len(f.rows), "two rows share a name"
     assert len(set(f.names)) == len(f.names), "two variables share a name"
-    assert all(name.startswith(("start[", "chosen[", "serve[", "periods_used")) for name in f.names)
+    assert all(name.startswith(("start[", "chosen[", "serve[", "short[", "periods_used")) for name in f.names)
 
 
 VALID = {"signup": (0, "web"), "cdn": (0, "ops"), "promo": (1, "web")}
@@ -76,6 +76,18 @@ BROKEN = {
     "choice_min[pick]": (lambda: with_choices(tiny(), {"id": "pick", "of": ["signup", "cdn"], "min": 2}), without(VALID, "cdn")),
     "choice_max[pick]": (lambda: with_choices(tiny(), {"id": "pick", "of": ["signup", "cdn"], "max": 1}), VALID),
     "depends_on_any[late, 2027-Q1]": (lambda: tiny(work("late", {"web": 1}, depends_on_any=["promo", "cdn"])), VALID | {"late": (0, "web")}),
+    "reserve[web, tech_debt, 2027-Q1]": (
+        lambda: with_allocations(tiny(work("extra", {"web": 2})), {"kinds": ["tech_debt"], "share": 0.2, "teams": ["web"]}),
+        VALID | {"extra": (0, "web")},
+    ),
+    "allocation_floor[infrastructure, 2027-Q2]": (
+        lambda: with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "teams": ["ops"]}),
+        VALID,
+    ),
+    "allocation_floor[infrastructure]": (
+        lambda: with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "over": "horizon"}),
+        without(VALID, "cdn"),
+    ),
 }
 
 

@@ -201,3 +201,92 @@ def test_a_required_initiative_brings_its_best_alternative_into_the_baseline():
     )
     baseline = verified(s, greedy_plan(s))
     assert {"model", "dataset-b"} <= set(starts(baseline))
+
+
+# --- allocations -------------------------------------------------------------------------------------------
+
+
+def reserving(*initiatives: dict[str, Any], capacity: int = 10, **allocation: Any) -> Scenario:
+    return scenario(*initiatives, capacity=capacity, policies={"allocations": [allocation]})
+
+
+def test_a_reserve_keeps_its_share_from_other_work_though_that_work_would_be_worth_more():
+    items = [work("big", effort=9, value=50), work("small", effort=8, value=30)]
+    assert both(scenario(*items))["scheduled"] == {"big", "small"}  # without the reserve: one each quarter
+    s = reserving(*items, kinds=["tech_debt"], share=0.2)  # 2 of each quarter's 10 set aside
+    found = both(s)
+    assert found["scheduled"] == {"small"} and found["objective"] == 30
+    report = {(r.team, r.period): (float(r.reserved), float(r.used), float(r.left)) for r in found["plan"].reserves}
+    assert report == {("web", "2027-Q1"): (2, 0, 2), ("web", "2027-Q2"): (2, 0, 2)}  # left for unlisted tech debt
+    assert [v.name for v in check_plan(s, plan_of(s, {"big": 0}))] == ["reserve[web, tech_debt, 2027-Q1]"]
+    assert set(starts(verified(s, greedy_plan(s)))) == {"small"}
+
+
+def test_listed_work_of_a_reserves_kinds_uses_it_first_and_then_the_rest():
+    s = reserving(work("debt", effort=3, value=1, kind="tech_debt"), work("feature", effort=7, value=20), kinds=["tech_debt"], share=0.2)
+    found = both(s)
+    assert found["scheduled"] == {"debt", "feature"} and found["objective"] == 21
+    uses = [(r.period, float(r.used), float(r.left)) for r in found["plan"].reserves if float(r.used)]
+    assert uses == [(starts(found["plan"])["debt"], 2, 0)]
+
+
+def test_a_reserve_is_never_infeasible_on_its_own():
+    s = reserving(work("feature", effort=8, value=5), kinds=["tech_debt"], share=0.5)  # no tech debt listed at all
+    found = both(s)
+    assert found["scheduled"] == set() and found["plan"].status is PlanStatus.optimal  # 8 > 5: it cannot fit, and that is all
+
+
+def test_a_floor_over_the_horizon_is_met_by_lumpy_work_a_floor_per_period_is_not():
+    items = [work("audit", effort=6, value=0, kind="compliance"), work("feature", effort=10, value=20), work("other", effort=10, value=20)]
+    horizon = reserving(*items, kinds=["compliance"], share=0.3, mode="floor", over="horizon")  # 6 of 20 in all
+    found = both(horizon)
+    assert "audit" in found["scheduled"] and found["objective"] == 20  # the audit displaces a feature
+    per_period = reserving(*items, kinds=["compliance"], share=0.3, mode="floor")  # 3 in each quarter: one audit cannot
+    plans = [solved(per_period, backend=b) for b in BACKENDS]
+    assert {p.status for p in plans} == {PlanStatus.infeasible}
+    assert [v.name for v in check_plan(horizon, plan_of(horizon, {"feature": 0, "other": 1}))] == ["allocation_floor[compliance]"]
+
+
+@pytest.mark.parametrize("penalty, chosen, objective", [(3, {"f1", "f2"}, 2 * (20 - 15)), (5, {"c1", "c2"}, 0)])
+def test_a_soft_floor_costs_its_penalty_per_unit_short_instead_of_being_infeasible(penalty, chosen, objective):
+    items = [
+        work("c1", effort=5, value=0, kind="compliance"),
+        work("c2", effort=5, value=0, kind="compliance"),
+        work("f1", effort=10, value=20),
+        work("f2", effort=10, value=20),
+    ]
+    s = reserving(*items, kinds=["compliance"], share=0.5, mode="floor", soft={"penalty": penalty})
+    found = both(s)  # a quarter holds a feature (20, but 5 short of the floor) or compliance work (0, none short)
+    assert found["scheduled"] == chosen and found["objective"] == objective
+    shorts = {f.period: (float(f.short), f.penalty) for f in found["plan"].floors}
+    assert shorts == ({"2027-Q1": (5, 15), "2027-Q2": (5, 15)} if penalty == 3 else {"2027-Q1": (0, 0), "2027-Q2": (0, 0)})
+
+
+def test_bad_allocations_are_located():
+    data = scenario_data(
+        initiatives=[work("a")],
+        policies={
+            "allocations": [
+                {"kinds": ["tech_debt"], "share": 0.6, "over": "horizon", "soft": {"penalty": 1}, "teams": ["wbe"]},
+                {"kinds": ["tech_debt", "compliance"], "share": 0.5, "id": "health"},
+                {"kinds": ["compliance"], "share": 0.1, "mode": "floor"},
+                {"kinds": ["compliance"], "share": 0.2, "mode": "floor"},
+            ]
+        },
+    )
+    found = problems(data)
+    assert ("policies.allocations[0].over", "a reserve is kept in every period: `over: horizon` is for floors") in found
+    assert ("policies.allocations[0].soft", "a reserve is never infeasible on its own: `soft` is for floors") in found
+    assert ("policies.allocations[0].teams[0]", "unknown team 'wbe' (did you mean 'web'?)") in found
+    assert ("policies.allocations[3]", "allocations[2] is a floor named 'compliance' too: give one of them an `id`") in found
+    twice = scenario_data(
+        initiatives=[work("a")],
+        policies={
+            "allocations": [{"kinds": ["tech_debt"], "share": 0.1, "teams": ["web"]}, {"kinds": ["compliance", "tech_debt"], "share": 0.1, "id": "health"}]
+        },
+    )
+    assert problems(twice) == [("policies.allocations[1].kinds", "kind 'tech_debt' is reserved for team 'web' by allocations[0] already")]
+    too_much = scenario_data(initiatives=[work("a")], policies={"allocations": [{"kinds": ["x"], "share": 0.6}, {"kinds": ["y"], "share": 0.5}]})
+    assert problems(too_much) == [
+        ("policies.allocations", f"the reserves of team '{team}' add up to 1.1 of its capacity, more than all of it") for team in ("ops", "web")
+    ]

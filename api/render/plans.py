@@ -279,6 +279,8 @@ RULE_WORDS = {
     RuleKind.theme_min_share: "theme '{theme}' gets at least {share} of scheduled effort",
     RuleKind.theme_max_share: "theme '{theme}' gets at most {share} of scheduled effort",
     RuleKind.choice_min: "at least {limit} of choice '{group}' is scheduled",
+    RuleKind.reserve: "{share} of capacity is reserved for {group}",
+    RuleKind.allocation_floor: "{group} gets at least {share} of capacity",
     RuleKind.choice_max: "at most {limit} of choice '{group}' is scheduled",
 }
 
