@@ -16,7 +16,7 @@ from planner.allocations import floors, penalty, reserve_uses, shortfalls
 from planner.explanation import Explanation, Reason
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, MoSCoW, Need, Objective, PeriodLabel, Scenario, TeamId
-from planner.scoring import VALUE_SCALE, decayed_value, initiative_value, ratio_score, stability_cost
+from planner.scoring import VALUE_SCALE, finish_value, initiative_value, ratio_score, stability_cost
 from planner.settings import Backend, PlanStatus, SolveSettings
 
 
@@ -43,7 +43,7 @@ class ScheduledInitiative(Frozen):
     needs: list[NeedAssignment] = Field(description="One per need, in the order of `effort` then `needs`.")
     load: dict[TeamId, dict[PeriodLabel, Amount]] = Field(description="Effort per team per period.")
     value: float = Field(description="Value if delivered in the first period.")
-    decayed_value: float = Field(description="Value counted in the objective, after decay for finishing later.")
+    decayed_value: float = Field(description="Value counted in the objective: after decay, cost of delay and lateness past its due period.")
     ratio_score: float = Field(description="The familiar ranking score (value per effort; ICE with ease).")
 
 
@@ -208,7 +208,7 @@ def build_plan(
                 needs=[NeedAssignment(team=team, skill=need.skill, effort=need.effort) for need, team in zip(initiative.all_needs, placement.teams)],
                 load={team: dict(sorted(cells.items(), key=lambda kv: scenario.period_index[kv[0]])) for team, cells in sorted(per_team.items())},
                 value=initiative_value(initiative, policies),
-                decayed_value=decayed_value(initiative, policies, finish) / VALUE_SCALE,
+                decayed_value=finish_value(scenario, initiative, finish) / VALUE_SCALE,
                 ratio_score=ratio_score(initiative, policies),
             )
         )
@@ -349,7 +349,7 @@ def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> fl
     by_id = scenario.initiative_by_id
     if scenario.policies.objective is Objective.makespan:
         return float(max((p.start + by_id[i].duration for i, p in placements.items()), default=0))
-    total = sum(decayed_value(by_id[i], scenario.policies, p.start + by_id[i].duration - 1) for i, p in placements.items())
+    total = sum(finish_value(scenario, by_id[i], p.start + by_id[i].duration - 1) for i, p in placements.items())
     for i, previous in scenario.previous_start.items():
         placed = placements.get(i)
         total -= stability_cost(scenario.policies, previous, placed.start if placed else None)

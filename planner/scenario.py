@@ -163,6 +163,13 @@ class WsjfInputs(Frozen):
     job_size: _Score | None = Field(default=None, description="Job size for the ratio score; total effort when omitted.")
 
 
+class Due(Frozen):
+    """A soft deadline: finishing later is allowed, at a cost per period late."""
+
+    period: PeriodLabel = Field(description="Finished by the end of this period, or it costs `late_cost` per period after it.")
+    late_cost: float = Field(ge=0, le=MAX_VALUE, allow_inf_nan=False, description="Value lost per period it finishes after `period`.")
+
+
 class MoSCoW(str, Enum):
     """MoSCoW priority: must is mandatory, won't is never scheduled; should and could are valued by
     `policies.moscow_weights` under `scoring: moscow`, and are labels under any other scoring."""
@@ -196,6 +203,14 @@ class Initiative(Frozen):
     mandatory: bool = Field(default=False, description="Must be scheduled (`moscow: must` says the same).")
     moscow: MoSCoW | None = Field(default=None, description="must | should | could | wont: must is mandatory, won't is never scheduled.")
     deadline: PeriodLabel | None = Field(default=None, description="Finished by the end of this period.")
+    due: Due | None = Field(default=None, description="A soft deadline: `{period, late_cost}`; `deadline` stays hard.")
+    cost_of_delay: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_VALUE,
+        allow_inf_nan=False,
+        description="Value lost per period its finish is later than the first period (its own decay, beside `policies.value_decay_per_period`).",
+    )
     earliest_start: PeriodLabel | None = Field(default=None, description="Starts in this period or later.")
     committed: PeriodLabel | None = Field(default=None, description="Promised in an earlier plan: scheduled, starting in this period.")
     depends_on: list[InitiativeId] = Field(default_factory=list, description="Prerequisites: each finishes before this one starts.")

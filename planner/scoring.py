@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from planner.scenario import Initiative, Objective, Policies, Scoring
+from planner.scenario import Initiative, Objective, Policies, Scenario, Scoring
 
 VALUE_SCALE = 1000  # the objective counts value in exact thousandths
 
@@ -57,6 +57,22 @@ def decayed_value(initiative: Initiative, policies: Policies, finish: int) -> in
     value = Decimal(repr(initiative_value(initiative, policies)))
     keep = 1 - Decimal(repr(policies.value_decay_per_period))
     return int((value * keep**finish * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def finish_value(scenario: Scenario, initiative: Initiative, finish: int) -> int:
+    """Thousandths of value the initiative counts in the objective when it finishes in period index `finish`:
+    its decayed value (`decayed_value`), less its `cost_of_delay` for each period after the first and its
+    `due.late_cost` for each period after its due period, each rounded half-even to 0.001 like the rest."""
+    value = decayed_value(initiative, scenario.policies, finish)
+    if initiative.cost_of_delay:
+        value -= _thousandths(initiative.cost_of_delay) * finish
+    if initiative.due is not None:
+        value -= _thousandths(initiative.due.late_cost) * max(0, finish - scenario.period_index[initiative.due.period])
+    return value
+
+
+def _thousandths(amount: float) -> int:
+    return int((Decimal(repr(amount)) * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def stability_cost(policies: Policies, previous: int | None, start: int | None) -> int:

@@ -246,6 +246,8 @@ class _Checker:
             return
         earliest = self._period(at + ("earliest_start",), initiative.earliest_start)
         deadline = self._period(at + ("deadline",), initiative.deadline)
+        if initiative.due is not None:
+            self._period(at + ("due", "period"), initiative.due.period)
         committed = self._period(at + ("committed",), initiative.committed)
         horizon = len(self.labels)
         if initiative.duration > horizon:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required
 from planner.scenario import Initiative, Objective, Scenario
-from planner.scoring import decayed_value, stability_cost
+from planner.scoring import finish_value, stability_cost
 from planner.settings import Backend
 
 Var = int
@@ -106,7 +106,7 @@ class Variables:
         by_id = s.initiative_by_id
         previous = s.previous_start
         terms = [
-            (decayed_value(by_id[i], s.policies, p + by_id[i].duration - 1) - stability_cost(s.policies, previous.get(i), p), variable)
+            (finish_value(s, by_id[i], p + by_id[i].duration - 1) - stability_cost(s.policies, previous.get(i), p), variable)
             for i, p, variable in self.all_starts()
         ]
         constant = 0

@@ -290,3 +290,36 @@ def test_bad_allocations_are_located():
     assert problems(too_much) == [
         ("policies.allocations", f"the reserves of team '{team}' add up to 1.1 of its capacity, more than all of it") for team in ("ops", "web")
     ]
+
+
+# --- soft deadlines and cost of delay ----------------------------------------------------------------------
+
+
+def test_work_due_in_the_first_quarter_goes_first_and_being_late_costs_its_late_cost():
+    # One quarter holds one of them: without `due`, the tie-break starts the earlier-listed one first.
+    items = [work("b", effort=10, value=25), work("a", effort=10, value=20, due={"period": "2027-Q1", "late_cost": 15})]
+    s = scenario(*items)
+    found = both(s)
+    assert starts(found["plan"]) == {"a": "2027-Q1", "b": "2027-Q2"} and found["objective"] == 45
+    late = plan_of(s, {"b": 0, "a": 1})  # a late by one quarter: 20 - 15
+    assert late.objective == 30 and check_plan(s, late) == []
+    assert {i.id: i.decayed_value for i in late.scheduled} == {"a": 5, "b": 25}
+
+
+def test_a_late_finish_is_chosen_when_the_work_is_worth_more_than_its_lateness():
+    # Both fit only one after the other, and c has a hard deadline in Q1: a, due Q1, goes late at a cost.
+    s = scenario(work("c", effort=10, value=30, deadline="2027-Q1"), work("a", effort=10, value=20, due={"period": "2027-Q1", "late_cost": 15}))
+    found = both(s)
+    assert starts(found["plan"]) == {"c": "2027-Q1", "a": "2027-Q2"} and found["objective"] == 35
+
+
+def test_an_initiatives_own_cost_of_delay_puts_it_first():
+    s = scenario(work("steady", effort=10, value=25), work("urgent", effort=10, value=20, cost_of_delay=8))
+    found = both(s)
+    assert starts(found["plan"]) == {"urgent": "2027-Q1", "steady": "2027-Q2"} and found["objective"] == 45
+    assert plan_of(s, {"steady": 0, "urgent": 1}).objective == 37
+
+
+def test_a_due_period_outside_the_horizon_is_located():
+    data = scenario_data(initiatives=[work("a", due={"period": "2029-Q1", "late_cost": 1})])
+    assert problems(data) == [("initiatives[0].due.period", "'2029-Q1' is not a period of the horizon (2027-Q1 .. 2027-Q2) (did you mean '2027-Q1'?)")]
