@@ -19,7 +19,7 @@ from planner.plan import Plan, PlanStatus, TeamPeriod
 from planner.quantities import SHARE_SCALE, hundredths, plain_number, spread
 from planner.rules import FIGURES, RuleKind, need_name, pair, rule_name
 from planner.scenario import Allocation, Frozen, Objective, Scenario
-from planner.scoring import VALUE_SCALE, finish_value, stability_cost
+from planner.scoring import VALUE_SCALE, finish_value, stability_cost, synergy_value
 
 
 class Violation(Frozen):
@@ -462,7 +462,7 @@ def score_plan(scenario: Scenario, plan: Plan) -> float | None:
     finishes = {i: k for i, k in ends.items() if k < len(scenario.periods)}
     if scenario.policies.objective is Objective.makespan:
         return float(max((k + 1 for k in finishes.values()), default=0))
-    value = sum(finish_value(scenario, by_id[i], k) for i, k in finishes.items())
+    value = sum(finish_value(scenario, by_id[i], k) for i, k in finishes.items()) + synergy_value(scenario, finishes)
     return (value - _stability_cost(scenario, plan) - _shortfall_cost(scenario, plan)) / VALUE_SCALE
 
 

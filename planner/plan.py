@@ -16,7 +16,7 @@ from planner.allocations import floors, penalty, reserve_uses, shortfalls
 from planner.explanation import Explanation, Reason
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, MoSCoW, Need, Objective, PeriodLabel, Scenario, TeamId
-from planner.scoring import VALUE_SCALE, finish_value, initiative_value, ratio_score, stability_cost
+from planner.scoring import VALUE_SCALE, finish_value, initiative_value, ratio_score, stability_cost, synergy_value
 from planner.settings import Backend, PlanStatus, SolveSettings
 
 
@@ -105,6 +105,14 @@ class FloorReport(Frozen):
     penalty: float = Field(default=0, description="Value the shortfall costs (soft floors).")
 
 
+class SynergyReport(Frozen):
+    """A synergy of the scenario, and whether the plan earns it (schedules all of its initiatives)."""
+
+    synergy: str = Field(description="Its id (its initiatives joined by `+` when it has none).")
+    value: float
+    earned: bool
+
+
 class Plan(Frozen):
     """The outcome of a solve."""
 
@@ -125,6 +133,7 @@ class Plan(Frozen):
     theme_mix: dict[str, float] = Field(default_factory=dict, description="Share of scheduled effort per theme ('' = no theme).")
     reserves: list[ReserveReport] = Field(default_factory=list, description="Each reserve (policies.allocations) per team and period.")
     floors: list[FloorReport] = Field(default_factory=list, description="Each allocation floor per period, or over the horizon.")
+    synergies: list[SynergyReport] = Field(default_factory=list, description="Each synergy, and whether the plan earns it.")
     value: float | None = Field(default=None, description="Total decayed value of the scheduled initiatives (value mode).")
     stability_cost: float | None = Field(default=None, description="Value given up for changing the previous plan; None without a previous plan.")
     changes: list[PlanChange] = Field(default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order.")
@@ -290,6 +299,7 @@ def build_plan(
         ]
         if found
         else [],
+        synergies=[SynergyReport(synergy=x.name, value=x.value, earned=all(i in placements for i in x.ids)) for x in scenario.synergies] if found else [],
         value=round(sum(s.decayed_value for s in scheduled), 3) if found and value_mode else None,
         stability_cost=round(sum(c.cost for c in changes), 3) if found and scenario.previous_plan is not None else None,
         changes=changes,
@@ -343,7 +353,8 @@ def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> fl
 
     value mode: the sum of each scheduled initiative's value after decay for the period it finishes in,
     counted in thousandths (`planner.scoring.decayed_value`), minus the cost of each change to the previous
-    plan (`planner.scoring.stability_cost`) and of each soft floor's shortfall (`planner.allocations.penalty`). makespan mode: the number of periods up to and including the
+    plan (`planner.scoring.stability_cost`) and of each soft floor's shortfall (`planner.allocations.penalty`),
+    plus each synergy whose initiatives are all scheduled (`planner.scoring.synergy_value`). makespan mode: the number of periods up to and including the
     last one in which any scheduled initiative finishes.
     """
     by_id = scenario.initiative_by_id
@@ -353,6 +364,7 @@ def score_placements(scenario: Scenario, placements: dict[str, Placement]) -> fl
     for i, previous in scenario.previous_start.items():
         placed = placements.get(i)
         total -= stability_cost(scenario.policies, previous, placed.start if placed else None)
+    total += synergy_value(scenario, placements)
     if any(a.soft for a in floors(scenario)):
         total -= sum(penalty(f.allocation, f.short) for f in shortfalls(scenario, kind_loads(scenario, placements)))
     return total / VALUE_SCALE

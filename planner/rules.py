@@ -38,6 +38,7 @@ class RuleKind(str, Enum):
     choice_min = "choice_min"  # at least `min` of a choice's options are scheduled
     choice_max = "choice_max"  # at most `max` of a choice's options are scheduled
     wont = "wont"  # a won't-have initiative (MoSCoW) is not scheduled
+    synergy = "synergy"  # a synergy's value is earned exactly when all its initiatives are scheduled (objective only)
     invisible_floor = "invisible_floor"  # policies.invisible_work.min_share, per period
     invisible_cap = "invisible_cap"  # policies.invisible_work.max_share, per period
     team_invisible_floor = "team_invisible_floor"  # policies.invisible_work.team_min_share[team], per period

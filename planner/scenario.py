@@ -243,6 +243,18 @@ class Initiative(Frozen):
         return sum((need.effort for need in self.all_needs), Decimal(0))
 
 
+class Synergy(Frozen):
+    """Initiatives worth more (or, with a negative value, costing more) together than apart."""
+
+    id: Annotated[str, _ID] | None = Field(default=None, description="A name for reports; the ids joined by `+` when omitted.")
+    ids: list[InitiativeId] = Field(min_length=2, description="The initiatives: the plan earns `value` when it schedules every one of them.")
+    value: float = Field(ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False, description="Value earned when all are scheduled; negative for a combined cost.")
+
+    @property
+    def name(self) -> str:
+        return self.id or "+".join(self.ids)
+
+
 class Scoring(str, Enum):
     rice = "rice"
     ice = "ice"
@@ -417,6 +429,7 @@ class Scenario(Frozen):
     policies: Policies = Field(default_factory=Policies, description="Scoring and guardrails.")
     initiatives: list[Initiative] = Field(default_factory=list, description="The work competing for capacity.")
     choices: list[Choice] = Field(default_factory=list, description="Choices between options: how many of a group of initiatives are scheduled.")
+    synergies: list[Synergy] = Field(default_factory=list, description="Initiatives worth more (or less) together: value earned when all are scheduled.")
     previous_plan: dict[InitiativeId, PeriodLabel] | None = Field(
         default=None,
         description="The plan being revised: start period per initiative it scheduled. In a file, also the path "

@@ -7,6 +7,7 @@ the rank-ordered baseline that spreadsheets use.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from planner.scenario import Initiative, Objective, Policies, Scenario, Scoring
@@ -65,13 +66,19 @@ def finish_value(scenario: Scenario, initiative: Initiative, finish: int) -> int
     `due.late_cost` for each period after its due period, each rounded half-even to 0.001 like the rest."""
     value = decayed_value(initiative, scenario.policies, finish)
     if initiative.cost_of_delay:
-        value -= _thousandths(initiative.cost_of_delay) * finish
+        value -= thousandths(initiative.cost_of_delay) * finish
     if initiative.due is not None:
-        value -= _thousandths(initiative.due.late_cost) * max(0, finish - scenario.period_index[initiative.due.period])
+        value -= thousandths(initiative.due.late_cost) * max(0, finish - scenario.period_index[initiative.due.period])
     return value
 
 
-def _thousandths(amount: float) -> int:
+def synergy_value(scenario: Scenario, scheduled: Collection[str]) -> int:
+    """Thousandths of value the synergies earn (or cost) whose initiatives are all scheduled."""
+    return sum(thousandths(s.value) for s in scenario.synergies if all(i in scheduled for i in s.ids))
+
+
+def thousandths(amount: float) -> int:
+    """An amount of value in whole thousandths, rounded half-even: how the objective counts it."""
     return int((Decimal(repr(amount)) * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 

@@ -76,6 +76,7 @@ class _Checker:
         self._dependency_cycles()
         self._mandatory_exclusions()
         self._choices()
+        self._synergies()
         self._policies()
         self._previous_plan()
         self._expectations()
@@ -340,6 +341,19 @@ class _Checker:
             if len(possible) < choice.min <= len(seen):
                 wont = sorted(i.id for i in known if i.wont)
                 self.error(at + ("min",), f"choice '{choice.id}' asks for at least {choice.min}, but {_quote(wont)} are won't haves (moscow: wont)")
+
+    def _synergies(self) -> None:
+        first_at: dict[str, int] = {}
+        for n, synergy in enumerate(self.s.synergies):
+            at: Path = ("synergies", n)
+            if synergy.name in first_at:
+                self.error(at, f"synergies[{first_at[synergy.name]}] is named '{synergy.name}' too: give one of them an `id`")
+            first_at.setdefault(synergy.name, n)
+            for k, initiative in enumerate(synergy.ids):
+                if initiative not in self.initiative_ids:
+                    self.error(at + ("ids", k), f"unknown initiative '{initiative}'" + self.suggest(initiative, self.initiative_ids))
+                elif synergy.ids.index(initiative) != k:
+                    self.error(at + ("ids", k), f"'{initiative}' is listed twice in the synergy")
 
     def _mandatory_exclusions(self) -> None:
         required = {i.id for i in self.s.initiatives if i.mandatory or i.committed is not None}

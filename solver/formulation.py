@@ -41,6 +41,7 @@ from planner.plan import SolveSettings, is_required, need_loads, window
 from planner.quantities import SHARE_SCALE, hundredths, plain_number
 from planner.rules import Rule, RuleKind, need_name, pair, rule_name
 from planner.scenario import Initiative, Objective, Scenario
+from planner.scoring import thousandths
 from solver.variables import Var, Variables, tightened
 
 Sense = Literal["<=", ">=", "=="]
@@ -124,7 +125,7 @@ class Formulation:
         self.upper: list[int] = []  # each variable's upper bound; 1 for a binary, all lower bounds are 0
         self.rows: list[Row] = []
         self.periods_used: Var | None = None  # makespan mode: the objective's variable
-        self.penalties: list[tuple[int, Var]] = []  # objective terms of what the plan is charged for (a soft floor's shortfall)
+        self.extra_terms: list[tuple[int, Var]] = []  # objective terms beside the initiatives': soft floors' shortfalls, synergies
         self.v = Variables(scenario)
         _add_decisions(self)
         for family in FAMILIES:
@@ -390,9 +391,30 @@ def add_allocations(f: Formulation) -> None:
             rule = Rule(kind=RuleKind.allocation_floor, group=allocation.name, period=when, limit=str(allocation.share))
             if allocation.soft is not None:
                 short = f.variable("short", *ids, upper=floor_amount(allocation, capacity))
-                f.penalties.append((-penalty(allocation, 1), short))
+                f.extra_terms.append((-penalty(allocation, 1), short))
                 terms = [*terms, (1, short)]
             f.linear(RuleKind.allocation_floor, ids, terms, ">=", floor_amount(allocation, capacity), rule)
+
+
+def add_synergies(f: Formulation) -> None:
+    """Objective only: `together[s]` is true exactly when it can matter that every initiative of synergy s
+    is scheduled. Worth value: it implies each one's `chosen` (so it is earned only with all of them).
+    A cost: all of them imply it (so it is paid whenever they are all in). None without an objective."""
+    if f.diagnosing or f.scenario.policies.objective is not Objective.value:
+        return
+    for synergy in f.scenario.synergies:
+        chosen = [f.v.selected(i) for i in synergy.ids]
+        amount = thousandths(synergy.value)
+        if not amount or any(var is None for var in chosen):
+            continue  # worth nothing, or one of them can never be scheduled
+        members = [var for var in chosen if var is not None]
+        together = f.variable("together", synergy.name)
+        f.extra_terms.append((amount, together))
+        if amount > 0:
+            for initiative, var in zip(synergy.ids, members):
+                f.typed(Form.clause, RuleKind.synergy, (synergy.name, initiative), [var], [together])
+        else:
+            f.typed(Form.clause, RuleKind.synergy, (synergy.name,), [together], members)
 
 
 FAMILIES: list[Callable[[Formulation], None]] = [
@@ -404,6 +426,7 @@ FAMILIES: list[Callable[[Formulation], None]] = [
     add_invisible_work_floor,
     add_theme_shares,
     add_allocations,
+    add_synergies,
 ]
 
 
@@ -439,4 +462,4 @@ def _objective(f: Formulation) -> Goal:
             f.linear("periods_used", (i, s.periods[p]), [(1, periods)], ">=", p + s.initiative_by_id[i].duration, enforced_by=started)
         return Goal("minimize", [(1, periods)])
     terms, constant = v.value_terms()
-    return Goal("maximize", terms + f.penalties, constant)
+    return Goal("maximize", terms + f.extra_terms, constant)

@@ -55,7 +55,7 @@ def test_every_row_and_variable_is_named_in_the_rules_vocabulary(path):
     assert {row.kind for row in f.rows} <= kinds
     assert len({row.name for row in f.rows}) == len(f.rows), "two rows share a name"
     assert len(set(f.names)) == len(f.names), "two variables share a name"
-    assert all(name.startswith(("start[", "chosen[", "serve[", "short[", "periods_used")) for name in f.names)
+    assert all(name.startswith(("start[", "chosen[", "serve[", "short[", "together[", "periods_used")) for name in f.names)
 
 
 VALID = {"signup": (0, "web"), "cdn": (0, "ops"), "promo": (1, "web")}

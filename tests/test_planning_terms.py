@@ -323,3 +323,38 @@ def test_an_initiatives_own_cost_of_delay_puts_it_first():
 def test_a_due_period_outside_the_horizon_is_located():
     data = scenario_data(initiatives=[work("a", due={"period": "2029-Q1", "late_cost": 1})])
     assert problems(data) == [("initiatives[0].due.period", "'2029-Q1' is not a period of the horizon (2027-Q1 .. 2027-Q2) (did you mean '2027-Q1'?)")]
+
+
+# --- synergies ---------------------------------------------------------------------------------------------
+
+
+def test_a_synergy_makes_two_worth_taking_together():
+    items = [work("a", effort=10, value=10), work("b", effort=10, value=10), work("c", effort=10, value=25)]
+    without = both(scenario(*items))  # without it: c and one of the others
+    assert "c" in without["scheduled"] and len(without["scheduled"]) == 2 and without["objective"] == 35
+    s = scenario(*items, synergies=[{"ids": ["a", "b"], "value": 20}])
+    found = both(s)
+    assert found["scheduled"] == {"a", "b"} and found["objective"] == 40
+    assert [(x.synergy, x.earned) for x in found["plan"].synergies] == [("a+b", True)]
+    apart = plan_of(s, {"c": 0, "a": 1})
+    assert apart.objective == 35 and check_plan(s, apart) == [] and not apart.synergies[0].earned
+
+
+def test_a_combined_cost_keeps_two_apart():
+    items = [work("a", effort=5, value=10), work("b", effort=5, value=10), work("c", effort=10, value=8)]
+    s = scenario(*items, synergies=[{"id": "same-people", "ids": ["a", "b"], "value": -15}])
+    found = both(s)  # a and b together: 20 - 15; one of them and c: 18
+    assert found["objective"] == 18 and "c" in found["scheduled"] and len(found["scheduled"] & {"a", "b"}) == 1
+    assert plan_of(s, {"a": 0, "b": 0}).objective == 5
+
+
+def test_bad_synergies_are_located():
+    data = scenario_data(
+        initiatives=[work("a"), work("b")], synergies=[{"ids": ["a", "bb"], "value": 1}, {"ids": ["a", "a"], "value": 1}, {"ids": ["a", "bb"], "value": 2}]
+    )
+    assert problems(data) == [
+        ("synergies[0].ids[1]", "unknown initiative 'bb' (did you mean 'b'?)"),
+        ("synergies[1].ids[1]", "'a' is listed twice in the synergy"),
+        ("synergies[2]", "synergies[0] is named 'a+bb' too: give one of them an `id`"),
+        ("synergies[2].ids[1]", "unknown initiative 'bb' (did you mean 'b'?)"),
+    ]
