@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli import main
-from api.cli.importing import Columns, Mapping
+from api.cli.importing import USUAL_MOSCOW, Columns, Mapping
 from planner import load_scenario
 from planner.plan import PlanStatus
+from planner.scenario import MoSCoW
 from tests.factories import REFERENCE, REPO
 from tests.solving import solved
 from tests.test_docs import yaml_blocks
@@ -176,6 +177,73 @@ def test_a_moscow_column_gives_value(tmp_path):
     code, overlay = run(tmp_path, CLOUD, mapping.replace("value: Medium", "value: Could"))
     assert code == 0
     assert [by_id(overlay)[i]["value"] for i in ("SHOP-160", "SHOP-173", "SHOP-176", "SHOP-175")] == [100, 30, 10, 10]
+
+
+def test_a_moscow_column_labels_each_initiative_and_a_default_fills_its_blanks(tmp_path):
+    code, overlay = run(tmp_path, CLOUD, MAPPING.replace("defaults:", "defaults:\n  moscow: could") + "moscow: {column: MoSCoW}\n")
+    assert code == 0
+    imported = by_id(overlay)
+    # The export's Custom field (MoSCoW) says Must, Should and Could; SHOP-175 and SHOP-176 leave it blank.
+    assert {i: imported[i]["moscow"] for i in ("SHOP-101", "SHOP-102", "SHOP-172", "SHOP-175", "SHOP-176")} == {
+        "SHOP-101": "must",
+        "SHOP-102": "should",
+        "SHOP-172": "should",
+        "SHOP-175": "could",
+        "SHOP-176": "could",
+    }
+    assert imported["SHOP-101"]["value"] == 30  # the value still comes from Priority
+    scenario = load_scenario(tmp_path / "imported.yaml")
+    must = {i.id for i in scenario.initiatives if i.id in imported and i.mandatory}
+    assert must == {"SHOP-101", "SHOP-103", "SHOP-151", "SHOP-160", "SHOP-163", "SHOP-164", "SHOP-170", "SHOP-194"}
+
+
+LABELLED = """Issue key,Summary,Issue Type,Team,Story Points,Parent,Issue id,MoSCoW,Business Value
+APP-1,Audit log export,Story,platform,4,,1,Must have,1
+APP-2,Saved searches,Story,web,6,,2,should,20
+APP-3,Dark mode,Story,web,4,,3,C,5
+APP-4,Voice input,Story,ml,8,,4,Won’t have,90
+APP-5,Offline mode,Epic,web,,,5,Could,8
+APP-6,Offline storage,Story,web,4,5,6,MUST-HAVE,
+APP-7,Offline sync,Story,platform,2,5,7,Not sure,
+"""
+LABELLED_MAPPING = "columns: {parent: Parent, value: Business Value}\nmoscow:\n  column: MoSCoW\n  map: {Not sure: null}\n"
+
+
+def test_an_import_with_moscow_labels_solves_with_its_musts_scheduled_and_its_wont_haves_left_out(tmp_path):
+    code, overlay = run(tmp_path, LABELLED, LABELLED_MAPPING)
+    assert code == 0
+    # Any usual spelling, case and apostrophes aside; the epic APP-5 keeps its own label, not its child's.
+    assert [(i["id"], i.get("moscow")) for i in overlay["initiatives"]] == [
+        ("APP-1", "must"),
+        ("APP-2", "should"),
+        ("APP-3", "could"),
+        ("APP-4", "wont"),
+        ("APP-5", "could"),
+    ]
+    plan = solved(load_scenario(tmp_path / "imported.yaml"))  # and re-checked by the solver-free checker
+    assert plan.status is PlanStatus.optimal
+    # APP-1 is worth little but is a must; APP-4 is worth the most and fits, but is a won't have.
+    assert "APP-1" in plan.scheduled_by_id() and "APP-4" not in plan.scheduled_by_id()
+    assert {u.id: u.moscow for u in plan.not_scheduled}["APP-4"] is MoSCoW.wont
+    run(tmp_path, LABELLED.replace("Won’t have", "Should"), LABELLED_MAPPING)
+    assert "APP-4" in solved(load_scenario(tmp_path / "imported.yaml")).scheduled_by_id()  # as a should, it is
+
+
+def test_a_moscow_cell_the_map_lacks_is_located_with_a_did_you_mean_and_nothing_is_written(tmp_path, capsys):
+    code, overlay = run(tmp_path, LABELLED.replace("should", "Shuold"), "moscow: {column: MoSCoW, map: {P1: must}}\n")
+    assert code == 1 and overlay is None
+    err = capsys.readouterr().err
+    export = tmp_path / "export.csv"
+    then = "; map it to must, should, could or wont, or to null to ignore it"
+    assert f"{export}:3:8: MoSCoW: 'Shuold' is not in the mapping's moscow.map (did you mean 'Should'?){then}" in err
+    assert f"{export}:8:8: MoSCoW: 'Not sure' is not in the mapping's moscow.map (it maps Must, Must have" in err
+    assert "P1" in err  # the mapping's own words are among those it maps
+
+
+def test_a_moscow_default_without_a_moscow_column_is_an_error_in_the_mapping(tmp_path, capsys):
+    code, _ = run(tmp_path, LABELLED, "defaults: {moscow: could}\n")
+    assert code == 1
+    assert "defaults.moscow is read like a cell of the MoSCoW column: give moscow: {column: ...} too" in capsys.readouterr().err
 
 
 def test_a_missing_column_is_named_where_the_mapping_names_it_with_a_did_you_mean(tmp_path, capsys):
@@ -334,4 +402,7 @@ def test_the_mapping_the_format_docs_show_has_every_key_and_is_one_the_importer_
     (shown,) = [yaml.safe_load(block) for block in yaml_blocks(REPO / "docs" / "scenario-format.md") if block.startswith("columns:")]
     assert set(shown) == set(Mapping.model_fields)
     assert set(shown["columns"]) == set(Columns.model_fields)
-    Mapping.model_validate(shown)
+    mapping = Mapping.model_validate(shown)
+    assert mapping.moscow is not None and mapping.moscow.map  # the example shows a map of the mapping's own words
+    format_docs = (REPO / "docs" / "scenario-format.md").read_text()
+    assert [spelling for spelling in USUAL_MOSCOW if f"`{spelling}`" not in format_docs] == []  # the usual spellings are all listed

@@ -16,10 +16,11 @@ import datetime as dt
 import difflib
 import graphlib
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
@@ -29,7 +30,7 @@ from planner.errors import Location, Problem, ScenarioError
 from planner.loader import read_document
 from planner.periods import Granularity
 from planner.quantities import plain_number
-from planner.scenario import InitiativeId, Scenario
+from planner.scenario import InitiativeId, MoSCoW, Scenario
 from planner.source import SourceNode
 
 _Mapped = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)  # a version 2027.2 or a sprint 14 is a name
@@ -58,7 +59,7 @@ class Columns(BaseModel):
 
 
 class ValueMap(BaseModel):
-    """A value read from a named column: Priority, a MoSCoW field."""
+    """A value read from a named column: Priority, or a MoSCoW field read as a number."""
 
     model_config = _Mapped
 
@@ -75,7 +76,38 @@ class PeriodMap(BaseModel):
     map: dict[str, str | None] = Field(description="The column's value -> a period of the base scenario; null: says nothing.")
 
 
-Field_ = Literal["team", "effort", "value"]
+# MoSCoW as people write it; a cell is compared case, spacing, hyphens and apostrophes aside, so these also
+# read `MUST-HAVE`, `won’t` and `Wont have`.
+USUAL_MOSCOW: dict[str, MoSCoW | None] = {
+    spelling: label
+    for label, spellings in {
+        MoSCoW.must: ("Must", "Must have", "M"),
+        MoSCoW.should: ("Should", "Should have", "S"),
+        MoSCoW.could: ("Could", "Could have", "C"),
+        MoSCoW.wont: ("Won't", "Won't have", "Won't have (this time)", "W"),
+    }.items()
+    for spelling in spellings
+}
+
+
+class MoscowMap(BaseModel):
+    """A MoSCoW label read from a named column."""
+
+    model_config = _Mapped
+
+    column: str = Field(description="The column, e.g. MoSCoW (Jira: Custom field (MoSCoW)).")
+    map: dict[str, MoSCoW | None] = Field(
+        default_factory=dict,
+        description="The column's value -> must | should | could | wont (null: says nothing), beside the usual spellings "
+        "(Must, Must have, M, ..., Won't, W), which an entry here overrides.",
+    )
+
+    def labels(self) -> dict[str, MoSCoW | None]:
+        """Every word the column may hold -> its label: the usual spellings, then the mapping's own (which win)."""
+        return USUAL_MOSCOW | self.map
+
+
+Field_ = Literal["team", "effort", "value", "moscow"]
 
 
 class Mapping(BaseModel):
@@ -100,6 +132,7 @@ class Mapping(BaseModel):
     include: dict[str, list[str]] = Field(default_factory=dict, description="Column -> values: only rows holding one of them are imported.")
     exclude: dict[str, list[str]] = Field(default_factory=dict, description="Column -> values: rows holding one of them are not imported.")
     value: ValueMap | None = Field(default=None, description="The value from a named column's words (Priority: High -> 30).")
+    moscow: MoscowMap | None = Field(default=None, description="The MoSCoW label from a named column's words (Must have -> must).")
     earliest_start: PeriodMap | None = Field(default=None, description="The earliest start from a named column (Sprint): the latest period it names.")
     deadline: PeriodMap | None = Field(default=None, description="A deadline from a named column (Fix versions): the earliest period it names.")
 
@@ -109,10 +142,17 @@ class Mapping(BaseModel):
         return {k: [v] if isinstance(v, str | int | float) else v for k, v in rules.items()} if isinstance(rules, dict) else rules
 
     @model_validator(mode="after")
-    def _one_source_of_value(self) -> Mapping:
+    def _each_field_has_one_source(self) -> Mapping:
         if self.value is not None and self.columns.value is not None:
             raise ValueError("give the value as columns.value (a number) or as value: {column, map}, not both")
+        if "moscow" in self.defaults and self.moscow is None:
+            raise ValueError("defaults.moscow is read like a cell of the MoSCoW column: give moscow: {column: ...} too")
         return self
+
+
+def word(text: str) -> str:
+    """A cell's text as a map compares it: case, spacing, hyphens and apostrophes aside (`Won’t-have` is `wont have`)."""
+    return " ".join(re.sub(r"['’]", "", text.casefold()).replace("-", " ").split())
 
 
 @dataclass(frozen=True)
@@ -191,10 +231,12 @@ class _Row:
     earliest_start: str | None = None
     kind: str | None = None
     theme: str | None = None
+    moscow: MoSCoW | None = None
     blank: list[tuple[str, str]] = field(default_factory=list)  # (field, column) of each required cell left blank, with no default
 
 
 _initiative_id: TypeAdapter[str] = TypeAdapter(InitiativeId)
+_T = TypeVar("_T")
 _REQUIRED = ("id", "title", "team", "effort")
 
 
@@ -276,7 +318,7 @@ class _Import:
             if wanted and needed and found is None:
                 found = self.column(wanted, named_at=("columns", name) if explicit else None, what=name)
             self.col[name] = found
-        for key in ("value", "earliest_start", "deadline"):
+        for key in ("value", "moscow", "earliest_start", "deadline"):
             source = getattr(m, key)
             if source is not None:
                 self.named[key] = self.column(source.column, named_at=(key, "column"), what=key)
@@ -398,20 +440,17 @@ class _Import:
                 self.fail(record, col["effort"] or "", f"effort {effort_text} is below 0")
         value_text = given("value")
         if value_text and m.value is not None:
-            known = {k.casefold(): v for k, v in m.value.map.items()}
-            if value_text.casefold() in known:
-                row.value = known[value_text.casefold()]
-            else:
-                close = difflib.get_close_matches(value_text, list(m.value.map), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else f" (it maps {', '.join(m.value.map)})"
-                self.fail(record, self.named["value"] or "", f"'{value_text}' is not in the mapping's value.map{hint}")
+            row.value = self.look_up(record, "value", value_text, m.value.map)
         elif value_text:
             value = number(value_text)
             if value is None or not value.is_finite() or value < 0:
                 self.fail(record, col["value"] or "", f"'{value_text}' is not a number of 0 or more")
             else:
                 row.value = float(value)
-        labels = [word for label in self.cells(record, col["labels"]) for word in label.split()]
+        moscow_text = given("moscow")
+        if moscow_text and m.moscow is not None:
+            row.moscow = self.look_up(record, "moscow", moscow_text, m.moscow.labels(), "; map it to must, should, could or wont, or to null to ignore it")
+        labels = [w for label in self.cells(record, col["labels"]) for w in label.split()]
         row.kind = next((m.kinds[label] for label in labels if label in m.kinds), None)
         theme = next((m.themes[label] for label in labels if label in m.themes), None)
         if theme and theme not in {t.id for t in self.base.themes}:
@@ -423,6 +462,17 @@ class _Import:
         ends = self.periods(record, "deadline")
         row.deadline = min(ends, key=self.base.period_index.__getitem__) if ends else None
         return row
+
+    def look_up(self, record: Record, key: Literal["value", "moscow"], text: str, words: dict[str, _T], then: str = "") -> _T | None:
+        """What a map makes of a cell's text, compared as a `word`; a text the map lacks is an error at the
+        cell, with the nearest of the map's own words (or, when none is near, all of them)."""
+        known = {word(k): k for k in words}
+        if word(text) in known:
+            return words[known[word(text)]]
+        close = difflib.get_close_matches(word(text), list(known), n=1)
+        hint = f" (did you mean '{known[close[0]]}'?)" if close else f" (it maps {', '.join(words)})"
+        self.fail(record, self.named[key] or "", f"'{text}' is not in the mapping's {key}.map{hint}{then}")
+        return None
 
     def periods(self, record: Record, key: Literal["earliest_start", "deadline"]) -> list[str]:
         """The periods a row's Sprint or Fix versions cells name, by the mapping."""
@@ -523,6 +573,8 @@ class _Import:
             value = row.value if row.value is not None else max(values, default=None)
             if value is not None:
                 item["value"] = plain_number(Decimal(str(value)))
+            if row.moscow:  # an epic's label is its own: its children's say how their parts rank within it
+                item["moscow"] = row.moscow.value
             initiatives[key] = item
         return initiatives, rolled
 
