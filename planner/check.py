@@ -19,7 +19,7 @@ from planner.plan import Plan, PlanStatus, TeamPeriod
 from planner.quantities import SHARE_SCALE, hundredths, plain_number, spread
 from planner.rules import FIGURES, RuleKind, need_name, pair, rule_name
 from planner.scenario import Allocation, Frozen, Objective, Scenario
-from planner.scoring import VALUE_SCALE, finish_value, stability_cost, synergy_value
+from planner.scoring import VALUE_SCALE, finish_value, stability_cost, synergy_value, thousandths
 
 
 class Violation(Frozen):
@@ -273,6 +273,11 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 f"choice '{choice.id}' allows at most {choice.max} of its options, the plan has {len(taken)}: {', '.join(taken)}",
                 group=choice.id,
             )
+    for kpi, target in scenario.policies.targets.items():
+        # Each outcome counted in thousandths, rounded half-even, as the objective counts values.
+        delivered = sum(thousandths(i.outcomes[kpi]) for i in scenario.initiatives if i.id in scheduled and kpi in i.outcomes)
+        if delivered < thousandths(target):
+            fail(RuleKind.target, f"the plan delivers {delivered / VALUE_SCALE:g} of KPI '{kpi}', below its target {target:g}", group=kpi)
     _check_capacity_and_floors(scenario, load, invisible, fail)
     _check_allocations(scenario, load, by_kind, fail)
     _check_theme_shares(scenario, theme_effort, fail)

@@ -153,7 +153,17 @@ class Repair(Frozen):
     """A change that makes an infeasible scenario feasible, verified by a re-solve."""
 
     rule: Rule
-    change: Literal["extra_capacity", "deadline_moved", "floor_lowered", "cap_raised", "share_relaxed", "made_optional", "commitment_dropped", "choice_dropped"]
+    change: Literal[
+        "extra_capacity",
+        "deadline_moved",
+        "floor_lowered",
+        "cap_raised",
+        "share_relaxed",
+        "made_optional",
+        "commitment_dropped",
+        "choice_dropped",
+        "target_dropped",
+    ]
     amount: Share | Amount | None = Field(default=None, description="Extra capacity, or the new share.")
     periods: int | None = Field(default=None, description="deadline_moved: periods later.")
     status: PlanStatus = Field(description="Status of the verifying re-solve.")

@@ -16,7 +16,7 @@ from planner.allocations import floors, penalty, reserve_uses, shortfalls
 from planner.explanation import Explanation, Reason
 from planner.quantities import Amount, hundredths, spread
 from planner.scenario import Frozen, Initiative, InitiativeId, MoSCoW, Need, Objective, PeriodLabel, Scenario, TeamId
-from planner.scoring import VALUE_SCALE, finish_value, initiative_value, ratio_score, stability_cost, synergy_value
+from planner.scoring import VALUE_SCALE, finish_value, initiative_value, outcome_totals, ratio_score, stability_cost, synergy_value
 from planner.settings import Backend, PlanStatus, SolveSettings
 
 
@@ -134,6 +134,7 @@ class Plan(Frozen):
     reserves: list[ReserveReport] = Field(default_factory=list, description="Each reserve (policies.allocations) per team and period.")
     floors: list[FloorReport] = Field(default_factory=list, description="Each allocation floor per period, or over the horizon.")
     synergies: list[SynergyReport] = Field(default_factory=list, description="Each synergy, and whether the plan earns it.")
+    outcomes: dict[str, float] = Field(default_factory=dict, description="Each business KPI the scheduled initiatives move, in total.")
     value: float | None = Field(default=None, description="Total decayed value of the scheduled initiatives (value mode).")
     stability_cost: float | None = Field(default=None, description="Value given up for changing the previous plan; None without a previous plan.")
     changes: list[PlanChange] = Field(default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order.")
@@ -299,6 +300,7 @@ def build_plan(
         ]
         if found
         else [],
+        outcomes={kpi: total / VALUE_SCALE for kpi, total in outcome_totals(scenario, placements).items()} if found else {},
         synergies=[SynergyReport(synergy=x.name, value=x.value, earned=all(i in placements for i in x.ids)) for x in scenario.synergies] if found else [],
         value=round(sum(s.decayed_value for s in scheduled), 3) if found and value_mode else None,
         stability_cost=round(sum(c.cost for c in changes), 3) if found and scenario.previous_plan is not None else None,

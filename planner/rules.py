@@ -38,6 +38,7 @@ class RuleKind(str, Enum):
     choice_min = "choice_min"  # at least `min` of a choice's options are scheduled
     choice_max = "choice_max"  # at most `max` of a choice's options are scheduled
     wont = "wont"  # a won't-have initiative (MoSCoW) is not scheduled
+    target = "target"  # policies.targets[kpi]: the scheduled initiatives' outcomes add up to at least it
     synergy = "synergy"  # a synergy's value is earned exactly when all its initiatives are scheduled (objective only)
     invisible_floor = "invisible_floor"  # policies.invisible_work.min_share, per period
     invisible_cap = "invisible_cap"  # policies.invisible_work.max_share, per period
@@ -90,7 +91,7 @@ class Rule(Frozen):
     initiative: str | None = Field(default=None, description="The initiative a mandatory, committed or deadline rule is about.")
     team: str | None = Field(default=None, description="The team of a capacity rule or a team floor.")
     theme: str | None = Field(default=None, description="The theme of a share bound.")
-    group: str | None = Field(default=None, description="The choice or allocation a rule is about.")
+    group: str | None = Field(default=None, description="The choice, allocation or KPI a rule is about.")
     period: str | None = Field(default=None, description="The period of a capacity rule, a deadline or a committed start.")
     limit: str | None = Field(default=None, description="The rule's number as the scenario writes it (a share, a capacity).")
 

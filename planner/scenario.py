@@ -40,6 +40,8 @@ TeamId = Annotated[str, _ID, Field(description="A team's id, e.g. `platform`.")]
 ThemeId = Annotated[str, _ID, Field(description="A theme's id, e.g. `trust`.")]
 InitiativeId = Annotated[str, _ID, Field(description="An initiative's id, e.g. `feature-store`.")]
 ChoiceId = Annotated[str, _ID, Field(description="A choice's id, e.g. `fraud-pivot`.")]
+KpiId = Annotated[str, _ID, Field(description="A business KPI, e.g. `conversion` or `fraud_loss_avoided`.")]
+_Outcome = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False)]
 Skill = Annotated[str, _ID, Field(description="A skill name, e.g. `ml`.")]
 
 
@@ -214,6 +216,9 @@ class Initiative(Frozen):
     earliest_start: PeriodLabel | None = Field(default=None, description="Starts in this period or later.")
     committed: PeriodLabel | None = Field(default=None, description="Promised in an earlier plan: scheduled, starting in this period.")
     depends_on: list[InitiativeId] = Field(default_factory=list, description="Prerequisites: each finishes before this one starts.")
+    outcomes: dict[KpiId, _Outcome] = Field(
+        default_factory=dict, description="What it moves each business KPI by when delivered, e.g. `{conversion: 0.4}`; the plan totals them."
+    )
     depends_on_any: list[InitiativeId] = Field(
         default_factory=list, description="Alternative prerequisites: at least one of them is scheduled and finishes before this one starts."
     )
@@ -384,6 +389,9 @@ class Policies(Frozen):
         description="Delivered one period later = worth this fraction less (0.1 = 10%).",
     )
     invisible_work: InvisibleWorkPolicy = Field(default_factory=InvisibleWorkPolicy, description="Invisible-work floors and caps.")
+    targets: dict[KpiId, _Outcome] = Field(
+        default_factory=dict, description="A hard minimum per KPI: the scheduled initiatives' outcomes add up to at least this."
+    )
     allocations: list[Allocation] = Field(
         default_factory=list, description="Shares of capacity set aside for kinds of work (`reserve`), or minimums for them (`floor`)."
     )

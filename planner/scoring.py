@@ -77,6 +77,16 @@ def synergy_value(scenario: Scenario, scheduled: Collection[str]) -> int:
     return sum(thousandths(s.value) for s in scenario.synergies if all(i in scheduled for i in s.ids))
 
 
+def outcome_totals(scenario: Scenario, scheduled: Collection[str]) -> dict[str, int]:
+    """Thousandths of each KPI (every one an initiative moves or a target names) the scheduled initiatives deliver."""
+    totals = dict.fromkeys(sorted({k for i in scenario.initiatives for k in i.outcomes} | set(scenario.policies.targets)), 0)
+    for initiative in scenario.initiatives:
+        if initiative.id in scheduled:
+            for kpi, amount in initiative.outcomes.items():
+                totals[kpi] += thousandths(amount)
+    return totals
+
+
 def thousandths(amount: float) -> int:
     """An amount of value in whole thousandths, rounded half-even: how the objective counts it."""
     return int((Decimal(repr(amount)) * VALUE_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

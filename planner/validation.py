@@ -179,6 +179,14 @@ class _Checker:
             for field in ("mandatory", "committed"):
                 if getattr(initiative, field):
                     self.error(at + (field,), f"initiative '{initiative.id}' is a won't have (moscow: wont), which is never scheduled, but it is {field}")
+        elif initiative.mandatory or initiative.committed is not None:
+            by_id = self.s.initiative_by_id
+            for k, other in enumerate(initiative.depends_on):
+                if other in by_id and by_id[other].wont:
+                    self.error(at + ("depends_on", k), f"'{initiative.id}' must be scheduled, but it depends on '{other}', a won't have (moscow: wont)")
+            alternatives = [by_id[a] for a in initiative.depends_on_any if a in by_id]
+            if alternatives and all(a.wont for a in alternatives):
+                self.error(at + ("depends_on_any",), f"'{initiative.id}' must be scheduled, but every one of its alternative prerequisites is a won't have")
 
     def _unknown_theme(self, theme: str) -> str:
         if not self.theme_ids:
@@ -396,6 +404,10 @@ class _Checker:
                 "so only a plan with nothing in it would keep them",
             )
         self._allocations()
+        kpis = {kpi for i in self.s.initiatives for kpi in i.outcomes}
+        for kpi in policies.targets:
+            if kpi not in kpis:
+                self.error(("policies", "targets", kpi), f"no initiative has an outcome for KPI '{kpi}'" + self.suggest(kpi, kpis))
         if policies.scoring is Scoring.weighted and not policies.weights:
             self.error(("policies", "weights"), "scoring 'weighted' needs policies.weights: a weight per criterion")
 

@@ -42,6 +42,7 @@ def policy_rules(scenario: Scenario) -> list[Rule]:
         if allocation.share and allocation.soft is None:
             kind = RuleKind.reserve if allocation.mode.value == "reserve" else RuleKind.allocation_floor
             rules.append(Rule(kind=kind, group=allocation.name, limit=str(allocation.share)))
+    rules += [Rule(kind=RuleKind.target, group=kpi, limit=f"{target:g}") for kpi, target in scenario.policies.targets.items()]
     for choice in scenario.choices:
         if choice.min:
             rules.append(Rule(kind=RuleKind.choice_min, group=choice.id, limit=str(choice.min)))
@@ -88,6 +89,8 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
                 initiative["moscow"] = "should"  # a must is mandatory: made optional, it is a should
         elif rule.kind in (RuleKind.reserve, RuleKind.allocation_floor):
             policies["allocations"] = [a for a in policies["allocations"] if (a.get("id") or "+".join(a["kinds"])) != rule.group]
+        elif rule.kind is RuleKind.target:
+            policies["targets"].pop(rule.group, None)
         elif rule.kind in (RuleKind.choice_min, RuleKind.choice_max):
             choice = next(c for c in data["choices"] if c["id"] == rule.group)
             choice.pop("min" if rule.kind is RuleKind.choice_min else "max", None)

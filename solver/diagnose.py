@@ -140,6 +140,8 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         return verified("commitment_dropped", without(scenario, rule))
     if rule.kind in (RuleKind.choice_min, RuleKind.choice_max):
         return verified("choice_dropped", without(scenario, rule))
+    if rule.kind is RuleKind.target:
+        return verified("target_dropped", without(scenario, rule))
     if rule.kind is RuleKind.deadline:
         assert rule.initiative and rule.period
         last = len(scenario.periods) - 1

@@ -179,7 +179,7 @@ class Formulation:
 
     def window(self, initiative: Initiative) -> range:
         """Starts to create variables for: the window, or while diagnosing, all but the deadline and commitment."""
-        if not self.diagnosing or initiative.id in self.settings.force_out:
+        if not self.diagnosing or initiative.id in self.settings.force_out or initiative.wont:
             return window(self.scenario, initiative, self.settings)
         first = self.scenario.period_index[initiative.earliest_start] if initiative.earliest_start else 0
         return range(first, len(self.scenario.periods) - initiative.duration + 1)
@@ -396,6 +396,14 @@ def add_allocations(f: Formulation) -> None:
             f.linear(RuleKind.allocation_floor, ids, terms, ">=", floor_amount(allocation, capacity), rule)
 
 
+def add_targets(f: Formulation) -> None:
+    """Hard: each KPI target is met: the outcomes of the scheduled initiatives add up to at least it (thousandths)."""
+    for kpi, target in f.scenario.policies.targets.items():
+        terms = [(thousandths(i.outcomes[kpi]), var) for i in f.scenario.initiatives if kpi in i.outcomes and (var := f.v.selected(i.id)) is not None]
+        rule = Rule(kind=RuleKind.target, group=kpi, limit=str(target))
+        f.linear(RuleKind.target, (kpi,), [t for t in terms if t[0]], ">=", thousandths(target), rule)
+
+
 def add_synergies(f: Formulation) -> None:
     """Objective only: `together[s]` is true exactly when it can matter that every initiative of synergy s
     is scheduled. Worth value: it implies each one's `chosen` (so it is earned only with all of them).
@@ -426,6 +434,7 @@ FAMILIES: list[Callable[[Formulation], None]] = [
     add_invisible_work_floor,
     add_theme_shares,
     add_allocations,
+    add_targets,
     add_synergies,
 ]
 

@@ -18,7 +18,7 @@ from planner.allocations import reserves_hold, reserves_of, shortfalls
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, is_required, need_loads, score_placements, window
 from planner.quantities import SHARE_SCALE, hundredths
 from planner.scenario import Allocation, Choice, Initiative, Objective, Scenario
-from planner.scoring import ratio_score
+from planner.scoring import outcome_totals, ratio_score, thousandths
 
 
 class _Fill:
@@ -74,6 +74,11 @@ class _Fill:
     def taken(self, choice: Choice) -> int:
         """How many of a choice's options are placed."""
         return sum(1 for option in choice.of if option in self.placements)
+
+    def short_targets(self) -> list[str]:
+        """The KPIs whose target the placed work does not meet yet."""
+        totals = outcome_totals(self.s, self.placements)
+        return [kpi for kpi, target in self.s.policies.targets.items() if totals[kpi] < thousandths(target)]
 
     def choices_met(self) -> bool:
         return all(self.taken(choice) >= choice.min for choice in self.s.choices)
@@ -224,6 +229,16 @@ def _fill_floors(fill: _Fill, invisible: list[Initiative]) -> None:
                     break
 
 
+def _fill_targets(fill: _Fill, ranked: list[Initiative]) -> None:
+    """Place the work that moves each KPI short of its target most, in that order, until the target is met."""
+    for kpi in fill.short_targets():
+        movers = sorted((i for i in ranked if i.outcomes.get(kpi, 0) > 0), key=lambda i: -i.outcomes[kpi])
+        for initiative in movers:
+            if kpi not in fill.short_targets():
+                break
+            fill.try_place(initiative)
+
+
 def _fill_allocation_floors(fill: _Fill, ranked: list[Initiative]) -> None:
     """Place the best-ranked listed work of each hard allocation floor still short: where it loads the
     period short (a floor per period), or anywhere (a floor over the horizon)."""
@@ -279,6 +294,7 @@ def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None)
             continue
         _fill_floors(fill, invisible)
         _fill_allocation_floors(fill, ranked)
+        _fill_targets(fill, ranked)
         placements = _fill_the_rest(fill, scenario, ranked)
         if placements is not None and (best is None or _worth(scenario, placements) > _worth(scenario, best)):
             best = placements
@@ -297,7 +313,7 @@ def _fill_the_rest(fill: _Fill, scenario: Scenario, ranked: list[Initiative]) ->
             _fill_in_passes(fill, [i for i in ranked if i.theme == theme], until=fill.theme_minimums_met)
     fill.protect_minimums = True
     _fill_in_passes(fill, ranked)
-    if not (fill.floors_met() and fill.theme_minimums_met() and fill.choices_met()):
+    if not (fill.floors_met() and fill.theme_minimums_met() and fill.choices_met() and not fill.short_targets()):
         return None
     return fill.placements
 

@@ -404,6 +404,14 @@ def test_a_soft_floor_is_never_broken_but_its_shortfall_costs_its_penalty():
     assert score_plan(scenario, plan) == plan.objective
 
 
+def test_outcomes_below_a_kpi_target_break_target():
+    scenario = tiny(promo={"outcomes": {"nps": 2}}, cdn={"outcomes": {"nps": 1.5}}, policies={"targets": {"nps": 3.5}})
+    valid(scenario, VALID)  # exactly its target
+    violation = only(check_plan(scenario, plan_of(scenario, without(VALID, "cdn"))))
+    assert (violation.rule, violation.group, violation.name) == (RuleKind.target, "nps", "target[nps]")
+    assert says(violation, "delivers 2 of KPI 'nps', below its target 3.5")
+
+
 # --- what only a plan file can get wrong --------------------------------------------------------------------
 
 

@@ -84,6 +84,7 @@ BROKEN = {
         lambda: with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "teams": ["ops"]}),
         VALID,
     ),
+    "target[nps]": (lambda: tiny(promo={"outcomes": {"nps": 3}}, cdn={"outcomes": {"nps": 1}}, policies={"targets": {"nps": 3}}), without(VALID, "promo")),
     "allocation_floor[infrastructure]": (
         lambda: with_allocations(tiny(), {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "over": "horizon"}),
         without(VALID, "cdn"),

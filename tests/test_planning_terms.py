@@ -99,6 +99,11 @@ def test_bad_uses_of_moscow_are_located():
         ("initiatives[0].mandatory", "initiative 'a' is a must (moscow: must), which is mandatory: leave out `mandatory: false`"),
         ("initiatives[1].committed", "initiative 'b' is a won't have (moscow: wont), which is never scheduled, but it is committed"),
     ]
+    blocked = scenario_data(initiatives=[work("a", moscow="wont"), work("b", moscow="must", depends_on=["a"]), work("c", mandatory=True, depends_on_any=["a"])])
+    assert problems(blocked) == [
+        ("initiatives[1].depends_on[0]", "'b' must be scheduled, but it depends on 'a', a won't have (moscow: wont)"),
+        ("initiatives[2].depends_on_any", "'c' must be scheduled, but every one of its alternative prerequisites is a won't have"),
+    ]
     assert problems(scenario_data(initiatives=[work("c", moscow="may")])) == [
         ("initiatives[0].moscow", "'may' is not one of 'must', 'should', 'could' or 'wont'")
     ]
@@ -358,3 +363,38 @@ def test_bad_synergies_are_located():
         ("synergies[2]", "synergies[0] is named 'a+bb' too: give one of them an `id`"),
         ("synergies[2].ids[1]", "unknown initiative 'bb' (did you mean 'b'?)"),
     ]
+
+
+# --- outcomes and targets ----------------------------------------------------------------------------------
+
+
+def test_kpi_totals_are_reported_and_a_target_is_a_hard_minimum():
+    items = [
+        work("checkout", effort=10, value=30, outcomes={"conversion": 0.4}),
+        work("fraud-model", effort=10, value=10, outcomes={"fraud_loss_avoided": 120}),
+        work("search", effort=10, value=25, outcomes={"conversion": 0.2}),
+    ]
+    free = both(scenario(*items))
+    assert free["scheduled"] == {"checkout", "search"} and free["plan"].outcomes == {"conversion": 0.6, "fraud_loss_avoided": 0}
+    s = scenario(*items, policies={"targets": {"fraud_loss_avoided": 100}})
+    found = both(s)  # the target costs 15 of value: fraud-model displaces search
+    assert found["scheduled"] == {"checkout", "fraud-model"} and found["objective"] == 40
+    assert found["plan"].outcomes == {"conversion": 0.4, "fraud_loss_avoided": 120}
+    broken = plan_of(s, {"checkout": 0, "search": 1})
+    assert [v.name for v in check_plan(s, broken)] == ["target[fraud_loss_avoided]"]
+    assert "delivers 0 of KPI 'fraud_loss_avoided', below its target 100" in check_plan(s, broken)[0].message
+    assert set(starts(verified(s, greedy_plan(s)))) >= {"fraud-model"}
+
+
+def test_a_target_no_plan_can_meet_is_infeasible_and_the_diagnosis_drops_it():
+    from solver.diagnose import diagnose
+
+    s = scenario(work("a", effort=10, value=1, outcomes={"nps": 2}), policies={"targets": {"nps": 5}})
+    assert {solved(s, backend=b).status for b in BACKENDS} == {PlanStatus.infeasible}
+    diagnosis, _ = diagnose(s, SolveSettings(time_limit=10, workers=1))
+    assert [r.name for r in diagnosis.conflict] == ["target[nps]"] and diagnosis.repairs[0].change == "target_dropped"
+
+
+def test_a_target_for_a_kpi_no_initiative_moves_is_located():
+    data = scenario_data(initiatives=[work("a", outcomes={"conversion": 1})], policies={"targets": {"convresion": 1}})
+    assert problems(data) == [("policies.targets.convresion", "no initiative has an outcome for KPI 'convresion' (did you mean 'conversion'?)")]

@@ -280,6 +280,7 @@ RULE_WORDS = {
     RuleKind.theme_max_share: "theme '{theme}' gets at most {share} of scheduled effort",
     RuleKind.choice_min: "at least {limit} of choice '{group}' is scheduled",
     RuleKind.reserve: "{share} of capacity is reserved for {group}",
+    RuleKind.target: "the plan delivers at least {limit} of KPI '{group}'",
     RuleKind.allocation_floor: "{group} gets at least {share} of capacity",
     RuleKind.choice_max: "at most {limit} of choice '{group}' is scheduled",
 }
@@ -414,7 +415,7 @@ def _repair(r: Repair, scenario: Scenario) -> str:
         return f"change '{rule}' to {_share(str(r.amount))}"
     if r.change == "made_optional":
         return f"make '{r.rule.initiative}' optional"
-    if r.change == "choice_dropped":
+    if r.change in ("choice_dropped", "target_dropped"):
         return f"drop the rule that {rule}"
     return f"drop the commitment of '{r.rule.initiative}' to {r.rule.period}"
 
