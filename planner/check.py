@@ -144,6 +144,13 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
                 initiative=item.id,
                 period=initiative.deadline,
             )
+        if initiative.in_progress is not None and start != 0:
+            fail(
+                RuleKind.in_progress,
+                f"'{item.id}' is under way: it continues from the first period {labels[0]}, not from {item.start}",
+                initiative=item.id,
+                period=item.start,
+            )
         if initiative.committed and item.start != initiative.committed:
             fail(
                 RuleKind.committed,

@@ -38,6 +38,7 @@ class ScheduledInitiative(Frozen):
     invisible: bool = Field(description="Its kind counts as invisible work.")
     required: bool = Field(default=False, description="The plan had to schedule it: mandatory, committed, or every initiative under makespan.")
     moscow: MoSCoW | None = Field(default=None, description="Its MoSCoW label, when the scenario gives one.")
+    in_progress: bool = Field(default=False, description="Work already under way, continued with what is left of it.")
     start: PeriodLabel = Field(description="First period of the work.")
     finish: PeriodLabel = Field(description="Last period of the work.")
     needs: list[NeedAssignment] = Field(description="One per need, in the order of `effort` then `needs`.")
@@ -135,6 +136,7 @@ class Plan(Frozen):
     floors: list[FloorReport] = Field(default_factory=list, description="Each allocation floor per period, or over the horizon.")
     synergies: list[SynergyReport] = Field(default_factory=list, description="Each synergy, and whether the plan earns it.")
     outcomes: dict[str, float] = Field(default_factory=dict, description="Each business KPI the scheduled initiatives move, in total.")
+    stopped: list[InitiativeId] = Field(default_factory=list, description="Work under way (`in_progress` with `may_stop`) that the plan stops.")
     value: float | None = Field(default=None, description="Total decayed value of the scheduled initiatives (value mode).")
     stability_cost: float | None = Field(default=None, description="Value given up for changing the previous plan; None without a previous plan.")
     changes: list[PlanChange] = Field(default_factory=list, description="Every initiative of the previous plan that moved or was left out, in file order.")
@@ -213,6 +215,7 @@ def build_plan(
                 invisible=scenario.is_invisible(initiative),
                 required=is_required(initiative, scenario),
                 moscow=initiative.moscow,
+                in_progress=initiative.in_progress is not None,
                 start=labels[placement.start],
                 finish=labels[finish],
                 needs=[NeedAssignment(team=team, skill=need.skill, effort=need.effort) for need, team in zip(initiative.all_needs, placement.teams)],
@@ -301,6 +304,7 @@ def build_plan(
         if found
         else [],
         outcomes={kpi: total / VALUE_SCALE for kpi, total in outcome_totals(scenario, placements).items()} if found else {},
+        stopped=[i.id for i in scenario.initiatives if i.in_progress is not None and i.id not in placements] if found else [],
         synergies=[SynergyReport(synergy=x.name, value=x.value, earned=all(i in placements for i in x.ids)) for x in scenario.synergies] if found else [],
         value=round(sum(s.decayed_value for s in scheduled), 3) if found and value_mode else None,
         stability_cost=round(sum(c.cost for c in changes), 3) if found and scenario.previous_plan is not None else None,
@@ -390,6 +394,8 @@ def window(scenario: Scenario, initiative: Initiative, settings: SolveSettings) 
     index = scenario.period_index
     if initiative.committed:
         return range(index[initiative.committed], index[initiative.committed] + 1)
+    if initiative.in_progress is not None:  # under way: it continues from the first period
+        return range(0, 1)
     first = index[initiative.earliest_start] if initiative.earliest_start else 0
     last_finish = index[initiative.deadline] if initiative.deadline else len(scenario.periods) - 1
     return range(first, last_finish - initiative.duration + 2)

@@ -25,6 +25,7 @@ class RuleKind(str, Enum):
     # Work that must be scheduled, and when (a diagnosis lists its rules in this order).
     mandatory = "mandatory"  # a mandatory initiative is scheduled
     committed = "committed"  # it starts in the period it was committed to (and so is scheduled)
+    in_progress = "in_progress"  # work under way continues from the first period
     deadline = "deadline"  # it finishes by its deadline period
     earliest_start = "earliest_start"  # it starts no earlier than its earliest start
     required = "required"  # in makespan mode every initiative is scheduled

@@ -165,6 +165,14 @@ class WsjfInputs(Frozen):
     job_size: _Score | None = Field(default=None, description="Job size for the ratio score; total effort when omitted.")
 
 
+class InProgress(Frozen):
+    """Work already under way: it continues from the first period with only what is left of it."""
+
+    remaining: dict[TeamId, Amount] = Field(min_length=1, description="Effort left per team, spread over `periods`.")
+    periods: int = Field(default=1, ge=1, description="The first periods of the horizon it occupies.")
+    may_stop: bool = Field(default=False, description="Stopping it is a choice the plan may make (and reports); else it is scheduled.")
+
+
 class Due(Frozen):
     """A soft deadline: finishing later is allowed, at a cost per period late."""
 
@@ -202,7 +210,7 @@ class Initiative(Frozen):
     ice: IceInputs | None = Field(default=None, description="ICE inputs (policies.scoring: ice).")
     wsjf: WsjfInputs | None = Field(default=None, description="WSJF inputs (policies.scoring: wsjf).")
     weighted: dict[str, _Score] | None = Field(default=None, description="Scores per criterion (policies.scoring: weighted, with policies.weights).")
-    mandatory: bool = Field(default=False, description="Must be scheduled (`moscow: must` says the same).")
+    mandatory: bool = Field(default=False, description="Must be scheduled (`moscow: must` says the same, and so does `in_progress` unless it may stop).")
     moscow: MoSCoW | None = Field(default=None, description="must | should | could | wont: must is mandatory, won't is never scheduled.")
     deadline: PeriodLabel | None = Field(default=None, description="Finished by the end of this period.")
     due: Due | None = Field(default=None, description="A soft deadline: `{period, late_cost}`; `deadline` stays hard.")
@@ -215,6 +223,9 @@ class Initiative(Frozen):
     )
     earliest_start: PeriodLabel | None = Field(default=None, description="Starts in this period or later.")
     committed: PeriodLabel | None = Field(default=None, description="Promised in an earlier plan: scheduled, starting in this period.")
+    in_progress: InProgress | None = Field(
+        default=None, description="Work already under way: `{remaining: {team: effort}, periods, may_stop}`; it continues from the first period."
+    )
     depends_on: list[InitiativeId] = Field(default_factory=list, description="Prerequisites: each finishes before this one starts.")
     outcomes: dict[KpiId, _Outcome] = Field(
         default_factory=dict, description="What it moves each business KPI by when delivered, e.g. `{conversion: 0.4}`; the plan totals them."
@@ -227,10 +238,18 @@ class Initiative(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _must_is_mandatory(cls, data: Any) -> Any:
-        """`moscow: must` means mandatory, so every rule about mandatory work holds for it; saying both
-        differently is an error (`planner.validation`)."""
-        if isinstance(data, dict) and data.get("moscow") == MoSCoW.must.value and "mandatory" not in data:
-            return {**data, "mandatory": True}
+        """`moscow: must` means mandatory, and so does work under way that may not stop, so every rule about
+        mandatory work holds for them; work under way runs its `periods` unless `duration` says otherwise.
+        Saying these differently is an error (`planner.validation`)."""
+        if not isinstance(data, dict):
+            return data
+        if "mandatory" not in data:
+            under_way = data.get("in_progress")
+            must_continue = isinstance(under_way, dict) and not under_way.get("may_stop", False)
+            if data.get("moscow") == MoSCoW.must.value or must_continue:
+                data = {**data, "mandatory": True}
+        if isinstance(data.get("in_progress"), dict) and "duration" not in data and isinstance(data["in_progress"].get("periods", 1), int):
+            data = {**data, "duration": data["in_progress"].get("periods", 1)}
         return data
 
     @property
@@ -240,7 +259,10 @@ class Initiative(Frozen):
 
     @cached_property
     def all_needs(self) -> tuple[Need, ...]:
-        """The short form (`effort`) and the long form (`needs`) as one list of needs."""
+        """The short form (`effort`) and the long form (`needs`) as one list of needs; for work under way,
+        what is left of it (`in_progress.remaining`), which is all a plan schedules."""
+        if self.in_progress is not None:
+            return tuple(Need(team=team, effort=amount) for team, amount in self.in_progress.remaining.items())
         return tuple(Need(team=team, effort=amount) for team, amount in self.effort.items()) + tuple(self.needs)
 
     @property

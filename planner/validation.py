@@ -171,6 +171,22 @@ class _Checker:
             self._value_inputs(at, initiative)
             self._windows(at, initiative)
             self._moscow(at, initiative)
+            self._in_progress(at, initiative)
+
+    def _in_progress(self, at: Path, initiative: Initiative) -> None:
+        under_way = initiative.in_progress
+        if under_way is None:
+            return
+        for team in under_way.remaining:
+            if team not in self.team_ids:
+                self.error(at + ("in_progress", "remaining", team), f"unknown team '{team}'" + self.suggest(team, self.team_ids))
+        for field in ("earliest_start", "committed"):
+            if getattr(initiative, field) is not None:
+                self.error(at + (field,), f"'{initiative.id}' is under way (in_progress): it continues from the first period, so it has no {field}")
+        if not under_way.may_stop and not initiative.mandatory:
+            self.error(at + ("mandatory",), f"'{initiative.id}' is under way and continues unless `in_progress.may_stop: true`: leave out `mandatory: false`")
+        if initiative.duration != under_way.periods:
+            self.error(at + ("duration",), f"'{initiative.id}' is under way for in_progress.periods {under_way.periods}, not duration {initiative.duration}")
 
     def _moscow(self, at: Path, initiative: Initiative) -> None:
         if initiative.moscow is MoSCoW.must and not initiative.mandatory:

@@ -87,6 +87,8 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
             initiative.pop(_INITIATIVE_FIELD[rule.kind], None)
             if rule.kind is RuleKind.mandatory and initiative.get("moscow") == "must":
                 initiative["moscow"] = "should"  # a must is mandatory: made optional, it is a should
+            if rule.kind is RuleKind.mandatory and "in_progress" in initiative:
+                initiative["in_progress"]["may_stop"] = True  # work under way is mandatory unless it may stop
         elif rule.kind in (RuleKind.reserve, RuleKind.allocation_floor):
             policies["allocations"] = [a for a in policies["allocations"] if (a.get("id") or "+".join(a["kinds"])) != rule.group]
         elif rule.kind is RuleKind.target:

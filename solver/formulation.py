@@ -179,7 +179,7 @@ class Formulation:
 
     def window(self, initiative: Initiative) -> range:
         """Starts to create variables for: the window, or while diagnosing, all but the deadline and commitment."""
-        if not self.diagnosing or initiative.id in self.settings.force_out or initiative.wont:
+        if not self.diagnosing or initiative.id in self.settings.force_out or initiative.wont or initiative.in_progress is not None:
             return window(self.scenario, initiative, self.settings)
         first = self.scenario.period_index[initiative.earliest_start] if initiative.earliest_start else 0
         return range(first, len(self.scenario.periods) - initiative.duration + 1)

@@ -412,6 +412,14 @@ def test_outcomes_below_a_kpi_target_break_target():
     assert says(violation, "delivers 2 of KPI 'nps', below its target 3.5")
 
 
+def test_work_under_way_started_later_breaks_in_progress_at_its_start():
+    scenario = tiny(cdn={"in_progress": {"remaining": {"ops": 2}}})
+    valid(scenario, VALID)
+    violation = only(check_plan(scenario, plan_of(scenario, VALID | {"cdn": (1, "ops")})))
+    assert where(violation) == (RuleKind.in_progress, "cdn", None, None, "2027-Q2") and violation.name == "in_progress[cdn, 2027-Q2]"
+    assert says(violation, "continues from the first period 2027-Q1")
+
+
 # --- what only a plan file can get wrong --------------------------------------------------------------------
 
 

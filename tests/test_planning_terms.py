@@ -398,3 +398,48 @@ def test_a_target_no_plan_can_meet_is_infeasible_and_the_diagnosis_drops_it():
 def test_a_target_for_a_kpi_no_initiative_moves_is_located():
     data = scenario_data(initiatives=[work("a", outcomes={"conversion": 1})], policies={"targets": {"convresion": 1}})
     assert problems(data) == [("policies.targets.convresion", "no initiative has an outcome for KPI 'convresion' (did you mean 'conversion'?)")]
+
+
+# --- work already under way --------------------------------------------------------------------------------
+
+
+def test_work_under_way_continues_with_what_is_left_and_cannot_be_dropped_for_more_value():
+    migration = work("migration", effort=20, value=0, in_progress={"remaining": {"web": 4}})
+    items = [migration, work("f1", effort=6, value=20), work("f2", effort=10, value=25), work("f3", effort=10, value=40)]
+    s = scenario(*items)
+    found = both(s)  # dropping the migration would make room for f3 beside f2: it stays
+    plan = found["plan"]
+    assert starts(plan)["migration"] == "2027-Q1" and found["scheduled"] == {"migration", "f1", "f3"} and found["objective"] == 60
+    placed = plan.scheduled_by_id()["migration"]
+    assert placed.in_progress and placed.load == {"web": {"2027-Q1": 4}} and plan.stopped == []
+    assert [v.name for v in check_plan(s, plan_of(s, {"migration": 1, "f3": 0}))] == ["in_progress[migration, 2027-Q2]"]
+    assert "migration" in starts(verified(s, greedy_plan(s)))
+    assert "migration" not in both(scenario(work("migration", effort=20, value=0), *items[1:]))["scheduled"]  # all 20 never fit a quarter
+
+
+def test_work_under_way_that_may_stop_is_stopped_when_its_capacity_is_worth_more():
+    migration = work("migration", effort=20, value=2, in_progress={"remaining": {"web": 6}, "may_stop": True})
+    s = scenario(migration, work("f3", effort=10, value=40), work("f2", effort=10, value=25))
+    found = both(s)
+    assert found["scheduled"] == {"f3", "f2"} and found["plan"].stopped == ["migration"]
+
+
+def test_work_under_way_over_two_periods_spreads_what_is_left():
+    s = scenario(work("platform", effort=30, value=5, in_progress={"remaining": {"web": 5}, "periods": 2}))
+    placed = both(s)["plan"].scheduled_by_id()["platform"]
+    assert (placed.start, placed.finish) == ("2027-Q1", "2027-Q2") and placed.load == {"web": {"2027-Q1": 2.5, "2027-Q2": 2.5}}
+
+
+def test_bad_uses_of_in_progress_are_located():
+    data = scenario_data(
+        initiatives=[
+            work("a", in_progress={"remaining": {"wbe": 2}}, earliest_start="2027-Q2"),
+            work("b", in_progress={"remaining": {"web": 2}}, mandatory=False),
+            work("c", in_progress={"remaining": {"web": 2}, "periods": 2}, duration=1),
+        ]
+    )
+    found = problems(data)
+    assert ("initiatives[0].in_progress.remaining.wbe", "unknown team 'wbe' (did you mean 'web'?)") in found
+    assert ("initiatives[0].earliest_start", "'a' is under way (in_progress): it continues from the first period, so it has no earliest_start") in found
+    assert ("initiatives[1].mandatory", "'b' is under way and continues unless `in_progress.may_stop: true`: leave out `mandatory: false`") in found
+    assert ("initiatives[2].duration", "'c' is under way for in_progress.periods 2, not duration 1") in found
