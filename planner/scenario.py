@@ -138,6 +138,18 @@ class Need(Frozen):
 
 _Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _Confidence = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+def _confidence_form(value: Any) -> str:
+    return "factors" if isinstance(value, dict) else "number"
+
+
+Confidence = Annotated[
+    Annotated[_Confidence, Tag("number")] | Annotated[dict[Annotated[str, _ID], _Confidence], Field(min_length=1), Tag("factors")],
+    Discriminator(_confidence_form),  # an error speaks of the form written, a number or named factors
+    Field(
+        description="0 to 1, or named factors each 0 to 1, e.g. `{hypothesis: 0.7, data_availability: 0.8, proven_approach: 0.3}`, "
+        "combined by `policies.confidence_rule`."
+    ),
+]
 
 
 class RiceInputs(Frozen):
@@ -145,14 +157,14 @@ class RiceInputs(Frozen):
 
     reach: _Score = Field(description="People reached per period, in any consistent unit.")
     impact: _Score = Field(description="Impact per person (e.g. 0.25, 0.5, 1, 2, 3).")
-    confidence: _Confidence = Field(description="Confidence in the estimates, 0 to 1.")
+    confidence: Confidence
 
 
 class IceInputs(Frozen):
     """ICE: value = impact x confidence; ease only enters the familiar ratio score."""
 
     impact: _Score = Field(description="Impact score.")
-    confidence: _Confidence = Field(description="Confidence, 0 to 1.")
+    confidence: Confidence
     ease: _Score = Field(default=1, description="Ease score (the inverse of effort), for the ratio score.")
 
 
@@ -399,6 +411,9 @@ class Policies(Frozen):
 
     scoring: Scoring = Field(default=Scoring.value, description="rice | ice | wsjf | weighted | moscow | value.")
     weights: dict[str, _Score] = Field(default_factory=dict, description="Weight per criterion, for `scoring: weighted`.")
+    confidence_rule: Literal["mean", "product", "min"] = Field(
+        default="mean", description="How named confidence factors combine into one confidence: their mean, product or minimum."
+    )
     moscow_weights: dict[MoSCoW, Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]] = Field(
         default_factory=lambda: {MoSCoW.should: 3.0, MoSCoW.could: 1.0},
         description="Value per MoSCoW label, for `scoring: moscow` (must is mandatory and won't is never scheduled: they need none).",

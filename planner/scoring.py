@@ -7,7 +7,8 @@ the rank-ordered baseline that spreadsheets use.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import math
+from collections.abc import Collection, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from planner.scenario import Initiative, Objective, Policies, Scenario, Scoring
@@ -26,9 +27,9 @@ def initiative_value(initiative: Initiative, policies: Policies) -> float:
         return initiative.value
     framework = policies.scoring
     if framework is Scoring.rice and initiative.rice:
-        return initiative.rice.reach * initiative.rice.impact * initiative.rice.confidence
+        return initiative.rice.reach * initiative.rice.impact * combined_confidence(initiative.rice.confidence, policies)
     if framework is Scoring.ice and initiative.ice:
-        return initiative.ice.impact * initiative.ice.confidence
+        return initiative.ice.impact * combined_confidence(initiative.ice.confidence, policies)
     if framework is Scoring.wsjf and initiative.wsjf:
         w = initiative.wsjf
         return w.business_value + w.time_criticality + w.risk_reduction
@@ -39,10 +40,24 @@ def initiative_value(initiative: Initiative, policies: Policies) -> float:
     return 0.0
 
 
+def combined_confidence(confidence: float | Mapping[str, float], policies: Policies) -> float:
+    """One confidence from a number or from named factors, by `policies.confidence_rule`: their mean,
+    product or minimum (for AI work: how strong the hypothesis is, whether the data exists, how proven the
+    approach is)."""
+    if not isinstance(confidence, Mapping):
+        return confidence
+    factors = list(confidence.values())
+    if policies.confidence_rule == "product":
+        return math.prod(factors)
+    if policies.confidence_rule == "min":
+        return min(factors)
+    return math.fsum(factors) / len(factors)
+
+
 def ratio_score(initiative: Initiative, policies: Policies) -> float:
     """The familiar ranking score: value per unit of effort (ICE: impact x confidence x ease)."""
     if policies.scoring is Scoring.ice and initiative.ice and initiative.value is None:
-        return initiative.ice.impact * initiative.ice.confidence * initiative.ice.ease
+        return initiative.ice.impact * combined_confidence(initiative.ice.confidence, policies) * initiative.ice.ease
     size = float(initiative.total_effort)
     if policies.scoring is Scoring.wsjf and initiative.wsjf and initiative.wsjf.job_size and initiative.value is None:
         size = initiative.wsjf.job_size

@@ -16,7 +16,8 @@ from pydantic import Field
 from planner.explanation import PolicyCost, Reason
 from planner.plan import Plan
 from planner.quantities import Amount
-from planner.scenario import Frozen, InitiativeId, PeriodLabel, Scenario, TeamId
+from planner.scenario import Frozen, InitiativeId, MoSCoW, PeriodLabel, Scenario, TeamId
+from planner.scoring import combined_confidence
 from planner.settings import PlanStatus
 
 FULL = 0.95  # utilisation above which a team is a delivery risk: no room for the unplanned
@@ -26,7 +27,18 @@ class LeftOut(Frozen):
     id: InitiativeId
     title: str
     mandatory: bool
+    moscow: MoSCoW | None = Field(default=None, description="Its MoSCoW label: a won't have is left out by definition.")
     reason: Reason | None = Field(description="From the plan's explanation; None when it was not explained.")
+
+
+class ConfidenceFactors(Frozen):
+    """An initiative whose confidence is named factors (how strong the hypothesis, whether the data exists, ...)."""
+
+    id: InitiativeId
+    title: str
+    scheduled: bool
+    factors: dict[str, float]
+    combined: float = Field(description="The confidence the value counts: the factors' mean, product or minimum (policies.confidence_rule).")
 
 
 class DeadlineRisk(Frozen):
@@ -60,6 +72,8 @@ class ExecutiveView(Frozen):
     guardrails: list[PolicyCost] = Field(description="What each floor, share, mandatory item and commitment costs, by re-solve.")
     deadline_risks: list[DeadlineRisk]
     full_teams: list[FullTeam] = Field(description=f"Teams loaded above {FULL:.0%} of capacity in a period.")
+    outcomes: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan moves, in total.")
+    confidence: list[ConfidenceFactors] = Field(default_factory=list, description="The confidence factors of the initiatives that name them.")
 
 
 class Cell(Frozen):
@@ -142,11 +156,33 @@ def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
         gap=plan.gap,
         themes=plan.theme_mix,
         invisible_share=plan.invisible_share,
-        left_out=[LeftOut(id=u.id, title=u.title, mandatory=u.mandatory, reason=why.get(u.id)) for u in plan.not_scheduled] if plan.status.found else [],
+        left_out=[LeftOut(id=u.id, title=u.title, mandatory=u.mandatory, moscow=u.moscow, reason=why.get(u.id)) for u in plan.not_scheduled]
+        if plan.status.found
+        else [],
         guardrails=sorted(explained.policy_costs, key=lambda c: -(c.cost or 0)) if explained else [],
         deadline_risks=[DeadlineRisk(id=s.id, title=s.title, deadline=s.finish) for s in plan.scheduled if by_id[s.id].deadline == s.finish],
         full_teams=[FullTeam(team=u.team, period=u.period, utilisation=u.utilisation) for u in plan.utilisation if u.utilisation > FULL],
+        outcomes=plan.outcomes,
+        confidence=_confidence_factors(scenario, plan),
     )
+
+
+def _confidence_factors(scenario: Scenario, plan: Plan) -> list[ConfidenceFactors]:
+    scheduled = {s.id for s in plan.scheduled}
+    out = []
+    for initiative in scenario.initiatives:
+        inputs = initiative.rice or initiative.ice
+        if inputs is not None and isinstance(inputs.confidence, dict):
+            out.append(
+                ConfidenceFactors(
+                    id=initiative.id,
+                    title=initiative.title,
+                    scheduled=initiative.id in scheduled,
+                    factors=dict(inputs.confidence),
+                    combined=round(combined_confidence(inputs.confidence, scenario.policies), 6),
+                )
+            )
+    return out
 
 
 def engineering(scenario: Scenario, plan: Plan) -> EngineeringView:

@@ -443,3 +443,26 @@ def test_bad_uses_of_in_progress_are_located():
     assert ("initiatives[0].earliest_start", "'a' is under way (in_progress): it continues from the first period, so it has no earliest_start") in found
     assert ("initiatives[1].mandatory", "'b' is under way and continues unless `in_progress.may_stop: true`: leave out `mandatory: false`") in found
     assert ("initiatives[2].duration", "'c' is under way for in_progress.periods 2, not duration 1") in found
+
+
+# --- confidence as named factors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule, combined", [("mean", 0.6), ("product", 0.168), ("min", 0.3)])
+def test_confidence_factors_combine_by_the_rule_and_the_executive_view_shows_them(rule, combined):
+    from planner.views import executive
+
+    factors = {"hypothesis": 0.7, "data_availability": 0.8, "proven_approach": 0.3}
+    chatbot = {"id": "chatbot", "title": "Support chatbot", "effort": {"web": 4}, "ice": {"impact": 10, "confidence": factors}}
+    s = scenario(chatbot, work("plain", value=None, ice={"impact": 10, "confidence": 0.5}), policies={"scoring": "ice", "confidence_rule": rule})
+    found = both(s)
+    assert found["objective"] == pytest.approx(10 * combined + 5, abs=0.001)
+    view = executive(s, found["plan"])
+    assert [(c.id, c.factors, c.combined) for c in view.confidence] == [("chatbot", factors, pytest.approx(combined))]
+
+
+def test_a_confidence_factor_outside_0_to_1_is_located():
+    data = scenario_data(
+        initiatives=[{"id": "a", "title": "A", "effort": {"web": 1}, "ice": {"impact": 1, "confidence": {"hypothesis": 1.5}}}], policies={"scoring": "ice"}
+    )
+    assert problems(data) == [("initiatives[0].ice.confidence.hypothesis", "must be at most 1, got 1.5")]

@@ -17,6 +17,10 @@ from planner.views import FULL, EngineeringView, ExecutiveView, PublicView, View
 Section = tuple[str, list[str]]
 
 
+def _plain(value: float) -> str:
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
@@ -34,7 +38,11 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
     sections.append(
         (
             f"Left out ({len(v.left_out)})",
-            [f"{item.title}: " + (f"{item.reason.value}, {REASON_WORDS[item.reason]}" if item.reason else "not explained") for item in v.left_out]
+            [
+                f"{item.title}: "
+                + (f"{item.reason.value}, {REASON_WORDS[item.reason]}" if item.reason else "won't have" if item.moscow == "wont" else "not explained")
+                for item in v.left_out
+            ]
             or ["nothing"],
         )
     )
@@ -45,6 +53,19 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
             or ["not priced (no guardrails, or not explained)"],
         )
     )
+    if v.outcomes:
+        sections.append(("Business KPIs (what the plan delivers)", [f"{kpi}: {_plain(total)}" for kpi, total in v.outcomes.items()]))
+    if v.confidence:
+        sections.append(
+            (
+                "Confidence factors",
+                [
+                    f"{c.title} ({'in' if c.scheduled else 'out'}): {c.combined:.2f} from "
+                    + ", ".join(f"{name} {value:g}" for name, value in c.factors.items())
+                    for c in v.confidence
+                ],
+            )
+        )
     risks = [f"{r.title} finishes in {r.deadline}, its deadline: no slack" for r in v.deadline_risks]
     risks += [f"team {t.team} is at {t.utilisation:.0%} in {t.period}" for t in v.full_teams]
     sections.append(("Risks", risks or [f"none: every deadline has slack and no team is above {FULL:.0%}"]))
