@@ -35,6 +35,7 @@ class Outcome(Frozen):
     scheduled: int
     deadlines: int = Field(description="Initiatives with a deadline.")
     deadlines_met: int = Field(description="Of those, scheduled (a scheduled initiative always meets its deadline).")
+    kpis: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan delivers in total (initiatives' `outcomes`).")
 
 
 class ChangeKind(str, Enum):
@@ -98,6 +99,7 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
         scheduled=len(plan.scheduled),
         deadlines=len(with_deadline),
         deadlines_met=sum(1 for i in with_deadline if i in scheduled),
+        kpis=plan.outcomes,
     )
 
 

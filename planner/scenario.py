@@ -138,6 +138,8 @@ class Need(Frozen):
 
 _Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 _Confidence = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
 def _confidence_form(value: Any) -> str:
     return "factors" if isinstance(value, dict) else "number"
 

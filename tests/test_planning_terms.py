@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from planner import ScenarioError
+from api.cli import main
+from planner import ScenarioError, load_scenario
 from planner.check import check_plan
 from planner.explanation import Reason
 from planner.loader import parse_scenario
@@ -20,7 +21,7 @@ from planner.plan import Placement, PlanStatus, SolveSettings, build_plan
 from planner.scenario import Scenario
 from solver.explain import explain
 from solver.greedy import greedy_plan
-from tests.factories import scenario_data
+from tests.factories import BUNDLED, scenario_data
 from tests.solving import solved, starts, verified
 
 BACKENDS = ["cpsat", "pulp"]
@@ -466,3 +467,33 @@ def test_a_confidence_factor_outside_0_to_1_is_located():
         initiatives=[{"id": "a", "title": "A", "effort": {"web": 1}, "ice": {"impact": 1, "confidence": {"hypothesis": 1.5}}}], policies={"scoring": "ice"}
     )
     assert problems(data) == [("initiatives[0].ice.confidence.hypothesis", "must be at most 1, got 1.5")]
+
+
+# --- the founding case, bundled ----------------------------------------------------------------------------
+
+FOUNDING = BUNDLED / "founding-case-2027.yaml"
+
+
+def test_the_founding_case_speaks_the_planners_terms_and_both_backends_agree():
+    s = load_scenario(FOUNDING)
+    found = both(s)
+    plan = found["plan"]
+    placed = set(starts(plan))
+    assert len(placed & {"fraud-new-data", "fraud-rules-bridge", "fraud-delay"}) == 1  # the pivot: exactly one
+    assert "realtime-recs-v0" not in placed and plan.scheduled_by_id()["payments-migration"].load == {"platform": {"2027-Q1": 6}, "sre": {"2027-Q1": 2}}
+    assert {r.allocation for r in plan.reserves} == {"tech_debt"} and all(float(r.reserved) > 0 for r in plan.reserves)
+    assert plan.outcomes["fraud_loss_avoided"] >= 100 and [x.earned for x in plan.synergies] == [True]
+    assert starts(plan)["support-chatbot"] > min(starts(plan)[d] for d in ("support-transcripts", "support-knowledge-base") if d in placed)
+
+
+def test_what_reserving_20_percent_for_tech_debt_costs_shows_in_the_comparisons_kpis(tmp_path, capsys):
+    overlay = tmp_path / "no-reserve.yaml"
+    overlay.write_text(
+        f"name: no-reserve\nextends: {FOUNDING}\npolicies:\n  allocations:\n"
+        "    - {kinds: [compliance], share: 0.08, mode: floor, over: horizon, teams: [platform, sre]}\n"
+    )
+    base, variant = (both(load_scenario(p))["plan"] for p in (FOUNDING, overlay))
+    assert variant.objective > base.objective  # the reserve costs value: the price leadership asked for
+    assert main(["compare", str(FOUNDING), str(overlay), "--time-limit", "10"]) == 0
+    shown = capsys.readouterr().out
+    assert "Business KPIs" in shown and "conversion" in shown

@@ -56,6 +56,24 @@ def _by_key(comparison: Comparison, field: str, label: str) -> tuple[list[str], 
     return [label] + [o.scenario for o in outcomes], rows
 
 
+def _kpis(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Each business KPI down, scenarios across: what each plan delivers, and each variant's change."""
+    outcomes = _outcomes(comparison)
+    keys = list(dict.fromkeys(k for o in outcomes for k in o.kpis))
+    base = comparison.base.kpis
+
+    def amount(x: float) -> str:
+        return f"{x:,.3f}".rstrip("0").rstrip(".")
+
+    def cell(o: Outcome, key: str) -> str:
+        if key not in o.kpis:
+            return "-"
+        delta = round(o.kpis[key] - base[key], 3) if o is not comparison.base and key in base else 0
+        return amount(o.kpis[key]) + (f" ({'+' if delta > 0 else ''}{amount(delta)})" if delta else "")
+
+    return ["KPI"] + [o.scenario for o in outcomes], [[key] + [cell(o, key) for o in outcomes] for key in keys]
+
+
 def _why(reason: Reason | None, where: str = "") -> str:
     return f"; {where}{reason.value} ({REASON_WORDS[reason]})" if reason else ""
 
@@ -88,6 +106,8 @@ def table(comparison: Comparison) -> str:
     out += tables.aligned(*summary_rows(comparison))
     out += ["", "Utilisation per team (load / capacity over the horizon):"] + tables.aligned(*_by_key(comparison, "utilisation", "team"))
     out += ["", "Theme mix (share of scheduled effort):"] + tables.aligned(*_by_key(comparison, "theme_mix", "theme"))
+    if any(o.kpis for o in _outcomes(comparison)):
+        out += ["", "Business KPIs (what each plan delivers; change from the base):"] + tables.aligned(*_kpis(comparison))
     for variant in comparison.variants:
         out += ["", f"{variant.outcome.scenario} against {comparison.base.scenario}: {_count(comparison, variant)}"]
         width = max((len(c.id) for c in variant.changes), default=0)
@@ -100,6 +120,8 @@ def markdown(comparison: Comparison) -> str:
     out += tables.markdown(*summary_rows(comparison))
     out += ["## Utilisation per team", ""] + tables.markdown(*_by_key(comparison, "utilisation", "team"))
     out += ["## Theme mix", ""] + tables.markdown(*_by_key(comparison, "theme_mix", "theme"))
+    if any(o.kpis for o in _outcomes(comparison)):
+        out += ["", "## Business KPIs", ""] + tables.markdown(*_kpis(comparison))
     for variant in comparison.variants:
         out += [f"## {variant.outcome.scenario}: {_count(comparison, variant)}", ""]
         out += [f"- `{c.id}` {c.title}: {change_line(c)}" for c in variant.changes]
@@ -117,6 +139,8 @@ def page(comparison: Comparison) -> str:
     parts = [f"<h1>{pages.escape(title)}</h1>", pages.table(*summary_rows(comparison))]
     parts += ["<h2>Utilisation per team</h2>", pages.table(*_by_key(comparison, "utilisation", "team"))]
     parts += ["<h2>Theme mix</h2>", pages.table(*_by_key(comparison, "theme_mix", "theme"))]
+    if any(o.kpis for o in _outcomes(comparison)):
+        parts += ["<h2>Business KPIs</h2>", pages.table(*_kpis(comparison))]
     for variant in comparison.variants:
         parts.append(f"<h2>{pages.escape(variant.outcome.scenario)}: {pages.escape(_count(comparison, variant))}</h2>")
         items = "".join(

@@ -304,7 +304,7 @@ REASON_WORDS = {
     Reason.prerequisite_not_scheduled: "a prerequisite is not in the plan",
     Reason.window_too_short: "its window leaves no room",
     Reason.capacity: "displaced by higher-value work",
-    Reason.floor_or_share: "an invisible-work floor or a theme share blocks it",
+    Reason.floor_or_share: "a floor, a share or an allocation blocks it",
     Reason.not_worth_it: "it fits but adds nothing",
     Reason.wont_have: "a won't have (MoSCoW): never scheduled",
     Reason.choice_full: "its choice has as many options in the plan as it allows",
