@@ -85,6 +85,9 @@ class Cell(Frozen):
     load: Amount
     utilisation: float
     initiatives: dict[InitiativeId, Amount] = Field(description="Load per initiative.")
+    reserved_left: dict[str, Amount] = Field(
+        default_factory=dict, description="Per reserve on the team (policies.allocations): what listed work leaves of it for unlisted work."
+    )
 
 
 class Dependency(Frozen):
@@ -200,11 +203,22 @@ def engineering(scenario: Scenario, plan: Plan) -> EngineeringView:
         if p in scheduled
     ]
     marginal = {(b.team, b.period): b.marginal_value for b in plan.explanation.binding} if plan.explanation else {}
+    left: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for r in plan.reserves:
+        left.setdefault((r.team, r.period), {})[r.allocation] = r.left
     return EngineeringView(
         scenario=plan.scenario,
         status=plan.status,
         cells=[
-            Cell(team=u.team, period=u.period, capacity=u.capacity, load=u.load, utilisation=u.utilisation, initiatives=work.get((u.team, u.period), {}))
+            Cell(
+                team=u.team,
+                period=u.period,
+                capacity=u.capacity,
+                load=u.load,
+                utilisation=u.utilisation,
+                initiatives=work.get((u.team, u.period), {}),
+                reserved_left=left.get((u.team, u.period), {}),
+            )
             for u in plan.utilisation
         ],
         dependencies=sorted(dependencies, key=lambda d: (d.slack, d.initiative, d.prerequisite)),

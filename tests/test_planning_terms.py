@@ -497,3 +497,13 @@ def test_what_reserving_20_percent_for_tech_debt_costs_shows_in_the_comparisons_
     assert main(["compare", str(FOUNDING), str(overlay), "--time-limit", "10"]) == 0
     shown = capsys.readouterr().out
     assert "Business KPIs" in shown and "conversion" in shown
+
+
+def test_the_engineering_view_shows_what_each_reserve_leaves_for_unlisted_work():
+    from planner.views import engineering
+
+    s = reserving(work("debt", effort=3, value=1, kind="tech_debt"), work("feature", effort=7, value=20), kinds=["tech_debt"], share=0.2)
+    plan = both(s)["plan"]
+    debt_period = starts(plan)["debt"]
+    left = {c.period: {k: float(v) for k, v in c.reserved_left.items()} for c in engineering(s, plan).cells}
+    assert left[debt_period] == {"tech_debt": 0} and all(v == {"tech_debt": 2} for p, v in left.items() if p != debt_period)

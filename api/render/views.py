@@ -78,7 +78,12 @@ def engineering_sections(v: EngineeringView, scenario: Scenario) -> list[Section
         lines = []
         for cell in (c for c in v.cells if c.team == team.id):
             work = ", ".join(f"{i} {plain_number(amount)}" for i, amount in cell.initiatives.items())
-            lines.append(f"{cell.period}: {plain_number(cell.load)}/{plain_number(cell.capacity)} ({cell.utilisation:.0%})" + (f": {work}" if work else ""))
+            kept = "; ".join(f"{plain_number(amount)} of the {name} reserve left for unlisted work" for name, amount in cell.reserved_left.items())
+            lines.append(
+                f"{cell.period}: {plain_number(cell.load)}/{plain_number(cell.capacity)} ({cell.utilisation:.0%})"
+                + (f": {work}" if work else "")
+                + (f" ({kept})" if kept else "")
+            )
         sections.append((f"{team.display_name} ({team.id})", lines))
     sections.append(
         (
