@@ -289,6 +289,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
     _check_allocations(scenario, load, by_kind, fail)
     _check_theme_shares(scenario, theme_effort, fail)
     _check_report(scenario, plan, load, invisible, fail)
+    _check_planning_report(scenario, plan, by_kind, fail)
     return out
 
 
@@ -459,6 +460,46 @@ def _check_report(scenario: Scenario, plan: Plan, load: Cells, invisible: Cells,
         changed = sorted(i for i, label in scenario.previous_plan.items() if i in scenario.initiative_by_id and starts.get(i) != label)
         if sorted(c.id for c in plan.changes) != changed:
             fail(RuleKind.stability, f"the plan lists changes to {_names(c.id for c in plan.changes)}, its decisions change {_names(changed)}")
+
+
+def _check_planning_report(scenario: Scenario, plan: Plan, by_kind: defaultdict[tuple[str, int, str], int], fail: Fail) -> None:
+    """The figures of the planning terms agree with the decisions: each reserve's use, each floor's load and
+    shortfall, each KPI's total, which synergies are earned, and which work under way is stopped."""
+    scheduled = {s.id for s in plan.scheduled}
+    periods = range(len(scenario.periods))
+    reserves, floors = [], []
+    for allocation in scenario.policies.allocations:
+        name = allocation.id or "+".join(allocation.kinds)
+        teams = [t.id for t in scenario.teams] if allocation.teams is None else list(allocation.teams)
+        share = int(allocation.share * SHARE_SCALE)
+        if allocation.mode.value == "reserve":
+            for team in teams:
+                for k in periods:
+                    kept = share * hundredths(scenario.capacity(team)[k]) // SHARE_SCALE
+                    used = min(kept, sum(by_kind[team, k, kind] for kind in allocation.kinds))
+                    reserves.append((name, team, scenario.periods[k], kept, used, kept - used))
+        else:
+            for span in [[k] for k in periods] if allocation.over == "period" else [list(periods)]:
+                capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams for k in span)
+                floor = -(-share * capacity // SHARE_SCALE)
+                got = sum(by_kind[t, k, kind] for t in teams for k in span for kind in allocation.kinds)
+                floors.append((name, scenario.periods[span[0]] if allocation.over == "period" else None, floor, got, max(0, floor - got)))
+    said_reserves = [(r.allocation, r.team, r.period, hundredths(r.reserved), hundredths(r.used), hundredths(r.left)) for r in plan.reserves]
+    if said_reserves != reserves:
+        fail(RuleKind.report, "the reserves the plan reports are not what its decisions leave of them")
+    said_floors = [(f.allocation, f.period, hundredths(f.floor), hundredths(f.load), hundredths(f.short)) for f in plan.floors]
+    if said_floors != floors:
+        fail(RuleKind.report, "the allocation floors the plan reports are not what its decisions give them")
+    kpis = sorted({kpi for i in scenario.initiatives for kpi in i.outcomes} | set(scenario.policies.targets))
+    totals = {kpi: sum(thousandths(i.outcomes[kpi]) for i in scenario.initiatives if i.id in scheduled and kpi in i.outcomes) for kpi in kpis}
+    if {kpi: thousandths(v) for kpi, v in plan.outcomes.items()} != totals:
+        fail(RuleKind.report, f"the plan reports KPI totals {plan.outcomes}, its decisions deliver { ({k: v / VALUE_SCALE for k, v in totals.items()}) }")
+    earned = [(x.id or "+".join(x.ids), all(i in scheduled for i in x.ids)) for x in scenario.synergies]
+    if [(x.synergy, x.earned) for x in plan.synergies] != earned:
+        fail(RuleKind.report, "the synergies the plan reports earned are not those whose initiatives it schedules")
+    stopped = [i.id for i in scenario.initiatives if i.in_progress is not None and i.id not in scheduled]
+    if plan.stopped != stopped:
+        fail(RuleKind.report, f"the plan reports {_names(plan.stopped)} stopped, its decisions stop {_names(stopped)}")
 
 
 def score_plan(scenario: Scenario, plan: Plan) -> float | None:

@@ -535,6 +535,31 @@ def test_an_unlisted_change_to_the_previous_plan_breaks_stability():
     assert says(violation, "changes to nothing", "change cdn")
 
 
+def test_misreported_figures_of_the_planning_terms_are_report_violations():
+    scenario = with_allocations(
+        tiny(
+            promo={"outcomes": {"nps": 2}},
+            cdn={"in_progress": {"remaining": {"ops": 2}, "may_stop": True}},
+            signup={"outcomes": {"nps": 1}},
+        ),
+        {"kinds": ["tech_debt"], "share": 0.2, "teams": ["web"]},
+        {"kinds": ["infrastructure"], "share": 0.5, "mode": "floor", "teams": ["ops"], "soft": {"penalty": 1}},
+    )
+    scenario = Scenario.model_validate({**scenario.model_dump(mode="json", exclude_defaults=True), "synergies": [{"ids": ["signup", "promo"], "value": 1}]})
+    plan = valid(scenario, without(VALID, "cdn"))
+    assert plan.stopped == ["cdn"] and plan.outcomes == {"nps": 3} and plan.synergies[0].earned
+    misreports = {
+        "reserves": [r.model_copy(update={"used": r.reserved}) for r in plan.reserves],
+        "floors": [f.model_copy(update={"short": 0}) for f in plan.floors],
+        "outcomes": {"nps": 2},
+        "synergies": [x.model_copy(update={"earned": False}) for x in plan.synergies],
+        "stopped": [],
+    }
+    for field, wrong in misreports.items():
+        violation = only(check_plan(scenario, plan.model_copy(update={field: wrong})))
+        assert violation.rule is RuleKind.report, field
+
+
 def test_a_plan_without_a_solution_that_lists_scheduled_work_breaks_status():
     plan = valid(tiny(), VALID)
     assert check_plan(tiny(), plan.model_copy(update={"status": PlanStatus.infeasible, "scheduled": []})) == []

@@ -507,3 +507,14 @@ def test_the_engineering_view_shows_what_each_reserve_leaves_for_unlisted_work()
     debt_period = starts(plan)["debt"]
     left = {c.period: {k: float(v) for k, v in c.reserved_left.items()} for c in engineering(s, plan).cells}
     assert left[debt_period] == {"tech_debt": 0} and all(v == {"tech_debt": 2} for p, v in left.items() if p != debt_period)
+
+
+def test_the_plans_text_and_markdown_say_the_planning_terms_figures():
+    from api.render.plans import markdown, table
+
+    s = load_scenario(FOUNDING)
+    plan = both(s)["plan"]
+    for text in (table(plan, s), markdown(plan, s)):
+        assert "KPIs delivered: " in text and "fraud_loss_avoided 120" in text
+        assert "Floor compliance over the horizon: " in text and "left for unlisted work over the horizon" in text
+        assert "Synergy feature-store+support-chatbot (4): earned" in text

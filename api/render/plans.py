@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 
 import pandas as pd
 
 from api.render import pages
 from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
 from planner.plan import Plan, PlanChange
+from planner.quantities import plain_number
 from planner.rules import Rule, RuleKind
 from planner.scenario import Objective, Scenario
 
@@ -46,6 +48,27 @@ def headline(plan: Plan, scenario: Scenario) -> str:
     return "; ".join(parts)
 
 
+def planning_lines(plan: Plan) -> list[str]:
+    """The planning terms' figures in a line each, when the scenario uses them: KPIs, floors and
+    reserves, synergies, and work under way that the plan stops."""
+    out = []
+    if plan.outcomes:
+        out.append("KPIs delivered: " + "  ".join(f"{kpi} {total:,.3f}".rstrip("0").rstrip(".") for kpi, total in plan.outcomes.items()))
+    for f in plan.floors:
+        if f.short or f.period is None:
+            when = f"in {f.period}" if f.period else "over the horizon"
+            short = f", short by {plain_number(f.short)} (costs {_num(f.penalty)})" if f.short else ""
+            out.append(f"Floor {f.allocation} {when}: {plain_number(f.load)} of {plain_number(f.floor)}{short}")
+    left: dict[str, Decimal] = {}
+    for r in plan.reserves:
+        left[r.allocation] = left.get(r.allocation, Decimal(0)) + r.left
+    out += [f"Reserve {name}: {plain_number(amount)} left for unlisted work over the horizon" for name, amount in left.items()]
+    out += [f"Synergy {x.synergy} ({_num(x.value)}): {'earned' if x.earned else 'not earned'}" for x in plan.synergies]
+    if plan.stopped:
+        out.append("Work under way the plan stops: " + ", ".join(plan.stopped))
+    return out
+
+
 def table(plan: Plan, scenario: Scenario) -> str:
     """What a person reads in a terminal: a roadmap grid (periods across, teams down), then the lists."""
     out = [headline(plan, scenario), plan.message, ""]
@@ -58,6 +81,7 @@ def table(plan: Plan, scenario: Scenario) -> str:
     out.append(f"Invisible work (share of capacity): {share}")
     mix = "  ".join(f"{theme or '(none)'} {value:.0%}" for theme, value in plan.theme_mix.items())
     out.append(f"Theme mix (share of scheduled effort): {mix}")
+    out += planning_lines(plan)
     out.append("")
     out.append(f"Scheduled ({len(plan.scheduled)}):")
     width = max((len(s.id) for s in plan.scheduled), default=0)
@@ -190,6 +214,9 @@ def markdown(plan: Plan, scenario: Scenario) -> str:
     for u in plan.not_scheduled:
         out.append(f"| {u.title} (`{u.id}`) | {u.kind} | not scheduled | | {_num(u.value)} | {why.get(u.id, '')} |")
     out += ["", "Invisible work per period: " + ", ".join(f"{k} {v:.0%}" for k, v in plan.invisible_share.items()) + ".", ""]
+    terms = planning_lines(plan)
+    if terms:
+        out += ["## Allocations, KPIs and synergies", "", *(f"- {line}" for line in terms), ""]
     if plan.stability_cost is not None:
         out += ["## Changes from the previous plan", ""]
         out += [f"- `{c.id}`: {_change(c)}; costs {_num(c.cost)}." for c in plan.changes] or ["None: the previous plan stands."]
