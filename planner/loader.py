@@ -370,6 +370,8 @@ def _message(error: ErrorDetails, path: Path, model: type[BaseModel] = Scenario)
         return f"needs at least {ctx.get('min_length')} item(s)"
     if kind == "finite_number":
         return f"must be a finite number, got {_shown(value)}"
+    if kind in ("decimal_max_places", "decimal_max_digits"):
+        return f"has more decimals than the {ctx.get('decimal_places', ctx.get('max_digits'))} allowed here, got {_shown(value)}"
     for prefix, words in _EXPECTED.items():
         if kind.startswith(prefix + "_"):
             if kind == "int_from_float":

@@ -185,6 +185,9 @@ class _Checker:
                 self.error(at + (field,), f"'{initiative.id}' is under way (in_progress): it continues from the first period, so it has no {field}")
         if not under_way.may_stop and not initiative.mandatory:
             self.error(at + ("mandatory",), f"'{initiative.id}' is under way and continues unless `in_progress.may_stop: true`: leave out `mandatory: false`")
+        for field in ("depends_on", "depends_on_any"):
+            if getattr(initiative, field):
+                self.error(at + (field,), f"'{initiative.id}' is under way (in_progress): nothing can finish before it continues, so it has no {field}")
         if initiative.duration != under_way.periods:
             self.error(at + ("duration",), f"'{initiative.id}' is under way for in_progress.periods {under_way.periods}, not duration {initiative.duration}")
 
@@ -309,7 +312,8 @@ class _Checker:
 
     def _dependency_cycles(self) -> None:
         position = {initiative.id: n for n, initiative in enumerate(self.s.initiatives)}
-        graph = {initiative.id: [d for d in initiative.depends_on if d in position and d != initiative.id] for initiative in self.s.initiatives}
+        # One alternative prerequisite is a prerequisite: it takes part in a cycle like one (`_prerequisites`).
+        graph = {initiative.id: [d for d in self._prerequisites(initiative) if d in position and d != initiative.id] for initiative in self.s.initiatives}
         state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
         reported: set[frozenset[str]] = set()
         for root in graph:
@@ -327,8 +331,9 @@ class _Checker:
                     cycle = path[path.index(nxt) :] + [nxt]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
-                        last = cycle[-2]
-                        at = ("initiatives", position[last], "depends_on", self.s.initiatives[position[last]].depends_on.index(nxt))
+                        last = self.s.initiatives[position[cycle[-2]]]
+                        field = "depends_on" if nxt in last.depends_on else "depends_on_any"
+                        at = ("initiatives", position[last.id], field, getattr(last, field).index(nxt))
                         self.error(at, "dependency cycle: " + " -> ".join(cycle))
                 elif nxt not in state:
                     state[nxt] = 1
@@ -362,7 +367,7 @@ class _Checker:
             if choice.max is not None and len(required) > choice.max:
                 self.error(at + ("max",), f"choice '{choice.id}' allows at most {choice.max} of its options, but {_quote(required)} must be scheduled")
             possible = [i for i in known if not i.wont]
-            if len(possible) < choice.min <= len(seen):
+            if len(possible) < choice.min <= len(seen) == len(known):  # an unknown option is reported on its own
                 wont = sorted(i.id for i in known if i.wont)
                 self.error(at + ("min",), f"choice '{choice.id}' asks for at least {choice.min}, but {_quote(wont)} are won't haves (moscow: wont)")
 
@@ -378,6 +383,10 @@ class _Checker:
                     self.error(at + ("ids", k), f"unknown initiative '{initiative}'" + self.suggest(initiative, self.initiative_ids))
                 elif synergy.ids.index(initiative) != k:
                     self.error(at + ("ids", k), f"'{initiative}' is listed twice in the synergy")
+
+    @staticmethod
+    def _prerequisites(initiative: Initiative) -> list[str]:
+        return list(initiative.depends_on) + (list(initiative.depends_on_any) if len(initiative.depends_on_any) == 1 else [])
 
     def _mandatory_exclusions(self) -> None:
         required = {i.id for i in self.s.initiatives if i.mandatory or i.committed is not None}
@@ -444,6 +453,8 @@ class _Checker:
             for k, team in enumerate(allocation.teams or []):
                 if team not in self.team_ids:
                     self.error(at + ("teams", k), f"unknown team '{team}'" + self.suggest(team, self.team_ids))
+                elif (allocation.teams or []).index(team) != k:
+                    self.error(at + ("teams", k), f"team '{team}' is listed twice")
             for kind, count in Counter(allocation.kinds).items():
                 if count > 1:
                     self.error(at + ("kinds",), f"kind '{kind}' is listed {count} times")
@@ -452,7 +463,7 @@ class _Checker:
                     self.error(at + ("over",), "a reserve is kept in every period: `over: horizon` is for floors")
                 if allocation.soft is not None:
                     self.error(at + ("soft",), "a reserve is never infeasible on its own: `soft` is for floors")
-                for team in allocation.teams if allocation.teams is not None else sorted(self.team_ids):
+                for team in dict.fromkeys(allocation.teams) if allocation.teams is not None else sorted(self.team_ids):
                     shares[team] = shares.get(team, Decimal(0)) + allocation.share
                     for kind in allocation.kinds:
                         if (team, kind) in kinds_reserved and kinds_reserved[team, kind] != n:

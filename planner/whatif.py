@@ -66,6 +66,13 @@ def _initiative(data: dict[str, Any], initiative_id: str) -> dict[str, Any]:
     return next(i for i in data["initiatives"] if i["id"] == initiative_id)
 
 
+def _is_allocation(data: dict[str, Any], rule: Rule) -> bool:
+    """The allocation (as written) a reserve or floor rule is about: by its name and its mode, since a
+    reserve and a floor of the same kinds share a default name."""
+    mode = "reserve" if rule.kind is RuleKind.reserve else "floor"
+    return (data.get("id") or "+".join(data["kinds"])) == rule.group and data.get("mode", "reserve") == mode
+
+
 def without(scenario: Scenario, rule: Rule) -> Scenario:
     """The scenario without one policy rule (a floor, cap, share bound, mandatory flag, committed start or a choice's bound)."""
 
@@ -90,7 +97,7 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
             if rule.kind is RuleKind.mandatory and "in_progress" in initiative:
                 initiative["in_progress"]["may_stop"] = True  # work under way is mandatory unless it may stop
         elif rule.kind in (RuleKind.reserve, RuleKind.allocation_floor):
-            policies["allocations"] = [a for a in policies["allocations"] if (a.get("id") or "+".join(a["kinds"])) != rule.group]
+            policies["allocations"] = [a for a in policies["allocations"] if not _is_allocation(a, rule)]
         elif rule.kind is RuleKind.target:
             policies["targets"].pop(rule.group, None)
         elif rule.kind in (RuleKind.choice_min, RuleKind.choice_max):
@@ -176,7 +183,7 @@ def with_policy(scenario: Scenario, rule: Rule, limit: Decimal) -> Scenario:
         elif rule.kind is RuleKind.theme_max_share:
             policies["themes"][rule.theme]["max_share"] = value
         elif rule.kind in (RuleKind.reserve, RuleKind.allocation_floor):
-            next(a for a in policies["allocations"] if (a.get("id") or "+".join(a["kinds"])) == rule.group)["share"] = value
+            next(a for a in policies["allocations"] if _is_allocation(a, rule))["share"] = value
         else:
             raise ValueError(f"a {rule.kind.value} rule has no share to set")
 

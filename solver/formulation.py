@@ -374,8 +374,10 @@ def add_allocations(f: Formulation) -> None:
                     terms = f.v.load_terms(team.id, k, other_than={kind for a in held for kind in a.kinds})
                     if terms:
                         group = "+".join(a.name for a in held)
-                        # A diagnosis may drop (or lower) one reserve; a row of several follows from theirs.
-                        rule = Rule(kind=RuleKind.reserve, group=group, team=team.id, period=label, limit=str(held[0].share)) if size == 1 else None
+                        # A diagnosis drops (or lowers) one reserve at a time: a row of several goes with its first, so that
+                        # dropping that reserve relaxes every row it is in (dropping another relaxes its own rows only).
+                        first = held[0]
+                        rule = Rule(kind=RuleKind.reserve, group=first.name, team=team.id, period=label, limit=str(first.share))
                         rhs = capacity - sum(reserved(a, capacity) for a in held)
                         f.linear(RuleKind.reserve, (team.id, group, label), terms, "<=", rhs, rule)
     for allocation in floors(s):

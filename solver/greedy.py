@@ -229,14 +229,42 @@ def _fill_floors(fill: _Fill, invisible: list[Initiative]) -> None:
                     break
 
 
+def _place_with_prerequisites(fill: _Fill, initiative: Initiative, ranked: list[Initiative], seen: frozenset[str] = frozenset()) -> bool:
+    """Place it, with its prerequisites first and, if it has alternative prerequisites and none is placed,
+    the best-ranked of them that can be placed; True when it is placed."""
+    if initiative.id in fill.placements:
+        return True
+    if initiative.id in seen:
+        return False  # alternatives that lead back to it
+    seen = seen | {initiative.id}
+    by_id = fill.s.initiative_by_id
+    if not all(_place_with_prerequisites(fill, by_id[p], ranked, seen) for p in initiative.depends_on):
+        return False
+    if initiative.depends_on_any and not any(a in fill.placements for a in initiative.depends_on_any):
+        alternatives = [i for i in ranked if i.id in initiative.depends_on_any]
+        if not any(_place_with_prerequisites(fill, a, ranked, seen) for a in alternatives):
+            return False
+    return fill.try_place(initiative)
+
+
+def _fill_choices(fill: _Fill, ranked: list[Initiative]) -> None:
+    """Each choice's minimum: its best-ranked options that can be placed, in rank order, until it is met."""
+    for choice in fill.s.choices:
+        for option in (i for i in ranked if i.id in choice.of):
+            if fill.taken(choice) >= choice.min:
+                break
+            _place_with_prerequisites(fill, option, ranked)
+
+
 def _fill_targets(fill: _Fill, ranked: list[Initiative]) -> None:
-    """Place the work that moves each KPI short of its target most, in that order, until the target is met."""
+    """Place the work that moves each KPI short of its target most, in that order (with its prerequisites),
+    until the target is met."""
     for kpi in fill.short_targets():
         movers = sorted((i for i in ranked if i.outcomes.get(kpi, 0) > 0), key=lambda i: -i.outcomes[kpi])
         for initiative in movers:
             if kpi not in fill.short_targets():
                 break
-            fill.try_place(initiative)
+            _place_with_prerequisites(fill, initiative, ranked)
 
 
 def _fill_allocation_floors(fill: _Fill, ranked: list[Initiative]) -> None:
@@ -258,17 +286,9 @@ def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None)
     ranked = sorted(scenario.initiatives, key=lambda i: (-ratio_score(i, policies), position[i.id]))
 
     required = {i.id for i in scenario.initiatives if is_required(i, scenario) or i.id in settings.force_in}
-    for choice in scenario.choices:  # a choice's minimum: its best-ranked options that can be scheduled
-        options = [by_id[o] for o in choice.of if not by_id[o].wont and o not in settings.force_out]
-        missing = choice.min - sum(1 for i in options if i.id in required)
-        candidates = sorted((i for i in options if i.id not in required), key=lambda i: (-ratio_score(i, policies), position[i.id]))
-        required |= {i.id for i in candidates[: max(0, missing)]}
     stack = list(required)
-    while stack:  # prerequisites of required work are required too (of alternatives, the best-ranked)
-        initiative = by_id[stack.pop()]
-        alternatives = sorted(initiative.depends_on_any, key=lambda a: (-ratio_score(by_id[a], policies), position[a]))
-        needed = list(initiative.depends_on) + ([] if any(a in required for a in alternatives) else alternatives[:1])
-        for prerequisite in needed:
+    while stack:  # prerequisites of required work are required too (alternative prerequisites are placed as they come)
+        for prerequisite in by_id[stack.pop()].depends_on:
             if prerequisite not in required:
                 required.add(prerequisite)
                 stack.append(prerequisite)
@@ -289,9 +309,11 @@ def greedy_placements(scenario: Scenario, settings: SolveSettings | None = None)
         _fill_in_passes(fill, committed)
         if floors_first:
             _fill_floors(fill, invisible)
-        _fill_in_passes(fill, sorted((by_id[i] for i in required), key=urgency))
+        for initiative in sorted((by_id[i] for i in required), key=urgency):
+            _place_with_prerequisites(fill, initiative, ranked)
         if not required <= set(fill.placements):
             continue
+        _fill_choices(fill, ranked)
         _fill_floors(fill, invisible)
         _fill_allocation_floors(fill, ranked)
         _fill_targets(fill, ranked)

@@ -7,6 +7,7 @@ and the checker names what a plan that breaks the rule does wrong; bad uses are 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -483,7 +484,8 @@ def test_the_founding_case_speaks_the_planners_terms_and_both_backends_agree():
     assert "realtime-recs-v0" not in placed and plan.scheduled_by_id()["payments-migration"].load == {"platform": {"2027-Q1": 6}, "sre": {"2027-Q1": 2}}
     assert {r.allocation for r in plan.reserves} == {"tech_debt"} and all(float(r.reserved) > 0 for r in plan.reserves)
     assert plan.outcomes["fraud_loss_avoided"] >= 100 and [x.earned for x in plan.synergies] == [True]
-    assert starts(plan)["support-chatbot"] > min(starts(plan)[d] for d in ("support-transcripts", "support-knowledge-base") if d in placed)
+    index, finished = s.period_index, {i.id: i.finish for i in plan.scheduled}
+    assert index[starts(plan)["support-chatbot"]] > min(index[finished[d]] for d in ("support-transcripts", "support-knowledge-base") if d in placed)
 
 
 def test_what_reserving_20_percent_for_tech_debt_costs_shows_in_the_comparisons_kpis(tmp_path, capsys):
@@ -518,3 +520,61 @@ def test_the_plans_text_and_markdown_say_the_planning_terms_figures():
         assert "KPIs delivered: " in text and "fraud_loss_avoided 120" in text
         assert "Floor compliance over the horizon: " in text and "left for unlisted work over the horizon" in text
         assert "Synergy feature-store+support-chatbot (4): earned" in text
+
+
+# --- found in review ---------------------------------------------------------------------------------------
+
+
+def test_a_reserve_and_a_floor_of_the_same_kinds_are_told_apart_by_what_ifs():
+    from planner.rules import Rule, RuleKind
+    from planner.whatif import with_policy, without
+
+    s = scenario(
+        work("a"),
+        policies={"allocations": [{"kinds": ["tech_debt"], "share": 0.3}, {"kinds": ["tech_debt"], "share": 0.2, "mode": "floor", "over": "horizon"}]},
+    )
+    floor = Rule(kind=RuleKind.allocation_floor, group="tech_debt")
+    assert [(a.mode.value, float(a.share)) for a in without(s, floor).policies.allocations] == [("reserve", 0.3)]
+    lowered = with_policy(s, floor, Decimal("0.05")).policies.allocations
+    assert [(a.mode.value, float(a.share)) for a in lowered] == [("reserve", 0.3), ("floor", 0.05)]
+
+
+def test_a_diagnosis_names_a_reserve_when_two_on_a_team_keep_mandatory_work_out():
+    from solver.diagnose import diagnose
+
+    s = scenario(
+        work("big", effort=14, duration=2, mandatory=True),
+        policies={"allocations": [{"kinds": ["tech_debt"], "share": 0.2}, {"kinds": ["compliance"], "share": 0.2}]},
+    )
+    assert solved(s).status is PlanStatus.infeasible
+    diagnosis, _ = diagnose(s, SolveSettings(time_limit=10, workers=1))
+    assert any(rule.kind.value == "reserve" for rule in diagnosis.conflict), [r.name for r in diagnosis.conflict]
+
+
+def test_the_baseline_meets_a_choice_and_an_alternative_with_the_options_it_can_place():
+    # The best-ranked option (a, 50) can never fit a quarter: the baseline takes b instead, as the optimum does.
+    s = scenario(
+        work("a", effort=12, value=50),
+        work("b", effort=4, value=5),
+        work("m", effort=2, value=1, mandatory=True, depends_on_any=["a", "b"]),
+        choices=[{"id": "pick", "of": ["a", "b"], "min": 1}],
+    )
+    baseline = verified(s, greedy_plan(s))
+    assert baseline.status is PlanStatus.feasible and baseline.objective == both(s)["objective"] == 6
+
+
+def test_more_bad_uses_are_located():
+    data = scenario_data(
+        initiatives=[
+            work("a", in_progress={"remaining": {"web": 2}}, depends_on=["b"]),
+            work("b", depends_on_any=["c"]),
+            work("c", depends_on_any=["b"]),
+        ],
+        choices=[{"id": "x", "of": ["a", "zz"], "min": 2}],
+        policies={"allocations": [{"kinds": ["tech_debt"], "share": 0.2, "teams": ["web", "web"]}]},
+    )
+    found = problems(data)
+    assert ("initiatives[0].depends_on", "'a' is under way (in_progress): nothing can finish before it continues, so it has no depends_on") in found
+    assert any(path == "initiatives[2].depends_on_any[0]" and "dependency cycle" in message for path, message in found)
+    assert ("policies.allocations[0].teams[1]", "team 'web' is listed twice") in found
+    assert [m for p, m in found if p.startswith("choices")] == ["unknown initiative 'zz'"]
