@@ -26,6 +26,7 @@ class Reason(str, Enum):
     floor_or_share = "floor_or_share"  # it would fit, but an invisible-work floor/cap or a theme share blocks it
     not_worth_it = "not_worth_it"  # it fits, but adds nothing to the objective
     wont_have = "wont_have"  # MoSCoW's won't have: never scheduled
+    never_fits = "never_fits"  # in no start of its window does a team have the capacity it needs, with nothing else planned
     choice_full = "choice_full"  # a choice it is an option of has `max` of its options in the plan (`excluded_by` names them)
 
 
@@ -54,6 +55,16 @@ class Displacement(Frozen):
     initiative: InitiativeId
     team: TeamId
     periods: list[PeriodLabel]
+
+
+class Shortage(Frozen):
+    """Why work never fits: in the start of its window that comes closest, what one team lacks in one period,
+    with nothing else planned."""
+
+    team: TeamId
+    period: PeriodLabel
+    needed: Amount = Field(description="What the work needs of the team in that period.")
+    available: Amount = Field(description="The team's whole capacity in that period.")
 
 
 class Move(Frozen):
@@ -106,6 +117,7 @@ class InitiativeExplanation(Frozen):
     excluded_by: list[InitiativeId] = Field(default_factory=list)
     missing_prerequisites: list[InitiativeId] = Field(default_factory=list)
     displaced_by: list[Displacement] = Field(default_factory=list)
+    never_fits: Shortage | None = Field(default=None, description="never_fits: what is short, and where.")
     counterfactuals: list[Counterfactual] = Field(default_factory=list)
     rules: list[str] = Field(
         default_factory=list,
@@ -122,6 +134,10 @@ class InitiativeExplanation(Frozen):
             i = data["id"]
             rules = [rule_name(RuleKind.excludes, *pair(i, other)) for other in data.get("excluded_by") or []]
             rules += [rule_name(RuleKind.depends_on, i, prerequisite) for prerequisite in data.get("missing_prerequisites") or []]
+            short = data.get("never_fits")
+            if short is not None:
+                short = short.model_dump() if isinstance(short, Shortage) else short
+                rules.append(rule_name(RuleKind.capacity, short.get("team"), short.get("period")))
             for displaced in data.get("displaced_by") or []:
                 d = displaced.model_dump() if isinstance(displaced, Displacement) else displaced
                 rules += [rule_name(RuleKind.capacity, d.get("team"), period) for period in d.get("periods") or []]

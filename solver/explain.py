@@ -29,12 +29,13 @@ from planner.explanation import (
     Move,
     PolicyCost,
     Reason,
+    Shortage,
 )
 from planner.plan import Plan, PlanStatus, SolveSettings, is_required, need_loads, placements_of, window
 from planner.quantities import hundredths
 from planner.rules import Rule, RuleKind, rule_name
 from planner.scenario import Initiative, Objective, Scenario
-from planner.scoring import initiative_value
+from planner.scoring import finish_value, initiative_value
 from planner.whatif import policy_rules, with_capacity, with_initiative, without, without_policies
 from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
@@ -229,7 +230,7 @@ class _Explainer:
             found: list[Counterfactual] = []
             reason: Reason | None = None
             displaced: list[Displacement] = []
-            if late_by > 0:
+            if late_by > 0 and self.loses_by_waiting(initiative, start):
                 reason, displaced, earlier, _ = self.classify(initiative, "force_earlier", self.earlier(initiative, start))
                 found.append(earlier)
             if counterfactuals and not is_required(initiative, self.s):
@@ -268,6 +269,9 @@ class _Explainer:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=missing)
         if earliest is None:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.window_too_short)
+        short = self.shortage(initiative)
+        if short is not None:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.never_fits, never_fits=short)
         reason, displaced, forced_in, forced_plan = self.classify(initiative, "force_in", lambda scenario: self.resolve(scenario, force_in=[initiative.id]))
         found = [forced_in]
         if counterfactuals and not self.makespan and forced_in.objective is not None:
@@ -277,6 +281,48 @@ class _Explainer:
             if fit is not None:
                 found.append(fit)
         return InitiativeExplanation(**base, scheduled=False, reason=reason, displaced_by=displaced, counterfactuals=found)
+
+    def shortage(self, initiative: Initiative) -> Shortage | None:
+        """What makes the work fit nowhere, with nothing else planned: None when some start of its window has
+        the capacity. Sound, not complete: a need that names its team adds to that team's other such needs;
+        a skill need is compared with the largest capacity any team with the skill has alone."""
+        earliest = self.earliest[initiative.id]
+        allowed = window(self.s, initiative, self.settings)
+        closest: tuple[int, str, int, int, int] | None = None  # (excess, team, period, needed, available)
+        for start in range(max(earliest or 0, allowed.start), allowed.stop):
+            worst: tuple[int, str, int, int, int] | None = None
+            fixed: dict[tuple[str, int], int] = {}
+            for need in initiative.all_needs:
+                for offset, amount in enumerate(need_loads(need, initiative.duration)):
+                    k = start + offset
+                    if need.team is not None:
+                        fixed[need.team, k] = fixed.get((need.team, k), 0) + amount
+                        continue
+                    best = max((t.id for t in self.s.teams if need.skill in t.skills), key=lambda t: hundredths(self.s.capacity(t)[k]))
+                    available = hundredths(self.s.capacity(best)[k])
+                    if amount > available and (worst is None or amount - available > worst[0]):
+                        worst = (amount - available, best, k, amount, available)
+            for (team, k), amount in fixed.items():
+                available = hundredths(self.s.capacity(team)[k])
+                if amount > available and (worst is None or amount - available > worst[0]):
+                    worst = (amount - available, team, k, amount, available)
+            if worst is None:
+                return None
+            if closest is None or worst[0] < closest[0]:
+                closest = worst
+        if closest is None:
+            return None
+        _, team, k, needed, available = closest
+        return Shortage(team=team, period=self.s.periods[k], needed=Decimal(needed) / 100, available=Decimal(available) / 100)
+
+    def loses_by_waiting(self, initiative: Initiative, start: int) -> bool:
+        """Whether starting at `start` rather than its earliest possible start costs anything: always under
+        makespan; in value mode, only when the value it counts falls (decay, cost of delay, a due period)."""
+        earliest = self.earliest[initiative.id]
+        if self.makespan or earliest is None:
+            return True
+        last = initiative.duration - 1
+        return finish_value(self.s, initiative, earliest + last) > finish_value(self.s, initiative, start + last)
 
     def earlier(self, initiative: Initiative, start: int) -> Callable[[Scenario], Plan]:
         """Re-solve a scenario with the initiative required to start at least one period before `start`."""

@@ -10,7 +10,8 @@ from planner import load_scenario
 from planner.explanation import Explanation, Hold, InitiativeExplanation, Reason
 from planner.plan import PlanStatus
 from planner.rules import Rule, RuleKind
-from planner.scenario import Scenario
+from planner.scenario import Objective, Scenario
+from planner.scoring import finish_value
 from planner.whatif import with_capacity, with_initiative, with_policy, without
 from solver.explain import explain
 from tests.factories import BUNDLED, REFERENCE
@@ -138,8 +139,19 @@ def test_every_bundled_plan_gets_a_reason_for_each_initiative_out_or_late():
             assert e.diagnosis is not None and e.diagnosis.conflict
             continue
         assert [i.id for i in e.initiatives] == [i.id for i in s.initiatives]
+        index, by_id = s.period_index, s.initiative_by_id
         for item in e.initiatives:
-            assert (item.reason is not None) == (not item.scheduled or item.late_by > 0), (path.name, item.id)
+            # Late work has a reason when waiting cost it value (decay, cost of delay, a due period; any period under makespan).
+            last = by_id[item.id].duration - 1
+            loses = (
+                item.scheduled
+                and item.late_by > 0
+                and (
+                    s.policies.objective is Objective.makespan
+                    or finish_value(s, by_id[item.id], index[item.earliest_possible] + last) > finish_value(s, by_id[item.id], index[item.start] + last)
+                )
+            )
+            assert (item.reason is not None) == (not item.scheduled or loses), (path.name, item.id)
 
 
 # --- infeasible scenarios ----------------------------------------------------------------------------------

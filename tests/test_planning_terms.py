@@ -578,3 +578,27 @@ def test_more_bad_uses_are_located():
     assert any(path == "initiatives[2].depends_on_any[0]" and "dependency cycle" in message for path, message in found)
     assert ("policies.allocations[0].teams[1]", "team 'web' is listed twice") in found
     assert [m for p, m in found if p.startswith("choices")] == ["unknown initiative 'zz'"]
+
+
+# --- explanations (issue 20) -------------------------------------------------------------------------------
+
+
+def test_work_that_can_never_fit_is_said_to_never_fit_with_the_numbers_not_blamed_on_other_work():
+    # 12 of web by the end of Q1, and web has 10: nothing displaces it.
+    s = scenario(work("big", effort=12, value=50, deadline="2027-Q1"), work("small", effort=4, value=5))
+    plan = both(s)["plan"]
+    why = {i.id: i for i in explain(s, plan, counterfactuals=False).initiatives}["big"]
+    assert why.reason is Reason.never_fits and why.rules == ["capacity[web, 2027-Q1]"]
+    assert (why.never_fits.team, why.never_fits.period, float(why.never_fits.needed), float(why.never_fits.available)) == ("web", "2027-Q1", 12, 10)
+    alone = scenario(work("big", effort=12, value=50, deadline="2027-Q1"))  # confirmed: forced in with nothing else, no plan
+    assert solved(alone, force_in=["big"]).status is PlanStatus.infeasible
+
+
+def test_late_is_said_only_of_work_that_loses_value_by_waiting():
+    items = [work("first", effort=10, value=30), work("second", effort=10, value=20)]
+    plain = scenario(*items)  # no decay: the second quarter costs nothing
+    why = {i.id: i for i in explain(plain, both(plain)["plan"], counterfactuals=False).initiatives}
+    assert why["second"].late_by == 1 and why["second"].reason is None
+    decaying = scenario(*items, policies={"value_decay_per_period": 0.1})
+    why = {i.id: i for i in explain(decaying, both(decaying)["plan"], counterfactuals=False).initiatives}
+    assert why["second"].late_by == 1 and why["second"].reason is Reason.capacity

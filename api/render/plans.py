@@ -334,6 +334,7 @@ REASON_WORDS = {
     Reason.floor_or_share: "a floor, a share or an allocation blocks it",
     Reason.not_worth_it: "it fits but adds nothing",
     Reason.wont_have: "a won't have (MoSCoW): never scheduled",
+    Reason.never_fits: "it never fits, whatever else is planned",
     Reason.choice_full: "its choice has as many options in the plan as it allows",
 }
 
@@ -349,6 +350,9 @@ def reason_line(item: InitiativeExplanation) -> str:
         text += f" ({_ids(item.missing_prerequisites)})"
     if item.reason is Reason.window_too_short:
         text += " (earliest start, duration, prerequisites and deadline or horizon)"
+    if item.never_fits is not None:
+        short = item.never_fits
+        text += f" (it needs {plain_number(short.needed)} of {short.team} in {short.period}, which has {plain_number(short.available)})"
     if item.displaced_by:
         text += " (" + "; ".join(f"{d.initiative} on {d.team} in {_ids(d.periods)}" for d in item.displaced_by) + ")"
     return text
