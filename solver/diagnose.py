@@ -160,7 +160,8 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         def edit(h: int) -> Scenario:
             return with_capacity(scenario, {cell: Decimal(h) / 100})
 
-        least = _least(1, demand, lambda h: _feasible(edit(h), settings, count).status.found)
+        capacity = hundredths(scenario.capacity(rule.team)[scenario.period_index[rule.period]])
+        least = _least_anywhere(1, max(demand, capacity), lambda h: _feasible(edit(h), settings, count).status.found, unit=100)
         return None if least is None else verified("extra_capacity", edit(least), amount=Decimal(least) / 100)
     # Floors and minimum shares are lowered, caps and maximum shares raised, to the nearest 0.0001 that works.
     current = int(Decimal(rule.limit or "0") * SHARE_SCALE)
@@ -179,6 +180,26 @@ def _repair(scenario: Scenario, settings: SolveSettings, rule: Rule, count: _Cou
         return None
     value = current - least if lowering else current + least
     return verified(change, share_edit(least), amount=Decimal(value) / SHARE_SCALE)
+
+
+PROBES = 24
+"""Amounts `_least_anywhere` tries before it narrows one down: it bounds a capacity repair's solves."""
+
+
+def _least_anywhere(low: int, high: int, works: Callable[[int], bool], unit: int) -> int | None:
+    """The least x in [low, high] for which `works(x)`, without assuming that more always works: more
+    capacity can break a team's invisible-work floor, which grows with it. Amounts are tried upwards, in
+    whole `unit`s (then in steps that keep to PROBES tries), until one works; the least between it and the
+    last that did not is then narrowed down, assuming only that stretch is monotone (the repair found is
+    verified by a re-solve either way). None when none of the amounts tried works."""
+    step = max(unit, -(-(high - low + 1) // PROBES))
+    failed = low - 1
+    for x in range(low + step - 1, high + step, step):
+        x = min(x, high)
+        if works(x):
+            return _least(failed + 1, x, works)
+        failed = x
+    return None
 
 
 def _least(low: int, high: int, works: Callable[[int], bool]) -> int | None:

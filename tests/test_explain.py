@@ -175,7 +175,11 @@ def test_each_repair_is_feasible_when_the_test_re_solves_it():
     d = explain(s, solved(s)).diagnosis
     assert d is not None
     changes = {r.change: r for r in d.repairs}
-    assert set(changes) == {"commitment_dropped", "floor_lowered"}
+    assert set(changes) == {"commitment_dropped", "floor_lowered", "extra_capacity"}
+    extra = changes["extra_capacity"]  # SRE's Q1 capacity: more helps up to a point (Platform's floor grows with it)
+    assert (extra.rule.team, extra.rule.period, extra.amount) == ("sre", "2027-Q1", Decimal(2))
+    assert solved(with_capacity(s, {("sre", "2027-Q1"): extra.amount})).objective == extra.objective == 239.22
+    assert solved(with_capacity(s, {("sre", "2027-Q1"): Decimal("1.99")})).status is PlanStatus.infeasible
     dropped = solved(without(s, changes["commitment_dropped"].rule))
     assert dropped.status is PlanStatus.optimal and dropped.objective == changes["commitment_dropped"].objective
     floor = changes["floor_lowered"]

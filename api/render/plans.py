@@ -436,19 +436,31 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
     return out
 
 
+SHARE_REPAIRS = {
+    RuleKind.invisible_floor: "lower the invisible-work floor to {share}",
+    RuleKind.team_invisible_floor: "lower team {team}'s invisible-work floor to {share}",
+    RuleKind.invisible_cap: "raise the invisible-work cap to {share}",
+    RuleKind.theme_min_share: "lower theme {theme}'s minimum share to {share}",
+    RuleKind.theme_max_share: "raise theme {theme}'s maximum share to {share}",
+    RuleKind.reserve: "lower the {group} reserve to {share}",
+    RuleKind.allocation_floor: "lower the {group} floor to {share}",
+}
+"""A repair of a share, as a person would do it: the rule's words, not the rule quoted."""
+
+
 def _repair(r: Repair, scenario: Scenario) -> str:
     rule = describe_rule(r.rule, scenario)
     if r.change == "extra_capacity":
-        return f"give team '{r.rule.team}' {_num(float(r.amount or 0), 2)} more {scenario.unit} in {r.rule.period}"
+        return f"give team {r.rule.team} {_num(float(r.amount or 0), 2)} more {scenario.unit} in {r.rule.period}"
     if r.change == "deadline_moved":
-        return f"move the deadline of '{r.rule.initiative}' {r.periods} period(s) later"
+        return f"move the deadline of {r.rule.initiative} {r.periods} period(s) later"
     if r.change in ("floor_lowered", "cap_raised", "share_relaxed"):
-        return f"change '{rule}' to {_share(str(r.amount))}"
+        return SHARE_REPAIRS[r.rule.kind].format(**r.rule.model_dump(), share=_share(str(r.amount)))
     if r.change == "made_optional":
-        return f"make '{r.rule.initiative}' optional"
+        return f"make {r.rule.initiative} optional"
     if r.change in ("choice_dropped", "target_dropped"):
         return f"drop the rule that {rule}"
-    return f"drop the commitment of '{r.rule.initiative}' to {r.rule.period}"
+    return f"drop the commitment of {r.rule.initiative} to {r.rule.period}"
 
 
 def explanation_text(explanation: Explanation, plan: Plan, scenario: Scenario) -> str:
