@@ -70,19 +70,8 @@ class Model:
 
     def hint(self, placements: dict[str, Placement]) -> None:
         """Start the search from a known plan (the greedy baseline's)."""
-        v = self.f.v
-        for initiative in self.f.scenario.initiatives:
-            chosen = v.selected(initiative.id)
-            if chosen is None:
-                continue
-            placed = placements.get(initiative.id)
-            self.model.add_hint(self.vars[chosen], placed is not None)
-            for p, start in v.starts(initiative.id):
-                started = placed is not None and placed.start == p
-                self.model.add_hint(self.vars[start], started)
-                for n in range(len(initiative.all_needs)):
-                    for team, serve in v.serving(initiative.id, n, p):
-                        self.model.add_hint(self.vars[serve], started and placed is not None and placed.teams[n] == team)
+        for var, value in self.f.v.decision_values(placements).items():
+            self.model.add_hint(self.vars[var], bool(value))
 
     def placements(self, solver: cp_model.CpSolver) -> dict[str, Placement]:
         return self.f.v.placements(lambda var: bool(solver.value(self.vars[var])))

@@ -95,6 +95,24 @@ class Variables:
             out[initiative.id] = Placement(start=start, teams=tuple(teams))
         return out
 
+    def decision_values(self, placements: dict[str, Placement]) -> dict[Var, int]:
+        """The decision variables' values in a known plan (chosen, start, serve): what a backend is given to
+        start its search from. The other variables (shortfalls, synergies, periods used) are left to it."""
+        values: dict[Var, int] = {}
+        for initiative in self.scenario.initiatives:
+            chosen = self.selected(initiative.id)
+            if chosen is None:
+                continue
+            placed = placements.get(initiative.id)
+            values[chosen] = int(placed is not None)
+            for p, start in self.starts(initiative.id):
+                started = placed is not None and placed.start == p
+                values[start] = int(started)
+                for n in range(len(initiative.all_needs)):
+                    for team, serve in self.serving(initiative.id, n, p):
+                        values[serve] = int(started and placed is not None and placed.teams[n] == team)
+        return values
+
     def value_terms(self) -> tuple[list[tuple[int, Var]], int]:
         """The value objective as (thousandths, variable) terms plus a constant, both backends' alike.
 
