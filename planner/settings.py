@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from planner.scenario import Frozen, InitiativeId
 
@@ -38,8 +38,22 @@ class SolveSettings(Frozen):
         default=0, ge=0, le=64, description="Parallel search workers; 0 = automatic (CP-SAT: one per core, at least 4; MILP: the solver's default)."
     )
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Random seed, 0 to 2**31 - 1; with one worker the same seed gives the same plan.")
+    work_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=86_400,
+        description="CP-SAT's deterministic work limit (its deterministic seconds), for runs that must not depend on the "
+        "machine's speed (CI): one worker, and the plan depends only on the input and the seed. time_limit still bounds "
+        "the wall clock, as a safety net; a search it stops first is not reproducible.",
+    )
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
+
+    @model_validator(mode="after")
+    def _work_limit_is_cpsats(self) -> SolveSettings:
+        if self.work_limit is not None and self.backend == "pulp":
+            raise ValueError("a work limit is CP-SAT's (HiGHS and CBC stop on the wall clock): use --backend cpsat, or no --work-limit")
+        return self
 
 
 REASONS_BUDGET = 30.0  # seconds the reasons that come with every plan may take at most (or the time limit, if longer)

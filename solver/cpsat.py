@@ -120,6 +120,9 @@ def solve_cpsat(
     solver.parameters.max_time_in_seconds = settings.time_limit
     solver.parameters.num_workers = settings.workers or automatic_workers()
     solver.parameters.random_seed = settings.seed
+    if settings.work_limit is not None:  # reproducible: bounded by work done, on one worker, not by the clock
+        solver.parameters.max_deterministic_time = settings.work_limit
+        solver.parameters.num_workers = 1
     makespan = scenario.policies.objective is Objective.makespan
     scale = 1 if makespan else VALUE_SCALE
     callback = _Progress(on_progress, scale) if on_progress else None

@@ -602,3 +602,15 @@ def test_late_is_said_only_of_work_that_loses_value_by_waiting():
     decaying = scenario(*items, policies={"value_decay_per_period": 0.1})
     why = {i.id: i for i in explain(decaying, both(decaying)["plan"], counterfactuals=False).initiatives}
     assert why["second"].late_by == 1 and why["second"].reason is Reason.capacity
+
+
+def test_a_work_limit_makes_a_search_stopped_by_its_limit_give_the_same_plan_every_time(capsys):
+    # A search that no limit lets finish: bounded by CP-SAT's deterministic time on one worker, it repeats exactly.
+    from bench.generate import portfolio
+
+    s = Scenario.model_validate(portfolio(120, 8, 8, seed=3))
+    plans = [solved(s, time_limit=60, work_limit=1, workers=4) for _ in range(2)]
+    assert plans[0].status is PlanStatus.feasible  # stopped by the work limit, not proven
+    assert (plans[0].objective, starts(plans[0])) == (plans[1].objective, starts(plans[1]))
+    assert main(["solve", str(FOUNDING), "--backend", "pulp", "--work-limit", "1"]) == 2  # a usage error
+    assert "planner: error: a work limit is CP-SAT's (HiGHS and CBC stop on the wall clock)" in capsys.readouterr().err

@@ -102,7 +102,9 @@ def bounds(field: str) -> str:
 
 
 def _refusal(error: Any) -> str:
-    """One refused value as `--option VALUE: must be ...`."""
+    """One refused value as `--option VALUE: must be ...`; a refused combination of options as its sentence."""
+    if not error["loc"]:
+        return str(error["msg"]).removeprefix("Value error, ")
     option = "--" + str(error["loc"][0]).replace("_", "-")
     bounds = error.get("ctx") or {}
     for key, words in (("le", "at most"), ("ge", "at least"), ("lt", "below"), ("gt", "above")):

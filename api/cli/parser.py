@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"parallel search workers, {options.bounds('workers')} (default 0: CP-SAT one per core and at least 4, MILP the solver's own default)",
     )
     search.add_argument("--seed", type=int, default=0, metavar="N", help=f"random seed, {options.bounds('seed')} (with --workers 1 the plan is reproducible)")
+    search.add_argument(
+        "--work-limit",
+        type=options.seconds,
+        metavar="S",
+        help="cpsat: stop after S of CP-SAT's deterministic seconds, on one worker, so that the plan does not depend on the "
+        "machine's speed (for CI); --time-limit still bounds the wall clock",
+    )
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
     output.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
