@@ -188,10 +188,11 @@ PROBES = 24
 
 def _least_anywhere(low: int, high: int, works: Callable[[int], bool], unit: int) -> int | None:
     """The least x in [low, high] for which `works(x)`, without assuming that more always works: more
-    capacity can break a team's invisible-work floor, which grows with it. Amounts are tried upwards, in
-    whole `unit`s (then in steps that keep to PROBES tries), until one works; the least between it and the
-    last that did not is then narrowed down, assuming only that stretch is monotone (the repair found is
-    verified by a re-solve either way). None when none of the amounts tried works."""
+    capacity can break a team's invisible-work floor, which grows with it. Amounts are tried upwards in
+    equal steps (at least one `unit`, and few enough for PROBES tries over the range) until one works; the
+    least between it and the last that did not is then narrowed down, assuming only that stretch is
+    monotone (the repair found is verified by a re-solve either way). None when none of the amounts tried
+    works."""
     step = max(unit, -(-(high - low + 1) // PROBES))
     failed = low - 1
     for x in range(low + step - 1, high + step, step):

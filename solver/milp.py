@@ -227,8 +227,8 @@ def solve_milp(
 ) -> Plan:
     """The best plan HiGHS or CBC finds within the settings' time limit; infeasibility is a status.
 
-    A `hint` (a valid plan, the baseline's) is the solver's starting solution, as for CP-SAT; in makespan mode
-    it also bounds the horizon.
+    A `hint` (a valid plan, the baseline's) is HiGHS's starting solution, as it is CP-SAT's (CBC gets none,
+    see `_solver`); in makespan mode it also bounds the horizon.
     PuLP offers no callback during the search: `on_progress` hears once, when it ends (before the tie-break).
 
     The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver.
