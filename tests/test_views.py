@@ -106,3 +106,18 @@ def test_compare_with_the_executive_view_adds_one_summary_per_scenario(capsys):
 def test_a_view_in_a_format_it_does_not_come_in_is_a_usage_error(capsys):
     assert main(["solve", str(REFERENCE), "--view", "public", "--format", "csv"]) == 2
     assert "--view public comes as table, md, json, not --format csv" in capsys.readouterr().err
+
+
+def test_unpriced_guardrails_say_how_many_and_how_to_price_them():
+    # Before: "not priced (no guardrails, or not explained)" on a scenario with eight of them
+    # (the invisible-work floor, two team floors, two theme shares, two mandatory items, a commitment).
+    from api.render.views import executive_sections
+    from planner.scenario import Scenario
+    from tests.factories import scenario_data
+
+    s = load_scenario(REFERENCE)
+    lines = [line for _, section in executive_sections(executive(s, solved(s)), s) for line in section]
+    assert "not priced: the scenario has 8; ask for their prices with `planner solve --explain` or `policy_costs: true` in the API" in lines
+    bare = Scenario.model_validate(scenario_data())
+    lines = [line for _, section in executive_sections(executive(bare, solved(bare)), bare) for line in section]
+    assert any(line.startswith("none: the scenario has no floors") for line in lines)

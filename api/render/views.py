@@ -13,6 +13,7 @@ from planner.quantities import plain_number
 from planner.scenario import Scenario
 from planner.settings import PlanStatus
 from planner.views import FULL, EngineeringView, ExecutiveView, PublicView, View
+from planner.whatif import policy_rules
 
 Section = tuple[str, list[str]]
 
@@ -23,6 +24,14 @@ def _plain(value: float) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+def _unpriced(scenario: Scenario) -> str:
+    """Why the guardrails have no prices: there are none, or the plan was not asked to price them."""
+    count = len(policy_rules(scenario))
+    if not count:
+        return "none: the scenario has no floors, caps, shares, allocations, mandatory work, commitments, choices or targets"
+    return f"not priced: the scenario has {count}; ask for their prices with `planner solve --explain` or `policy_costs: true` in the API"
 
 
 def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
@@ -50,7 +59,7 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
         (
             "Price of each guardrail (value given up to honour it, by re-solve)",
             [f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status is PlanStatus.optimal else f" ({g.status.value})") for g in v.guardrails]
-            or ["not priced (no guardrails, or not explained)"],
+            or [_unpriced(scenario)],
         )
     )
     if v.outcomes:
