@@ -118,6 +118,11 @@ class InitiativeExplanation(Frozen):
     missing_prerequisites: list[InitiativeId] = Field(default_factory=list)
     displaced_by: list[Displacement] = Field(default_factory=list)
     never_fits: Shortage | None = Field(default=None, description="never_fits: what is short, and where.")
+    blocked_by: list[Rule] = Field(
+        default_factory=list,
+        description="floor_or_share: the guardrails without which doing it costs less, each proven by re-solves; when none does alone, all of them.",
+    )
+    blocked_together: bool = Field(default=False, description="No one guardrail blocks it alone: `blocked_by` names them all, which do together.")
     counterfactuals: list[Counterfactual] = Field(default_factory=list)
     rules: list[str] = Field(
         default_factory=list,

@@ -40,6 +40,19 @@ from planner.whatif import policy_rules, with_capacity, with_initiative, without
 from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
 
+GUARDRAILS = frozenset(
+    {
+        RuleKind.invisible_floor,
+        RuleKind.invisible_cap,
+        RuleKind.team_invisible_floor,
+        RuleKind.theme_min_share,
+        RuleKind.theme_max_share,
+        RuleKind.reserve,
+        RuleKind.allocation_floor,
+    }
+)
+"""The rules `floor_or_share` is about: those the bare scenario (`without_policies`) is without."""
+
 
 class _OutOfTime(Exception):
     """The explanation's overall budget is spent: what is left is reported unexplained."""
@@ -58,6 +71,7 @@ class _Explainer:
         self.count = 0
         self.deadline = deadline
         self._lock = threading.Lock()
+        self._without: dict[str, tuple[Scenario, Plan]] = {}  # a guardrail's name -> the scenario without it, and its best plan
 
     # --- re-solving ---
 
@@ -232,9 +246,14 @@ class _Explainer:
             found: list[Counterfactual] = []
             reason: Reason | None = None
             displaced: list[Displacement] = []
+            blocking: list[Rule] = []
+            together = False
             if late_by > 0 and self.loses_by_waiting(initiative, start):
-                reason, displaced, earlier, _ = self.classify(initiative, "force_earlier", self.earlier(initiative, start))
+                sooner = self.earlier(initiative, start)
+                reason, displaced, earlier, _ = self.classify(initiative, "force_earlier", sooner)
                 found.append(earlier)
+                if reason is Reason.floor_or_share:
+                    blocking, together = self.blocking(sooner, earlier)
             if counterfactuals and not is_required(initiative, self.s):
                 found.append(self.counterfactual("force_out", initiative.id, self.resolve(force_out=[initiative.id])))
             return InitiativeExplanation(
@@ -247,7 +266,10 @@ class _Explainer:
                 reason=reason,
                 held_by=self.holdings(initiative, start),
                 displaced_by=displaced,
+                blocked_by=blocking,
+                blocked_together=together,
                 counterfactuals=found,
+                rules=[r.name for r in blocking],
             )
         excluded = sorted(
             {o for o in initiative.excludes if o in self.starts} | {o.id for o in self.s.initiatives if initiative.id in o.excludes and o.id in self.starts}
@@ -274,7 +296,12 @@ class _Explainer:
         short = self.shortage(initiative)
         if short is not None:
             return InitiativeExplanation(**base, scheduled=False, reason=Reason.never_fits, never_fits=short)
-        reason, displaced, forced_in, forced_plan = self.classify(initiative, "force_in", lambda scenario: self.resolve(scenario, force_in=[initiative.id]))
+
+        def force(scenario: Scenario) -> Plan:
+            return self.resolve(scenario, force_in=[initiative.id])
+
+        reason, displaced, forced_in, forced_plan = self.classify(initiative, "force_in", force)
+        blocking, together = self.blocking(force, forced_in) if reason is Reason.floor_or_share else ([], False)
         found = [forced_in]
         if counterfactuals and not self.makespan and forced_in.objective is not None:
             found.append(self.value_to_fit(initiative, forced_in))
@@ -282,7 +309,41 @@ class _Explainer:
             fit = self.capacity_to_fit(initiative, forced_plan)
             if fit is not None:
                 found.append(fit)
-        return InitiativeExplanation(**base, scheduled=False, reason=reason, displaced_by=displaced, counterfactuals=found)
+        return InitiativeExplanation(
+            **base,
+            scheduled=False,
+            reason=reason,
+            displaced_by=displaced,
+            blocked_by=blocking,
+            blocked_together=together,
+            counterfactuals=found,
+            rules=[r.name for r in blocking],
+        )
+
+    def blocking(self, force: Callable[[Scenario], Plan], forced: Counterfactual) -> tuple[list[Rule], bool]:
+        """The guardrails that keep the work out (or late), each proven by re-solves: without it, doing what
+        `force` does costs less than it does with every guardrail. When no one of them does that alone, they
+        do together: all of them are named, and the second value says so."""
+        lost = forced.value_lost
+        guardrails = [r for r in policy_rules(self.s) if r.kind in GUARDRAILS]
+        alone = []
+        for rule in guardrails:
+            scenario, best = self.without_rule(rule)
+            cost = self.loss(force(scenario), best.objective)
+            if cost is not None and (lost is None or cost < lost):
+                alone.append(rule)
+        return (alone, False) if alone else (guardrails, True)
+
+    def without_rule(self, rule: Rule) -> tuple[Scenario, Plan]:
+        """The scenario without one guardrail, and its best plan (worked out once per guardrail)."""
+        with self._lock:
+            known = self._without.get(rule.name)
+        if known is None:
+            scenario = without(self.s, rule)
+            known = (scenario, self.resolve(scenario))
+            with self._lock:
+                self._without[rule.name] = known
+        return known
 
     def shortage(self, initiative: Initiative) -> Shortage | None:
         """What makes the work fit nowhere, with nothing else planned: None when some start of its window has

@@ -23,6 +23,7 @@ from planner.scenario import Scenario
 from solver.explain import explain
 from solver.greedy import greedy_plan
 from tests.factories import BUNDLED, scenario_data
+from tests.factories import REFERENCE as REFERENCE_FILE
 from tests.solving import solved, starts, verified
 
 BACKENDS = ["cpsat", "pulp"]
@@ -614,3 +615,17 @@ def test_a_work_limit_makes_a_search_stopped_by_its_limit_give_the_same_plan_eve
     assert (plans[0].objective, starts(plans[0])) == (plans[1].objective, starts(plans[1]))
     assert main(["solve", str(FOUNDING), "--backend", "pulp", "--work-limit", "1"]) == 2  # a usage error
     assert "planner: error: a work limit is CP-SAT's (HiGHS and CBC stop on the wall clock)" in capsys.readouterr().err
+
+
+def test_a_floor_or_share_reason_names_the_guardrail_and_a_re_solve_without_it_proves_it():
+    # Before: "an invisible-work floor or a theme share blocks it", never which.
+    from planner.whatif import without
+
+    s = load_scenario(REFERENCE_FILE)
+    plan = solved(s)
+    why = {i.id: i for i in explain(s, plan, counterfactuals=False).initiatives}["dynamic-pricing"]
+    assert why.reason is Reason.floor_or_share and not why.blocked_together
+    assert [r.name for r in why.blocked_by] == why.rules == ["team_invisible_floor[platform]"]
+    # With that floor no plan can take dynamic pricing; without it, one can.
+    assert solved(s, force_in=["dynamic-pricing"]).status is PlanStatus.infeasible
+    assert solved(without(s, why.blocked_by[0]), force_in=["dynamic-pricing"]).status.found

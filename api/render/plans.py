@@ -350,6 +350,9 @@ def reason_line(item: InitiativeExplanation) -> str:
         text += f" ({_ids(item.missing_prerequisites)})"
     if item.reason is Reason.window_too_short:
         text += " (earliest start, duration, prerequisites and deadline or horizon)"
+    if item.blocked_by:
+        named = "; ".join(rule.name for rule in item.blocked_by)
+        text += f" (together: {named})" if item.blocked_together else f" ({named})"
     if item.never_fits is not None:
         short = item.never_fits
         text += f" (it needs {plain_number(short.needed)} of {short.team} in {short.period}, which has {plain_number(short.available)})"
