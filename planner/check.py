@@ -60,6 +60,8 @@ class Violation(Frozen):
 
 Cells = defaultdict[tuple[str, int], int]
 """Hundredths of load per (team, period index)."""
+KindLoads = defaultdict[tuple[str, int, str], int]
+"""Hundredths of load per (team, period index, kind)."""
 Fail = Callable[..., None]
 """Records a violation: `fail(rule, message, initiative=..., team=..., theme=..., period=...)`."""
 
@@ -83,7 +85,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
     starts: dict[str, int] = {}
     load: Cells = defaultdict(int)
     invisible: Cells = defaultdict(int)
-    by_kind: defaultdict[tuple[str, int, str], int] = defaultdict(int)  # hundredths per (team, period index, kind)
+    by_kind: KindLoads = defaultdict(int)
     theme_effort: dict[str | None, int] = defaultdict(int)
 
     for item in plan.scheduled:
@@ -336,23 +338,42 @@ def _check_capacity_and_floors(scenario: Scenario, load: Cells, invisible: Cells
             )
 
 
-def _check_allocations(scenario: Scenario, load: Cells, by_kind: defaultdict[tuple[str, int, str], int], fail: Fail) -> None:
+def _teams(scenario: Scenario, allocation: Allocation) -> list[str]:
+    """The teams an allocation takes a share of: those it lists, or every team."""
+    return [t.id for t in scenario.teams] if allocation.teams is None else list(dict.fromkeys(allocation.teams))
+
+
+def _kept(allocation: Allocation, capacity: int) -> int:
+    """Hundredths a reserve keeps of a capacity in hundredths: share x capacity, rounded down."""
+    return int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE
+
+
+def _floor_spans(scenario: Scenario, allocation: Allocation, by_kind: KindLoads) -> list[tuple[str | None, int, int, int]]:
+    """A floor's periods (each, or None for the horizon): (period, the listed teams' capacity, the floor,
+    share x capacity rounded up, and the load listed work of its kinds gives it), all in hundredths."""
+    teams, periods = _teams(scenario, allocation), range(len(scenario.periods))
+    out = []
+    for span in [[k] for k in periods] if allocation.over == "period" else [list(periods)]:
+        capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams for k in span)
+        floor = -(-int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE)
+        got = sum(by_kind[t, k, kind] for t in teams for k in span for kind in allocation.kinds)
+        out.append((scenario.periods[span[0]] if allocation.over == "period" else None, capacity, floor, got))
+    return out
+
+
+def _check_allocations(scenario: Scenario, load: Cells, by_kind: KindLoads, fail: Fail) -> None:
     """Reserves: work of other kinds leaves each reserve free, and a reserve's kinds use it before the
     capacity no reserve holds. Hard floors: listed work of the kinds takes at least share x capacity."""
     allocations = scenario.policies.allocations
-    periods = range(len(scenario.periods))
-
-    def teams(allocation: Allocation) -> list[str]:
-        return [t.id for t in scenario.teams] if allocation.teams is None else list(allocation.teams)
 
     def given(team: str, k: int, kinds: list[str]) -> int:
         return sum(by_kind[team, k, kind] for kind in kinds)
 
     for team in scenario.teams:
-        reserves = [a for a in allocations if a.mode.value == "reserve" and team.id in teams(a)]
-        for k in periods if reserves else ():
+        reserves = [a for a in allocations if a.mode.value == "reserve" and team.id in _teams(scenario, a)]
+        for k in range(len(scenario.periods)) if reserves else ():
             capacity = hundredths(scenario.capacity(team.id)[k])
-            kept = [int(a.share * SHARE_SCALE) * capacity // SHARE_SCALE for a in reserves]
+            kept = [_kept(a, capacity) for a in reserves]
             listed = [given(team.id, k, a.kinds) for a in reserves]
             other = load[team.id, k] - sum(listed)
             # The reserves their kinds do not fill are what other work (and the overflow of the rest) took from.
@@ -371,13 +392,8 @@ def _check_allocations(scenario: Scenario, load: Cells, by_kind: defaultdict[tup
         if allocation.mode.value != "floor" or allocation.soft is not None:
             continue
         name = allocation.id or "+".join(allocation.kinds)
-        spans = [[k] for k in periods] if allocation.over == "period" else [list(periods)]
-        for span in spans:
-            capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams(allocation) for k in span)
-            floor = -(-int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE)
-            got = sum(given(t, k, allocation.kinds) for t in teams(allocation) for k in span)
+        for when, capacity, floor, got in _floor_spans(scenario, allocation, by_kind):
             if got < floor:
-                when = scenario.periods[span[0]] if allocation.over == "period" else None
                 fail(
                     RuleKind.allocation_floor,
                     f"{', '.join(allocation.kinds)} get {got / 100:g} {'in ' + when if when else 'over the horizon'}, "
@@ -462,28 +478,21 @@ def _check_report(scenario: Scenario, plan: Plan, load: Cells, invisible: Cells,
             fail(RuleKind.stability, f"the plan lists changes to {_names(c.id for c in plan.changes)}, its decisions change {_names(changed)}")
 
 
-def _check_planning_report(scenario: Scenario, plan: Plan, by_kind: defaultdict[tuple[str, int, str], int], fail: Fail) -> None:
+def _check_planning_report(scenario: Scenario, plan: Plan, by_kind: KindLoads, fail: Fail) -> None:
     """The figures of the planning terms agree with the decisions: each reserve's use, each floor's load and
     shortfall, each KPI's total, which synergies are earned, and which work under way is stopped."""
     scheduled = {s.id for s in plan.scheduled}
-    periods = range(len(scenario.periods))
     reserves, floors = [], []
     for allocation in scenario.policies.allocations:
         name = allocation.id or "+".join(allocation.kinds)
-        teams = [t.id for t in scenario.teams] if allocation.teams is None else list(allocation.teams)
-        share = int(allocation.share * SHARE_SCALE)
         if allocation.mode.value == "reserve":
-            for team in teams:
-                for k in periods:
-                    kept = share * hundredths(scenario.capacity(team)[k]) // SHARE_SCALE
+            for team in _teams(scenario, allocation):
+                for k, label in enumerate(scenario.periods):
+                    kept = _kept(allocation, hundredths(scenario.capacity(team)[k]))
                     used = min(kept, sum(by_kind[team, k, kind] for kind in allocation.kinds))
-                    reserves.append((name, team, scenario.periods[k], kept, used, kept - used))
+                    reserves.append((name, team, label, kept, used, kept - used))
         else:
-            for span in [[k] for k in periods] if allocation.over == "period" else [list(periods)]:
-                capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams for k in span)
-                floor = -(-share * capacity // SHARE_SCALE)
-                got = sum(by_kind[t, k, kind] for t in teams for k in span for kind in allocation.kinds)
-                floors.append((name, scenario.periods[span[0]] if allocation.over == "period" else None, floor, got, max(0, floor - got)))
+            floors += [(name, when, floor, got, max(0, floor - got)) for when, _, floor, got in _floor_spans(scenario, allocation, by_kind)]
     said_reserves = [(r.allocation, r.team, r.period, hundredths(r.reserved), hundredths(r.used), hundredths(r.left)) for r in plan.reserves]
     if said_reserves != reserves:
         fail(RuleKind.report, "the reserves the plan reports are not what its decisions leave of them")
@@ -522,7 +531,7 @@ def score_plan(scenario: Scenario, plan: Plan) -> float | None:
 def _shortfall_cost(scenario: Scenario, plan: Plan) -> int:
     """Thousandths of value charged for the soft floors the plan's loads fall short of: the penalty (one
     decimal) for each hundredth of effort between the floor (share x capacity, rounded up) and the load."""
-    given: defaultdict[tuple[str, int, str], int] = defaultdict(int)
+    given: KindLoads = defaultdict(int)
     index = scenario.period_index
     for item in plan.scheduled:
         initiative = scenario.initiative_by_id.get(item.id)
@@ -531,18 +540,12 @@ def _shortfall_cost(scenario: Scenario, plan: Plan) -> int:
         for need, assigned in zip(initiative.all_needs, item.needs):
             for offset, amount in enumerate(spread(hundredths(need.effort), initiative.duration)):
                 given[assigned.team, index[item.start] + offset, initiative.kind] += amount
-    total = 0
-    periods = range(len(scenario.periods))
-    for allocation in scenario.policies.allocations:
-        if allocation.mode.value != "floor" or allocation.soft is None:
-            continue
-        teams = [t.id for t in scenario.teams] if allocation.teams is None else allocation.teams
-        for span in [[k] for k in periods] if allocation.over == "period" else [list(periods)]:
-            capacity = sum(hundredths(scenario.capacity(t)[k]) for t in teams for k in span)
-            floor = -(-int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE)
-            got = sum(given[t, k, kind] for t in teams for k in span for kind in allocation.kinds)
-            total += int(allocation.soft.penalty * 10) * max(0, floor - got)
-    return total
+    return sum(
+        int(allocation.soft.penalty * 10) * max(0, floor - got)
+        for allocation in scenario.policies.allocations
+        if allocation.mode.value == "floor" and allocation.soft is not None
+        for _, _, floor, got in _floor_spans(scenario, allocation, given)
+    )
 
 
 def _stability_cost(scenario: Scenario, plan: Plan) -> int:

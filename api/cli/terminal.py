@@ -15,7 +15,7 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def mark(text: str) -> str:
-    """`text` with each bidirectional control shown as `<U+XXXX>`."""
+    """`text` with each bidirectional control shown by its code point, e.g. `<U+202E>`."""
     return BIDI_CONTROLS.sub(lambda found: f"<U+{ord(found.group()):04X}>", text)
 
 
