@@ -188,7 +188,7 @@ def build_plan(
     policies = scenario.policies
     load = {(team.id, k): 0 for team in scenario.teams for k in range(len(labels))}
     invisible = dict.fromkeys(load, 0)
-    kind_load = kind_loads(scenario, placements)
+    kind_load: dict[tuple[str, int, str], int] = {}  # for the allocations' reports
     theme_effort: dict[str, int] = {}
     scheduled: list[ScheduledInitiative] = []
     for initiative in scenario.initiatives:
@@ -200,6 +200,7 @@ def build_plan(
             for offset, amount in enumerate(need_loads(need, initiative.duration)):
                 k = placement.start + offset
                 load[team_id, k] += amount
+                kind_load[team_id, k, initiative.kind] = kind_load.get((team_id, k, initiative.kind), 0) + amount
                 if scenario.is_invisible(initiative):
                     invisible[team_id, k] += amount
                 cell = per_team.setdefault(team_id, {})
