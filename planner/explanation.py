@@ -5,12 +5,13 @@ costs, and why an infeasible scenario is impossible. Every number here comes fro
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
-from planner.quantities import Amount, Share
+from planner.quantities import Amount, Share, plain_number
 from planner.rules import Rule, RuleKind, pair, rule_name
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, TeamId
 from planner.settings import PlanStatus, SolveSettings
@@ -170,33 +171,94 @@ class BindingCapacity(Frozen):
     method: Literal["re-solve"] = "re-solve"
 
 
-class Repair(Frozen):
-    """A change that makes an infeasible scenario feasible, verified by a re-solve."""
+RepairChange = Literal[
+    "extra_capacity",
+    "deadline_moved",
+    "floor_lowered",
+    "cap_raised",
+    "share_relaxed",
+    "made_optional",
+    "commitment_dropped",
+    "choice_dropped",
+    "target_dropped",
+]
+
+
+class Change(Frozen):
+    """One edit of one rule of a scenario, as a repair makes it."""
 
     rule: Rule
-    change: Literal[
-        "extra_capacity",
-        "deadline_moved",
-        "floor_lowered",
-        "cap_raised",
-        "share_relaxed",
-        "made_optional",
-        "commitment_dropped",
-        "choice_dropped",
-        "target_dropped",
-    ]
-    amount: Share | Amount | None = Field(default=None, description="Extra capacity, or the new share.")
+    change: RepairChange
+    amount: Share | Amount | None = Field(
+        default=None, description="extra_capacity: the capacity added; floor_lowered, cap_raised, share_relaxed: the new share."
+    )
     periods: int | None = Field(default=None, description="deadline_moved: periods later.")
+
+    @field_serializer("amount")
+    def _number(self, amount: Decimal | None) -> float | None:
+        # A plain number either way: the union's own serializer writes a whole amount (2) as the string "2".
+        return None if amount is None else plain_number(amount)
+
+
+class Repair(Change):
+    """Changes that make an infeasible scenario feasible, verified by a re-solve: this one, and those in `also`."""
+
+    also: list[Change] = Field(
+        default_factory=list,
+        description="Further changes made together with this one, one for each other conflict: all of them are needed (and verified) together.",
+    )
     status: PlanStatus = Field(description="Status of the verifying re-solve.")
-    objective: float | None
+    objective: float | None = Field(description="Objective of the verifying re-solve.")
+
+    @property
+    def changes(self) -> list[Change]:
+        """Every change the repair makes: this one, then those in `also`."""
+        return [Change(rule=self.rule, change=self.change, amount=self.amount, periods=self.periods), *self.also]
+
+
+class Conflict(Frozen):
+    """Rules that cannot all hold, with the repairs of this conflict."""
+
+    rules: list[Rule] = Field(description="They cannot all hold, even with every other rule relaxed; without any one of them, the rest of them can.")
+    minimal: bool = Field(description="Every rule was checked by a re-solve: without it the rest of them can all hold.")
+    repairs: list[Repair] = Field(
+        default_factory=list,
+        description="The smallest change to each rule that repairs this conflict: each verified by a re-solve of the scenario "
+        "with the other conflicts' rules dropped (with one conflict, of the scenario itself).",
+    )
+
+
+class Unfinished(str, Enum):
+    """What a diagnosis did not finish."""
+
+    more_conflicts = "more_conflicts"  # the rules left still cannot all hold: more conflicts exist than are listed, and no repairs were searched
+    conflicts = "conflicts"  # time ran out (or a re-solve could not decide) before the rules left were shown to hold together
+    repairs = "repairs"  # time ran out before every repair was searched and verified
 
 
 class Diagnosis(Frozen):
-    """Why no plan exists: a minimal set of rules that cannot all hold, and repairs."""
+    """Why no plan exists: the conflicts among its rules, and repairs of the whole scenario."""
 
-    conflict: list[Rule] = Field(description="Dropping any one of these makes the rest feasible (each checked by a re-solve).")
-    minimal: bool = Field(description="Every member was checked: without it the rest is feasible.")
-    repairs: list[Repair] = Field(default_factory=list)
+    conflict: list[Rule] = Field(
+        description="The first conflict's rules (`conflicts[0].rules`): they cannot all hold; without any one of them, the rest of them can "
+        "(each checked by a re-solve). With several conflicts, dropping them leaves the scenario infeasible."
+    )
+    minimal: bool = Field(description="Each of the first conflict's rules was checked by a re-solve: without it the rest of them can all hold.")
+    repairs: list[Repair] = Field(
+        default_factory=list,
+        description="Repairs of the whole scenario, each verified by a re-solve of the scenario with all its changes: with several conflicts, "
+        "each makes one change per conflict (the first, then `also`).",
+    )
+    conflicts: list[Conflict] = Field(
+        default_factory=list,
+        description="Disjoint conflicts: each found with the earlier ones' rules relaxed, and with all of them relaxed the rules left can all "
+        "hold (unless `unfinished` says otherwise).",
+    )
+    unfinished: list[Unfinished] = Field(
+        default_factory=list,
+        description="What was not finished: `more_conflicts` (more exist than are listed; no repairs were searched), `conflicts` (time ran out before the search for "
+        "more ended), `repairs` (time ran out before every repair was searched).",
+    )
 
 
 class Explanation(Frozen):

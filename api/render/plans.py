@@ -12,7 +12,7 @@ from decimal import Decimal
 import pandas as pd
 
 from api.render import pages
-from planner.explanation import Counterfactual, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair
+from planner.explanation import Change, Counterfactual, Diagnosis, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair, Unfinished
 from planner.plan import Plan, PlanChange
 from planner.quantities import plain_number
 from planner.rules import Rule, RuleKind
@@ -404,18 +404,7 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
     mode = scenario.policies.objective
     out: list[str] = []
     if explanation.diagnosis is not None:
-        d = explanation.diagnosis
-        claim = "dropping any one makes the rest feasible" if d.minimal else "not proven minimal within the time limit"
-        if not d.conflict:
-            out.append("No plan, and no business rule is to blame: dependencies and durations cannot fit the horizon.")
-        else:
-            out.append(f"No plan: these rules cannot all hold ({claim}):")
-            out += [f"  - {rule.name}: {describe_rule(rule, scenario)}" for rule in d.conflict]
-        if d.repairs:
-            out.append("Repairs (each verified by a re-solve):")
-            for r in d.repairs:
-                out.append(f"  - {_repair(r, scenario)}: {r.status.value}, objective {_num(r.objective)}")
-        return out
+        return _diagnosis_lines(explanation.diagnosis, scenario)
     for item in explanation.initiatives:
         if item.scheduled:
             late = f", {item.late_by} period(s) after its earliest possible {item.earliest_possible}" if item.late_by else ""
@@ -440,9 +429,9 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
 
 
 SHARE_REPAIRS = {
-    RuleKind.invisible_floor: "lower the invisible-work floor to {share}",
+    RuleKind.invisible_floor: "lower the organisation's invisible-work floor to {share}",
     RuleKind.team_invisible_floor: "lower team {team}'s invisible-work floor to {share}",
-    RuleKind.invisible_cap: "raise the invisible-work cap to {share}",
+    RuleKind.invisible_cap: "raise the organisation's invisible-work cap to {share}",
     RuleKind.theme_min_share: "lower theme {theme}'s minimum share to {share}",
     RuleKind.theme_max_share: "raise theme {theme}'s maximum share to {share}",
     RuleKind.reserve: "lower the {group} reserve to {share}",
@@ -451,7 +440,58 @@ SHARE_REPAIRS = {
 """A repair of a share, as a person would do it: the rule's words, not the rule quoted."""
 
 
-def _repair(r: Repair, scenario: Scenario) -> str:
+def _diagnosis_lines(d: Diagnosis, scenario: Scenario) -> list[str]:
+    """Each conflict's rules with what is proven of them, the repairs, and what time left unfinished."""
+    out: list[str] = []
+    several = len(d.conflicts) > 1
+    if not d.conflict:
+        if Unfinished.conflicts in d.unfinished:
+            out.append("No plan, and no conflict among the business rules was found within the time limit.")
+        else:
+            out.append("No plan, and no business rule is to blame: dependencies and durations cannot fit the horizon.")
+    elif not several:
+        out.append(f"No plan: these rules cannot all hold ({_claim(d.minimal, 'the rest')}):")
+        out += _rule_lines(d.conflict, scenario)
+    else:
+        out.append(f"No plan: {len(d.conflicts)} independent conflicts (each found with the others' rules relaxed): a plan needs a change in each.")
+        for n, c in enumerate(d.conflicts, 1):
+            out.append(f"Conflict {n}: these rules cannot all hold ({_claim(c.minimal, 'the rest of them')}):")
+            out += _rule_lines(c.rules, scenario)
+    if d.repairs:
+        out.append("Repairs of the whole scenario (each verified by a re-solve):" if several else "Repairs (each verified by a re-solve):")
+        out += [_repair_line(r, scenario) for r in d.repairs]
+    elif several:
+        for n, c in enumerate(d.conflicts, 1):
+            if c.repairs:
+                out.append(f"Repairs of conflict {n} alone (each verified by a re-solve with the other conflicts' rules dropped):")
+                out += [_repair_line(r, scenario) for r in c.repairs]
+    return out + [UNFINISHED[u].format(n=len(d.conflicts)) for u in d.unfinished if d.conflict or u is not Unfinished.conflicts]
+
+
+def _claim(minimal: bool, rest: str) -> str:
+    return f"dropping any one makes {rest} feasible" if minimal else "not proven minimal within the time limit"
+
+
+def _rule_lines(rules: list[Rule], scenario: Scenario) -> list[str]:
+    return [f"  - {rule.name}: {describe_rule(rule, scenario)}" for rule in rules]
+
+
+UNFINISHED = {
+    Unfinished.more_conflicts: "More conflicts exist than the {n} listed: no repairs were searched.",
+    Unfinished.conflicts: "Time ran out before the search for further conflicts ended: there may be more.",
+    Unfinished.repairs: "Time ran out before every repair was searched: there may be more, or better, repairs.",
+}
+"""What a diagnosis left unfinished, said after it."""
+
+
+def _repair_line(r: Repair, scenario: Scenario) -> str:
+    """Every change of a repair as one thing to do, and what the re-solve with them all gave:
+    "give team sre 2 more engineer-weeks in 2027-Q1 and lower the invisible-work floor to 29.06%: optimal, objective 204.537"."""
+    changes = " and ".join(_repair(c, scenario) for c in r.changes)
+    return f"  - {changes}: {r.status.value}, objective {_num(r.objective)}"
+
+
+def _repair(r: Change, scenario: Scenario) -> str:
     rule = describe_rule(r.rule, scenario)
     if r.change == "extra_capacity":
         return f"give team {r.rule.team} {_num(float(r.amount or 0), 2)} more {scenario.unit} in {r.rule.period}"
