@@ -17,8 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.sections import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
-REPORT = ROOT / "docs" / "benchmarks.md"
 HEADING = "## The cost of new rules to scenarios that do not use them"
 CASES = ["reference", "generated 120x8x8", "generated 500x20x8"]
 RUNS = 3
@@ -114,15 +115,7 @@ def main() -> None:
         + f"Solve times are within {max(abs(r - 1) for r in ratios):.0%} of the base's; build times are milliseconds, and their ratios "
         "are mostly noise. A search stopped by its time limit reaches a slightly different plan from run to run in either tree.",
     ]
-    text = REPORT.read_text()
-    section = "\n".join(lines) + "\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    REPORT.write_text(text)
+    replace_section(HEADING, lines)
     print("\n".join(lines))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import Enum
 from typing import Literal
 
@@ -33,7 +34,13 @@ class SolveSettings(Frozen):
 
     backend: Backend = Field(default="cpsat", description="cpsat (OR-Tools CP-SAT), pulp (CBC or HiGHS as a MILP) or greedy (the rank-ordered baseline).")
     milp_solver: MilpSolver = Field(default="auto", description="The pulp backend's solver: highs (HiGHS), cbc (CBC) or auto (HiGHS when installed, else CBC).")
-    time_limit: float = Field(default=10.0, gt=0, le=86_400, description="Wall-clock limit in seconds.")
+    time_limit: float = Field(
+        default=10.0,
+        gt=0,
+        le=86_400,
+        description="Wall-clock limit in seconds. For a solve that comes with reasons (planner solve, a solve job) it bounds "
+        "the search and the reasons together (`split_time`); a plan's settings hold the search's share.",
+    )
     workers: int = Field(
         default=0, ge=0, le=64, description="Parallel search workers; 0 = automatic (CP-SAT: one per core, at least 4; MILP: the solver's default)."
     )
@@ -56,9 +63,41 @@ class SolveSettings(Frozen):
         return self
 
 
-REASONS_BUDGET = 30.0  # seconds the reasons that come with every plan may take at most (or the time limit, if longer)
+REASONS_SHARE = 0.25
+"""The share of the time limit kept for the reasons that come with a plan (why work is out or late)."""
+EXPLAIN_SHARE = 0.5
+"""The share kept for a whole explanation (what-ifs, policy costs, binding capacity: `explain`, `solve --explain`)."""
+RESOLVES_PER_RESERVE = 4
+"""An explanation's re-solve gets at most this fraction of the time kept for the reasons (and at least
+`MIN_RESOLVE`): several are tried, most relevant first, rather than one taking it all."""
+MIN_RESOLVE = 1.0
 
 
-def reasons_budget(time_limit: float) -> float:
-    """What explaining the reasons for work out or late may take in all, so a large portfolio is not held up by them."""
-    return max(REASONS_BUDGET, time_limit)
+class TimeSplit(Frozen):
+    """How a time limit is shared between the search for the plan and the reasons that come with it."""
+
+    total: float = Field(description="Seconds the whole command (or job) may take: search and reasons together.")
+    search: float = Field(description="Seconds the search may take: the time limit of the plan's solve.")
+    reasons: float = Field(description="Seconds kept for the reasons; they also get whatever the search leaves.")
+
+    @property
+    def resolve(self) -> float:
+        """The most one re-solve of an explanation may take."""
+        return max(MIN_RESOLVE, self.reasons / RESOLVES_PER_RESERVE) if self.reasons else 0.0
+
+    def left(self, began: float) -> float:
+        """What is left of the whole at this moment, for the reasons, when it all began at `began` (a
+        `time.perf_counter()` instant)."""
+        return max(0.0, self.total - (time.perf_counter() - began))
+
+
+def split_time(total: float, *, reasons: bool, explaining: bool = False, reasons_time: float | None = None) -> TimeSplit:
+    """Share `total` seconds between the search and the reasons: a quarter kept for the reasons (half for a
+    whole explanation), all of it to the search without reasons, or `reasons_time` when given. Refuses a
+    `reasons_time` that leaves the search nothing."""
+    if not reasons and not explaining:
+        return TimeSplit(total=total, search=total, reasons=0.0)
+    kept = total * (EXPLAIN_SHARE if explaining else REASONS_SHARE) if reasons_time is None else reasons_time
+    if kept >= total:
+        raise ValueError(f"must be less than the time limit ({total:g} s), which includes the search")
+    return TimeSplit(total=total, search=total - kept, reasons=kept)

@@ -111,13 +111,16 @@ def solve_cpsat(
     *,
     hint: dict[str, Placement] | None = None,
     on_progress: Progress | None = None,
+    began: float | None = None,
 ) -> Plan:
-    began = time.perf_counter()
+    """The best plan CP-SAT finds within the settings' limits. The time limit counts from `began` (default:
+    now), so building the model is part of it."""
+    began = time.perf_counter() if began is None else began
     m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     if hint:
         m.hint(hint)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = settings.time_limit
+    solver.parameters.max_time_in_seconds = max(0.01, settings.time_limit - (time.perf_counter() - began))
     solver.parameters.num_workers = settings.workers or automatic_workers()
     solver.parameters.random_seed = settings.seed
     if settings.work_limit is not None:  # reproducible: bounded by work done, on one worker, not by the clock

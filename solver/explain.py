@@ -58,6 +58,11 @@ class _OutOfTime(Exception):
     """The explanation's overall budget is spent: what is left is reported unexplained."""
 
 
+class _Unproven(_OutOfTime):
+    """A re-solve stopped at its time limit with neither a plan nor a proof that there is none: no reason
+    can be claimed from it, so the initiative is reported unexplained rather than given a guess."""
+
+
 class _Explainer:
     def __init__(self, scenario: Scenario, plan: Plan, settings: SolveSettings, time_limit: float, deadline: float = math.inf) -> None:
         self.s = scenario
@@ -75,10 +80,16 @@ class _Explainer:
 
     # --- re-solving ---
 
-    def resolve(self, scenario: Scenario | None = None, *, force_in: Iterable[str] = (), force_out: Iterable[str] = ()) -> Plan:
+    def in_time(self) -> float:
+        """The seconds left of the budget; out of time when none are (checked before a re-solve's scenario is
+        even built: building one of a large portfolio takes a while)."""
         left = self.deadline - time.perf_counter()
         if left <= 0:
             raise _OutOfTime
+        return left
+
+    def resolve(self, scenario: Scenario | None = None, *, force_in: Iterable[str] = (), force_out: Iterable[str] = ()) -> Plan:
+        left = self.in_time()
         settings = self.settings.model_copy(
             update={
                 "force_in": [*self.settings.force_in, *force_in],
@@ -339,6 +350,7 @@ class _Explainer:
         with self._lock:
             known = self._without.get(rule.name)
         if known is None:
+            self.in_time()
             scenario = without(self.s, rule)
             known = (scenario, self.resolve(scenario))
             with self._lock:
@@ -378,6 +390,13 @@ class _Explainer:
         _, team, k, needed, available = closest
         return Shortage(team=team, period=self.s.periods[k], needed=Decimal(needed) / 100, available=Decimal(available) / 100)
 
+    def questioned(self, initiative: Initiative) -> bool:
+        """Whether the plan leaves the work out, or starts it later than it could at a loss: what a reason is
+        asked for, by a re-solve."""
+        start = self.starts.get(initiative.id)
+        earliest = self.earliest[initiative.id]
+        return start is None or (earliest is not None and start > earliest and self.loses_by_waiting(initiative, start))
+
     def loses_by_waiting(self, initiative: Initiative, start: int) -> bool:
         """Whether starting at `start` rather than its earliest possible start costs anything: always under
         makespan; in value mode, only when the value it counts falls (decay, cost of delay, a due period)."""
@@ -393,7 +412,12 @@ class _Explainer:
         if initiative.deadline:
             finish = min(finish, self.s.period_index[initiative.deadline])
         deadline = self.s.periods[finish]
-        return lambda scenario: self.resolve(with_initiative(scenario, initiative.id, deadline=deadline, mandatory=True))
+
+        def sooner(scenario: Scenario) -> Plan:
+            self.in_time()
+            return self.resolve(with_initiative(scenario, initiative.id, deadline=deadline, mandatory=True))
+
+        return sooner
 
     def classify(
         self, initiative: Initiative, kind: CounterfactualKind, force: Callable[[Scenario], Plan]
@@ -401,6 +425,8 @@ class _Explainer:
         """Why the plan does not do what `force` forces: it would cost nothing (not worth it), the policies make it
         cost more than it would without them (floor or share), or else capacity."""
         forced = force(self.s)
+        if forced.status is PlanStatus.unknown:
+            raise _Unproven
         found = self.counterfactual(kind, initiative.id, forced)
         lost = self.loss(forced)
         if lost is not None and lost <= 0:
@@ -434,6 +460,7 @@ class _Explainer:
         """The value at which the initiative enters the optimal plan: its value plus the loss of forcing it in,
         divided by the decay at the period it finishes in there; checked by a re-solve just above it."""
         assert forced_in.start is not None and forced_in.value_lost is not None
+        self.in_time()
         finish = self.s.period_index[forced_in.start] + initiative.duration - 1
         keep = (1 - self.s.policies.value_decay_per_period) ** finish
         current = initiative_value(initiative, self.s.policies)
@@ -468,6 +495,7 @@ class _Explainer:
         extra = {(team, self.s.periods[k]): Decimal(-room) / 100 for (team, k), room in left.items() if room < 0}
         if not extra:
             return None
+        self.in_time()
         other = self.resolve(with_capacity(self.s, extra))
         return self.counterfactual(
             "capacity_to_fit",
@@ -482,6 +510,7 @@ class _Explainer:
     # --- the plan as a whole ---
 
     def policy_cost(self, rule: Rule) -> PolicyCost:
+        self.in_time()
         other = self.resolve(without(self.s, rule))
         return PolicyCost(rule=rule, status=other.status, objective_without=other.objective, cost=self.gain(other))
 
@@ -489,6 +518,7 @@ class _Explainer:
         return [(u.team, u.period, u.capacity) for u in self.plan.utilisation if u.full]
 
     def marginal(self, team: str, period: str, capacity: Decimal) -> BindingCapacity:
+        self.in_time()
         other = self.resolve(with_capacity(self.s, {(team, period): Decimal(1)}))
         return BindingCapacity(team=team, period=period, capacity=capacity, marginal_value=self.gain(other))
 
@@ -538,12 +568,20 @@ def explain(
                 unexplained.append(initiative_id)
             return None
 
-    jobs: list[Callable[[], object]] = [partial(run, partial(x.explain_one, i, counterfactuals), i.id) for i in chosen]
+    # Most decision-relevant first, so that a budget running out leaves the least relevant unexplained: work out
+    # of the plan or late, by value; then each policy's price; then work on time (free without what-ifs, so first
+    # then); then the value of full teams.
+    ranked: list[tuple[tuple[int, float], Callable[[], object]]] = []
+    for i in chosen:
+        rank = (1, -initiative_value(i, scenario.policies)) if x.questioned(i) else (0 if not counterfactuals else 3, 0.0)
+        ranked.append((rank, partial(run, partial(x.explain_one, i, counterfactuals), i.id)))
     if (counterfactuals or policy_costs) and initiative is None:
-        jobs += [partial(run, partial(x.policy_cost, r)) for r in policy_rules(scenario)]
+        ranked += [((2, 0.0), partial(run, partial(x.policy_cost, r))) for r in policy_rules(scenario)]
     if counterfactuals and initiative is None:
-        jobs += [partial(run, partial(x.marginal, *b)) for b in x.binding()]
+        ranked += [((4, 0.0), partial(run, partial(x.marginal, *b))) for b in x.binding()]
+    jobs = [job for _, job in sorted(ranked, key=lambda pair: pair[0])]
     done = 0
+    position = {i.id: n for n, i in enumerate(scenario.initiatives)}
     results: list[object] = []
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
         for result in pool.map(lambda job: job(), jobs):
@@ -555,7 +593,7 @@ def explain(
         scenario=scenario.name,
         status=plan.status,
         objective=plan.objective,
-        initiatives=[r for r in results if isinstance(r, InitiativeExplanation)],
+        initiatives=sorted((r for r in results if isinstance(r, InitiativeExplanation)), key=lambda r: position[r.id]),
         policy_costs=[r for r in results if isinstance(r, PolicyCost)],
         binding=[r for r in results if isinstance(r, BindingCapacity)],
         what_ifs=counterfactuals,

@@ -223,7 +223,12 @@ def _best_bound(m: Model, solver: pulp.LpSolver, status: PlanStatus, objective: 
 
 
 def solve_milp(
-    scenario: Scenario, settings: SolveSettings, *, hint: dict[str, Placement] | None = None, on_progress: Callable[[float, float, float], None] | None = None
+    scenario: Scenario,
+    settings: SolveSettings,
+    *,
+    hint: dict[str, Placement] | None = None,
+    on_progress: Callable[[float, float, float], None] | None = None,
+    began: float | None = None,
 ) -> Plan:
     """The best plan HiGHS or CBC finds within the settings' time limit; infeasibility is a status.
 
@@ -231,14 +236,16 @@ def solve_milp(
     see `_solver`); in makespan mode it also bounds the horizon.
     PuLP offers no callback during the search: `on_progress` hears once, when it ends (before the tie-break).
 
-    The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver.
+    The plan's objective is recomputed from the decisions by `build_plan`, never read off the solver. The time
+    limit counts from `began` (default: now), so building the model is part of it.
     """
-    began = time.perf_counter()
-    solver_name, solver = _solver(settings, settings.time_limit)
+    began = time.perf_counter() if began is None else began
     m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     if hint:
         m.warm_start(hint)
-    status = _solve(m, solver, settings.time_limit)
+    left = _left(settings, began)
+    solver_name, solver = _solver(settings, left)
+    status = _solve(m, solver, left)
     if not status.found:
         return backend_plan(scenario, settings, {}, status, None, began=began, backend="pulp", solver_name=solver_name)
     placements = m.placements()
@@ -256,7 +263,7 @@ def solve_milp(
 def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float) -> dict[str, Placement] | None:
     """Among plans with the optimal objective, the one that starts work earliest, then earliest in the file:
     the same second phase as CP-SAT's, so both backends prefer the same kind of plan."""
-    left = settings.time_limit - (time.perf_counter() - began)
+    left = _left(settings, began)
     if left <= 0.05:
         return None
     m.add(m.f.objective.terms, "==", objective - m.f.objective.constant, "keep_objective")
@@ -266,3 +273,8 @@ def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float)
     if not _solve(m, solver, left).found:
         return None
     return m.placements()
+
+
+def _left(settings: SolveSettings, began: float) -> float:
+    """What is left of the time limit counted from `began` (a solver given no time at all gets a moment)."""
+    return max(0.01, settings.time_limit - (time.perf_counter() - began))

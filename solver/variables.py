@@ -230,7 +230,7 @@ def backend_plan(
 def status_message(status: PlanStatus, settings: SolveSettings) -> str:
     return {
         PlanStatus.optimal: "proven optimal",
-        PlanStatus.feasible: f"the {settings.time_limit:g} s time limit came before a proof of optimality",
+        PlanStatus.feasible: f"the {settings.time_limit:g} s search limit came before a proof of optimality",
         PlanStatus.infeasible: "no plan meets every hard constraint",
-        PlanStatus.unknown: f"no plan found within the {settings.time_limit:g} s time limit",
+        PlanStatus.unknown: f"no plan found within the {settings.time_limit:g} s search limit",
     }[status]

@@ -217,10 +217,9 @@ def test_one_job_cannot_ask_for_hours_of_solver_time(api: Api, solved: dict[str,
     body = problem(api.post(f"/scenarios/{solved['scenario']}/sweeps", json=sweep), 422)
     assert body["errors"][0]["location"]["path"] == "steps"
     assert body["detail"] == "this sweep may take up to 30,000 s of solver time (50 steps x 600 s); this service runs a job for at most 1,800 s"
-    comparison = {"scenarios": [{"id": solved["scenario"]}] * 3, "settings": {"time_limit": 600}}
-    assert problem(api.post("/comparisons", json=comparison), 422)["errors"][0]["location"]["path"] == "scenarios"
-    asked = problem(api.post(f"/plans/{solved['plan']}/counterfactuals", json={"initiative": "support-chatbot", "time_limit": 600}), 422)
-    assert asked["errors"][0]["location"]["path"] == "time_limit" and "4,800 s" in asked["detail"]
+    comparison = {"scenarios": [{"id": solved["scenario"]}] * 4, "settings": {"time_limit": 600}}
+    compared = problem(api.post("/comparisons", json=comparison), 422)
+    assert compared["errors"][0]["location"]["path"] == "scenarios" and "4 scenarios, each solved and explained in 600 s" in compared["detail"]
     assert api.get("/jobs").get_json()["total"] == before  # nothing was queued
     small = {**sweep, "steps": 3, "settings": {"time_limit": 5, "workers": 1}}
     within = api.post(f"/scenarios/{solved['scenario']}/sweeps", json=small)
@@ -237,6 +236,11 @@ def test_solve_settings_are_checked_before_a_job_is_queued(api: Api, solved: dic
     assert {e["location"]["path"] for e in body["errors"]} == {"backend", "colour"}
     assert "not valid JSON" in problem(api.post(path, data="{", headers={"Content-Type": "application/json"}), 400)["detail"]
     problem(api.post("/scenarios/sc_missing/solves", json={}), 404)
+    # The time limit bounds the search and the reasons together: the reasons cannot keep all of it.
+    body = problem(api.post(path, json={"time_limit": 5, "reasons_time": 5}), 422)
+    assert body["errors"][0]["location"]["path"] == "reasons_time" and "less than the time limit (5 s)" in body["detail"]
+    body = problem(api.post(path, json={"time_limit": 5, "reasons_time": 1, "reasons": False}), 422)
+    assert body["errors"][0]["location"]["path"] == "reasons_time" and "no reasons to time" in body["detail"]
 
 
 def test_a_killed_solver_process_fails_its_job_only_and_the_next_job_succeeds(api: Api, solved: dict[str, Any], slow_scenario: str) -> None:

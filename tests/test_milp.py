@@ -266,7 +266,7 @@ def test_a_solution_found_before_the_time_limit_is_feasible_not_optimal(monkeypa
     scenario = Scenario.model_validate(scenario_data())
     plan = solved_by_milp(scenario, milp_solver)
     assert plan.status is PlanStatus.feasible
-    assert plan.message == f"{SOLVER_NAME[milp_solver]}: the 20 s time limit came before a proof of optimality"
+    assert plan.message == f"{SOLVER_NAME[milp_solver]}: the 20 s search limit came before a proof of optimality"
 
 
 def test_cbc_stopped_by_the_time_limit_gives_no_bound(monkeypatch):

@@ -27,7 +27,7 @@ from planner.expectations import Unmet, regressions, unmet
 from planner.loader import load
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import SolveSettings, reasons_budget
+from planner.settings import SolveSettings, TimeSplit
 from solver import solve
 from solver.explain import explain
 
@@ -41,7 +41,8 @@ class Case(BaseModel):
 
     path: str
     key: str = Field(description="Its name in the reports: the path below the inputs' common folder, without suffix.")
-    settings: SolveSettings
+    settings: SolveSettings = Field(description="Its time limit is the whole case's: the search and the reasons together (`split`).")
+    split: TimeSplit
     reasons: bool = Field(description="Explain why work is out or late (for the HTML report).")
     baseline: str | None = Field(default=None, description="Where an earlier JSON plan of this scenario would be (it may not exist yet).")
     max_regression: float = 0.0
@@ -127,9 +128,9 @@ def run_case(case: Case) -> CaseResult:
     except ScenarioError as exc:
         return result.model_copy(update={"problems": [str(p) for p in exc.problems], "seconds": time.perf_counter() - began})
     scenario = loaded.scenario
-    plan = solve(scenario, case.settings)
+    plan = solve(scenario, case.settings, search_time=case.split.search)
     if case.reasons:
-        explanation = explain(scenario, plan, counterfactuals=False, time_limit=case.settings.time_limit, budget=reasons_budget(case.settings.time_limit))
+        explanation = explain(scenario, plan, counterfactuals=False, time_limit=case.split.resolve, budget=case.split.left(began))
         plan = plan.model_copy(update={"explanation": explanation})
     failures = unmet(scenario, plan)
     compared = "no baseline"
@@ -174,8 +175,9 @@ def _expected(scenario: Scenario) -> str:
 
 
 def case_timeout(settings: SolveSettings) -> float:
-    """Seconds after which a scenario's process is stopped: the solve and its reasons, twice over, and start-up."""
-    return 2 * (settings.time_limit + reasons_budget(settings.time_limit)) + 60
+    """Seconds after which a scenario's process is stopped: its time limit (the solve and its reasons), twice
+    over, and start-up."""
+    return 2 * settings.time_limit + 60
 
 
 def run(cases: list[Case], *, jobs: int, report_dir: str | None) -> Iterator[CaseResult]:

@@ -24,7 +24,7 @@ from planner.explanation import Explanation
 from planner.loader import Loaded, load, parse_scenario
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import reasons_budget
+from planner.settings import TimeSplit, split_time
 from planner.sweep import Knob, settings_between
 from planner.views import view
 from solver import solve
@@ -95,8 +95,20 @@ def _check_plan(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if result.holds else EXIT_INVALID
 
 
-def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
-    """Load, check the ids the options name, and solve, as `solve` and `explain` both do."""
+def _split(args: argparse.Namespace, *, reasons: bool, explaining: bool = False) -> TimeSplit:
+    """How --time-limit is shared between the search and the reasons (--reasons-time, when given)."""
+    kept = getattr(args, "reasons_time", None)
+    if kept is not None and not (reasons or explaining):
+        raise UsageError(f"--reasons-time {kept:g}: there are no reasons to time with --no-reasons")
+    try:
+        return split_time(args.time_limit, reasons=reasons, explaining=explaining, reasons_time=kept)
+    except ValueError as exc:
+        raise UsageError(f"--reasons-time {kept:g}: {exc}") from None
+
+
+def _solved(args: argparse.Namespace, split: TimeSplit) -> tuple[Scenario, Plan]:
+    """Load, check the ids the options name, and solve within the search's share of the time, as `solve` and
+    `explain` both do."""
     settings = solve_settings(args)
     loaded = load(existing(args.file), previous=existing(args.previous) if args.previous else None)
     scenario = loaded.scenario
@@ -108,7 +120,7 @@ def _solved(args: argparse.Namespace) -> tuple[Scenario, Plan]:
             if initiative not in scenario.initiative_by_id:
                 raise NotFound(f"{option} {initiative}: no initiative '{initiative}' in {args.file}" + did_you_mean(initiative, scenario.initiative_by_id))
     interactive = sys.stderr.isatty() and not args.quiet
-    plan = solve(scenario, settings, on_progress=_progress_printer(sys.stderr) if interactive else None)
+    plan = solve(scenario, settings, on_progress=_progress_printer(sys.stderr) if interactive else None, search_time=split.search)
     return scenario, plan
 
 
@@ -116,24 +128,27 @@ def _explained(
     args: argparse.Namespace,
     scenario: Scenario,
     plan: Plan,
+    split: TimeSplit,
+    began: float,
     *,
     counterfactuals: bool,
     initiative: str | None = None,
     policy_costs: bool = False,
 ) -> Explanation:
+    """The explanation, within what is left of the time limit since `began`."""
+
     def report(done: int, total: int) -> None:
         print(f"\r  explaining: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
     interactive = sys.stderr.isatty() and not args.quiet
-    budget = None if counterfactuals else reasons_budget(args.time_limit)
     return explain(
         scenario,
         plan,
         initiative=initiative,
         counterfactuals=counterfactuals,
         policy_costs=policy_costs,
-        time_limit=args.time_limit,
-        budget=budget,
+        time_limit=split.resolve,
+        budget=split.left(began),
         on_progress=report if interactive else None,
     )
 
@@ -153,9 +168,12 @@ def _view_format(args: argparse.Namespace) -> None:
 
 def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
     _view_format(args)
-    scenario, plan = _solved(args)
-    if args.explain or not args.no_reasons or args.view == "executive":
-        explanation = _explained(args, scenario, plan, counterfactuals=args.explain, policy_costs=args.view == "executive")
+    began = time.perf_counter()
+    reasons = args.explain or not args.no_reasons or args.view == "executive"
+    split = _split(args, reasons=reasons, explaining=args.explain)
+    scenario, plan = _solved(args, split)
+    if reasons:
+        explanation = _explained(args, scenario, plan, split, began, counterfactuals=args.explain, policy_costs=args.view == "executive")
         plan = plan.model_copy(update={"explanation": explanation})
     if args.view:
         text = views.FORMATS[args.format](view(args.view, scenario, plan), scenario)
@@ -166,8 +184,10 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
-    scenario, plan = _solved(args)
-    explanation = _explained(args, scenario, plan, counterfactuals=True, initiative=args.initiative)
+    began = time.perf_counter()
+    split = _split(args, reasons=True, explaining=True)
+    scenario, plan = _solved(args, split)
+    explanation = _explained(args, scenario, plan, split, began, counterfactuals=True, initiative=args.initiative)
     text = plans.EXPLAIN_FORMATS[args.format](explanation, plan, scenario)
     _emit(args, text, plans.headline(plan, scenario), out)
     return EXIT_FOR_STATUS[plan.status]
@@ -181,10 +201,12 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     for problem in (p for one in loaded for p in one.warnings):
         print(problem, file=sys.stderr)
     interactive = sys.stderr.isatty() and not args.quiet
+    split = _split(args, reasons=True)
     solved = []
     for path, scenario in zip(paths, (one.scenario for one in loaded)):
-        plan = solve(scenario, settings)
-        explanation = _explained(args, scenario, plan, counterfactuals=False, policy_costs=args.view == "executive")
+        began = time.perf_counter()
+        plan = solve(scenario, settings, search_time=split.search)
+        explanation = _explained(args, scenario, plan, split, began, counterfactuals=False, policy_costs=args.view == "executive")
         plan = plan.model_copy(update={"explanation": explanation})
         if interactive:
             print(f"  {path}: {plans.headline(plan, scenario)}", file=sys.stderr, flush=True)
@@ -252,6 +274,11 @@ def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     settings = solve_settings(args)
+    split = _split(args, reasons=not args.no_reasons)
+    if settings.backend == "cpsat" and settings.work_limit is None and not args.wall_clock:
+        # Reproducible by default: half the search's share as deterministic seconds, so that a runner up to
+        # twice as slow still stops on the work done, not on the clock.
+        settings = settings.model_copy(update={"work_limit": split.search / 2})
     try:
         paths = batch.collect(args.paths, skip=[d for d in (args.report_dir, args.baseline) if d])
         names = batch.keys(paths)
@@ -271,6 +298,7 @@ def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
             path=str(path),
             key=key,
             settings=settings,
+            split=split,
             reasons=not args.no_reasons,
             max_regression=args.max_regression,
             baseline=os.path.join(args.baseline, f"{key}.json") if args.baseline else None,

@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = argparse.ArgumentParser(add_help=False)
     search.add_argument(
-        "--time-limit", type=options.seconds, default=10.0, metavar="S", help="seconds to search, and for each re-solve of an explanation (default: 10)"
+        "--time-limit",
+        type=options.seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds in all, the search and the reasons together: for the whole of solve and explain, for each scenario "
+        "of compare and batch, for each point of sweep (default: 10)",
     )
     search.add_argument(
         "--backend", choices=["cpsat", "pulp", "greedy"], default="cpsat", help="cpsat (default), pulp (CBC or HiGHS) or greedy (the rank-ordered baseline)"
@@ -76,11 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="cpsat: stop after S of CP-SAT's deterministic seconds, on one worker, so that the plan does not depend on the "
         "machine's speed (for CI); --time-limit still bounds the wall clock",
     )
+    reasons_time = argparse.ArgumentParser(add_help=False)
+    reasons_time.add_argument(
+        "--reasons-time",
+        type=options.seconds,
+        metavar="S",
+        help="seconds of --time-limit kept for the reasons, which also get what the search leaves (default: a quarter; half for explain and solve --explain)",
+    )
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--out", metavar="F", help="write the output to F (whole or not at all) instead of stdout")
     output.add_argument("--quiet", action="store_true", help="no progress lines on a terminal")
 
-    solving = argparse.ArgumentParser(add_help=False, parents=[search, output])
+    solving = argparse.ArgumentParser(add_help=False, parents=[search, reasons_time, output])
     solving.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
     solving.add_argument(
         "--previous",
@@ -104,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve_.add_argument("--view", choices=VIEWS, help=VIEW_HELP)
     solve_.add_argument("--explain", action="store_true", help="add the what-ifs, the cost of each policy and the value of full teams (see planner explain)")
     solve_.add_argument(
-        "--no-reasons", action="store_true", help="skip the reasons for work left out or late (a re-solve each; at most 30 s or the time limit in all)"
+        "--no-reasons", action="store_true", help="skip the reasons for work left out or late (re-solves): the search gets the whole time limit"
     )
     solve_.set_defaults(func=commands.cmd_solve, parser=solve_)
 
@@ -123,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare_ = subcommands.add_parser(
         "compare",
-        parents=[search, output],
+        parents=[search, reasons_time, output],
         help="solve scenarios and compare them with a base",
         description="Solve a base scenario and its variants (overlays or whole files) with the same settings and compare them: "
         "for each its status, objective, uplift over the rank-ordered baseline, gap, utilisation per team, invisible-work share, "
@@ -190,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch_ = subcommands.add_parser(
         "batch",
-        parents=[search],
+        parents=[search, reasons_time],
         help="solve scenario files for CI and check their expectations",
         description="Solve every scenario named (files, folders searched for .yaml/.yml/.json, or glob patterns; overlays "
         "included), each in its own process, and check it: valid, its plan kept every rule (the solver-free checker), "
@@ -212,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --baseline, the drop in value allowed before a scenario fails, e.g. 2%% or 0.02 (default: 0)",
     )
     batch_.add_argument("--no-reasons", action="store_true", help="skip the reasons for work left out or late in the reports")
+    batch_.add_argument(
+        "--wall-clock",
+        action="store_true",
+        help="cpsat: search on the wall clock with every worker, as solve does, instead of the default work limit "
+        "(half the search's time, one worker) that makes each plan depend only on its scenario",
+    )
     batch_.add_argument("--quiet", action="store_true", help="no progress bar on a terminal")
     batch_.set_defaults(func=commands.cmd_batch, parser=batch_)
 

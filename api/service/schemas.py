@@ -138,7 +138,12 @@ class SolveRequest(SolveSettings):
     model_config = example({"time_limit": 30, "workers": 1, "seed": 0, "force_in": ["support-chatbot"], "reasons": True})
 
     version: int | None = Field(default=None, ge=1, description="The scenario version; the newest when left out.")
-    reasons: bool = Field(default=True, description="Explain why each initiative is out or late (a re-solve each, within a budget).")
+    reasons: bool = Field(default=True, description="Explain why each initiative is out or late (re-solves, most relevant first, within the time limit).")
+    reasons_time: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds of time_limit kept for the reasons, which also get what the search leaves; a quarter when left out.",
+    )
     policy_costs: bool = Field(default=False, description="Also price each guardrail (floor, share, mandatory item) by a re-solve, for the executive view.")
 
 
@@ -270,7 +275,11 @@ class CounterfactualRequest(Body):
     initiative: str | None = Field(default=None, max_length=200, description="Explain this initiative's what-ifs.")
     force_in: list[str] = Field(default_factory=list, max_length=1000, description="Re-solve with these scheduled.")
     force_out: list[str] = Field(default_factory=list, max_length=1000, description="Re-solve with these left out.")
-    time_limit: float | None = Field(default=None, gt=0, description="Seconds per re-solve; the plan's own limit when left out.")
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds for the job in all: the initiative's re-solves, or the re-solve and its reasons; the plan's own time limit when left out.",
+    )
 
 
 # --- comparisons and sweeps ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ checker before it is stored: a plan that breaks a rule fails its job instead of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from planner.check import check_plan
 from planner.compare import changes, compare
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import SolveSettings, reasons_budget
+from planner.settings import SolveSettings, TimeSplit, split_time
 from planner.sweep import Knob, assemble, point_scenario, settings_between, solve_points
 
 Report = Callable[..., None]
@@ -39,23 +40,21 @@ def warm_up() -> None:
 def solver_time(kind: str, request: dict[str, Any], plan_time_limit: float | None = None) -> tuple[float, str]:
     """The most solver time a job may take (before `GRACE_SECONDS`) and how it adds up, in words: the runner
     stops the job after it, and the service refuses a job asking for more than its `max_job_seconds`.
-    `request` is the job's request as stored; a counterfactual without a `time_limit` takes its plan's."""
+    `request` is the job's request as stored; a counterfactual without a `time_limit` takes its plan's. A time
+    limit covers a solve's search and its reasons together, as `planner solve --time-limit` does."""
     if kind in ("solve", "counterfactual"):
         limit = request.get("time_limit") or plan_time_limit or SolveSettings().time_limit
     else:
         limit = SolveSettings.model_validate(request.get("settings") or {}).time_limit
-    reasons = reasons_budget(limit)
     if kind == "solve":
-        if request.get("reasons", True) or request.get("policy_costs", False):
-            return limit + reasons, f"{limit:g} s and up to {reasons:g} s for its reasons"
-        return limit, f"{limit:g} s"
+        return limit, f"{limit:g} s, the search and its reasons together"
     if kind == "counterfactual":
         if request.get("initiative"):
-            return 8 * limit, f"up to 8 re-solves of {limit:g} s"
-        return limit + reasons, f"a re-solve of {limit:g} s and up to {reasons:g} s for its reasons"
+            return limit, f"{limit:g} s for its re-solves"
+        return limit, f"{limit:g} s, the re-solve and its reasons together"
     if kind == "comparison":
         count = len(request["scenarios"])
-        return count * (limit + reasons), f"{count} scenarios, each solved in {limit:g} s and explained in up to {reasons:g} s"
+        return count * limit, f"{count} scenarios, each solved and explained in {limit:g} s"
     if kind == "sweep":
         return request["steps"] * limit, f"{request['steps']} steps x {limit:g} s"
     raise ValueError(f"unknown job kind {kind!r}")
@@ -71,6 +70,7 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
             "scenario": scenario,
             "settings": settings.model_dump(mode="json"),
             "reasons": request.get("reasons", True),
+            "reasons_time": request.get("reasons_time"),
             "policy_costs": request.get("policy_costs", False),
         }, solver_time("solve", request)[0] + GRACE_SECONDS
     if job.kind == "counterfactual":
@@ -118,7 +118,9 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
     if kind == "solve":
         scenario = Scenario.model_validate(payload["scenario"])
         settings = SolveSettings.model_validate(payload["settings"])
-        return {"plans": [_solved(scenario, settings, payload["reasons"], progress, policy_costs=payload["policy_costs"])]}
+        reasons = payload["reasons"] or payload["policy_costs"]
+        split = split_time(settings.time_limit, reasons=reasons, reasons_time=payload.get("reasons_time"))
+        return {"plans": [_solved(scenario, settings, split, progress, policy_costs=payload["policy_costs"])]}
     if kind == "counterfactual":
         return _counterfactual(payload, progress)
     if kind == "comparison":
@@ -127,7 +129,8 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
         for n, data in enumerate(payload["scenarios"]):
             progress({"stage": "solving", "done": n, "total": len(payload["scenarios"])}, force=True)
             scenario = Scenario.model_validate(data)
-            solved.append((scenario, Plan.model_validate(_solved(scenario, settings, True, progress))))
+            split = split_time(settings.time_limit, reasons=True)
+            solved.append((scenario, Plan.model_validate(_solved(scenario, settings, split, progress))))
         comparison = compare(solved[0], solved[1:])
         return {"plans": [p.model_dump(mode="json") for _, p in solved], "comparison": comparison.model_dump(mode="json")}
     if kind == "sweep":
@@ -151,24 +154,27 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
     raise ValueError(f"unknown job kind {kind!r}")
 
 
-def _solved(scenario: Scenario, settings: SolveSettings, reasons: bool, progress: Report, *, policy_costs: bool = False) -> dict[str, Any]:
+def _solved(scenario: Scenario, settings: SolveSettings, split: TimeSplit, progress: Report, *, policy_costs: bool = False) -> dict[str, Any]:
+    """Solve within the search's share of the time limit, then explain (when the split keeps time for the
+    reasons) within what is left of it."""
     from solver import solve
     from solver.explain import explain
 
     def solving(objective: float, bound: float, seconds: float) -> None:
         progress({"stage": "solving", "objective": objective, "bound": bound})
 
-    plan = solve(scenario, settings, on_progress=solving)
+    began = time.perf_counter()
+    plan = solve(scenario, settings, on_progress=solving, search_time=split.search)
     progress({"stage": "checking", "objective": plan.objective, "bound": plan.best_bound}, force=True)
     _verified(plan, scenario)
-    if reasons or policy_costs:
+    if split.reasons:
         explanation = explain(
             scenario,
             plan,
             counterfactuals=False,
             policy_costs=policy_costs,
-            time_limit=settings.time_limit,
-            budget=reasons_budget(settings.time_limit),
+            time_limit=split.resolve,
+            budget=split.left(began),
             on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
         )
         plan = plan.model_copy(update={"explanation": explanation})
@@ -195,12 +201,13 @@ def _counterfactual(payload: dict[str, Any], progress: Report) -> dict[str, Any]
             plan,
             initiative=payload["initiative"],
             counterfactuals=True,
-            time_limit=limit,
+            time_limit=split_time(limit, reasons=True, explaining=True).resolve,
+            budget=limit,
             on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
         )
         return {"explanation": explanation.model_dump(mode="json")}
     settings = plan.settings.model_copy(update={"force_in": payload["force_in"] or [], "force_out": payload["force_out"] or [], "time_limit": limit})
-    new = Plan.model_validate(_solved(scenario, settings, True, progress))
+    new = Plan.model_validate(_solved(scenario, settings, split_time(limit, reasons=True), progress))
     return {"plans": [new.model_dump(mode="json")], "changes": [c.model_dump(mode="json") for c in changes((scenario, plan), (scenario, new))]}
 
 

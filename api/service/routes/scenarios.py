@@ -27,6 +27,7 @@ from api.service.schemas import (
 )
 from planner.errors import ScenarioError, did_you_mean
 from planner.scenario import Scenario
+from planner.settings import split_time
 
 bp = Blueprint("scenarios", __name__, url_prefix="/scenarios")
 
@@ -207,6 +208,14 @@ def solve(scenario_id: str, query: WaitQuery, body: SolveRequest) -> object:
     svc = service()
     within_time_limit(body.time_limit, "time_limit")
     within_job_budget("solve", body.model_dump(mode="json"), "time_limit")
+    if body.reasons_time is not None:
+        try:
+            split_time(body.time_limit, reasons=body.reasons or body.policy_costs, reasons_time=body.reasons_time)
+        except ValueError as exc:
+            raise ApiProblem(422, f"reasons_time {body.reasons_time:g} s {exc}", errors=[store.locate(str(exc), "reasons_time")]) from None
+        if not (body.reasons or body.policy_costs):
+            message = "there are no reasons to time: reasons is false"
+            raise ApiProblem(422, f"reasons_time: {message}", errors=[store.locate(message, "reasons_time")])
     with svc.sessions.begin() as session:
         source, scenario = _version(session, scenario_id, body.version)
         known_initiatives(scenario, {"force_in": body.force_in, "force_out": body.force_out})
