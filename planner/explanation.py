@@ -24,11 +24,12 @@ class Reason(str, Enum):
     prerequisite_not_scheduled = "prerequisite_not_scheduled"  # something it depends on is not in the plan
     window_too_short = "window_too_short"  # earliest start, duration, prerequisites and deadline/horizon leave no room
     capacity = "capacity"  # displaced by higher-value work on the same teams and periods
-    floor_or_share = "floor_or_share"  # it would fit, but an invisible-work floor/cap or a theme share blocks it
+    floor_or_share = "floor_or_share"  # without the guardrails named in `blocked_by` a best plan does it: relaxing them changes the decision
     not_worth_it = "not_worth_it"  # it fits, but adds nothing to the objective
     wont_have = "wont_have"  # MoSCoW's won't have: never scheduled
     never_fits = "never_fits"  # in no start of its window does a team have the capacity it needs, with nothing else planned
     choice_full = "choice_full"  # a choice it is an option of has `max` of its options in the plan (`excluded_by` names them)
+    search_stopped = "search_stopped"  # the plan is not proven optimal, and a re-solve with it (in, or earlier) found a better one
 
 
 class Hold(str, Enum):
@@ -121,7 +122,8 @@ class InitiativeExplanation(Frozen):
     never_fits: Shortage | None = Field(default=None, description="never_fits: what is short, and where.")
     blocked_by: list[Rule] = Field(
         default_factory=list,
-        description="floor_or_share: the guardrails without which doing it costs less, each proven by re-solves; when none does alone, all of them.",
+        description="floor_or_share: the guardrails without which a best plan does it (in, or earlier), each proven by re-solves; "
+        "when none does alone, all of them.",
     )
     blocked_together: bool = Field(default=False, description="No one guardrail blocks it alone: `blocked_by` names them all, which do together.")
     counterfactuals: list[Counterfactual] = Field(default_factory=list)
@@ -159,6 +161,23 @@ class PolicyCost(Frozen):
     status: PlanStatus = Field(description="Status of the re-solve without the rule.")
     objective_without: float | None
     cost: float | None = Field(description="Value given up to honour the rule (periods, in makespan mode).")
+
+
+GuardrailFamily = Literal["floors", "shares", "guardrails"]
+
+
+class JointCost(Frozen):
+    """What honouring a family of guardrails costs together, by one re-solve without all of them: each alone may
+    cost nothing (another keeps the same work out) while together they cost a great deal."""
+
+    family: GuardrailFamily = Field(
+        description="floors (invisible-work floors, organisation and team, and allocation floors), shares (theme "
+        "minimum and maximum shares) or guardrails (every floor, cap, share, reserve and allocation)."
+    )
+    rules: list[Rule]
+    status: PlanStatus = Field(description="Status of the re-solve without them.")
+    objective_without: float | None
+    cost: float | None = Field(description="Value given up to honour them all (periods, in makespan mode).")
 
 
 class BindingCapacity(Frozen):
@@ -269,6 +288,7 @@ class Explanation(Frozen):
     objective: float | None
     initiatives: list[InitiativeExplanation] = Field(default_factory=list)
     policy_costs: list[PolicyCost] = Field(default_factory=list)
+    joint_costs: list[JointCost] = Field(default_factory=list, description="Each family of two or more guardrails priced together.")
     binding: list[BindingCapacity] = Field(default_factory=list)
     diagnosis: Diagnosis | None = None
     what_ifs: bool = Field(default=False, description="Whether the counterfactuals, policy costs and binding capacity were computed.")

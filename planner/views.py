@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from planner.explanation import PolicyCost, Reason
+from planner.explanation import JointCost, PolicyCost, Reason
 from planner.plan import Plan
 from planner.quantities import Amount
 from planner.scenario import Frozen, InitiativeId, MoSCoW, PeriodLabel, Scenario, TeamId
@@ -70,6 +70,9 @@ class ExecutiveView(Frozen):
     invisible_share: dict[PeriodLabel, float]
     left_out: list[LeftOut]
     guardrails: list[PolicyCost] = Field(description="What each floor, share, mandatory item and commitment costs, by re-solve.")
+    guardrails_together: list[JointCost] = Field(
+        default_factory=list, description="What each family of guardrails costs together (each alone may cost nothing), by re-solve."
+    )
     deadline_risks: list[DeadlineRisk]
     full_teams: list[FullTeam] = Field(description=f"Teams loaded above {FULL:.0%} of capacity in a period.")
     outcomes: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan moves, in total.")
@@ -163,6 +166,7 @@ def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
         if plan.status.found
         else [],
         guardrails=sorted(explained.policy_costs, key=lambda c: -(c.cost or 0)) if explained else [],
+        guardrails_together=explained.joint_costs if explained else [],
         deadline_risks=[DeadlineRisk(id=s.id, title=s.title, deadline=s.finish) for s in plan.scheduled if by_id[s.id].deadline == s.finish],
         full_teams=[FullTeam(team=u.team, period=u.period, utilisation=u.utilisation) for u in plan.utilisation if u.utilisation > FULL],
         outcomes=plan.outcomes,

@@ -23,9 +23,11 @@ from planner.explanation import (
     CounterfactualKind,
     Displacement,
     Explanation,
+    GuardrailFamily,
     Hold,
     Holding,
     InitiativeExplanation,
+    JointCost,
     Move,
     PolicyCost,
     Reason,
@@ -53,6 +55,13 @@ GUARDRAILS = frozenset(
 )
 """The rules `floor_or_share` is about: those the bare scenario (`without_policies`) is without."""
 
+FAMILIES: dict[GuardrailFamily, frozenset[RuleKind]] = {
+    "floors": frozenset({RuleKind.invisible_floor, RuleKind.team_invisible_floor, RuleKind.allocation_floor}),
+    "shares": frozenset({RuleKind.theme_min_share, RuleKind.theme_max_share}),
+    "guardrails": GUARDRAILS,
+}
+"""The families of guardrails priced together (`JointCost`), as well as one at a time."""
+
 
 class _OutOfTime(Exception):
     """The explanation's overall budget is spent: what is left is reported unexplained."""
@@ -76,7 +85,7 @@ class _Explainer:
         self.count = 0
         self.deadline = deadline
         self._lock = threading.Lock()
-        self._without: dict[str, tuple[Scenario, Plan]] = {}  # a guardrail's name -> the scenario without it, and its best plan
+        self._without: dict[tuple[str, ...], tuple[Scenario, Plan]] = {}  # guardrails' names -> the scenario without them, and its best plan
 
     # --- re-solving ---
 
@@ -264,7 +273,7 @@ class _Explainer:
                 reason, displaced, earlier, _ = self.classify(initiative, "force_earlier", sooner)
                 found.append(earlier)
                 if reason is Reason.floor_or_share:
-                    blocking, together = self.blocking(sooner, earlier)
+                    blocking, together = self.blocking(sooner)
             if counterfactuals and not is_required(initiative, self.s):
                 found.append(self.counterfactual("force_out", initiative.id, self.resolve(force_out=[initiative.id])))
             return InitiativeExplanation(
@@ -312,7 +321,7 @@ class _Explainer:
             return self.resolve(scenario, force_in=[initiative.id])
 
         reason, displaced, forced_in, forced_plan = self.classify(initiative, "force_in", force)
-        blocking, together = self.blocking(force, forced_in) if reason is Reason.floor_or_share else ([], False)
+        blocking, together = self.blocking(force) if reason is Reason.floor_or_share else ([], False)
         found = [forced_in]
         if counterfactuals and not self.makespan and forced_in.objective is not None:
             found.append(self.value_to_fit(initiative, forced_in))
@@ -331,30 +340,40 @@ class _Explainer:
             rules=[r.name for r in blocking],
         )
 
-    def blocking(self, force: Callable[[Scenario], Plan], forced: Counterfactual) -> tuple[list[Rule], bool]:
+    def blocking(self, force: Callable[[Scenario], Plan]) -> tuple[list[Rule], bool]:
         """The guardrails that keep the work out (or late), each proven by re-solves: without it, doing what
-        `force` does costs less than it does with every guardrail. When no one of them does that alone, they
-        do together: all of them are named, and the second value says so."""
-        lost = forced.value_lost
+        `force` does costs nothing, so a best plan does it: relaxing it changes the decision. When no one of
+        them does that alone, they do together: the first family that does (every floor, every theme share,
+        as priced together in `joint_costs`), else all of them (`classify` proved it without all of them); the
+        second value says they are named together."""
         guardrails = [r for r in policy_rules(self.s) if r.kind in GUARDRAILS]
-        alone = []
-        for rule in guardrails:
-            scenario, best = self.without_rule(rule)
-            cost = self.loss(force(scenario), best.objective)
-            if cost is not None and (lost is None or cost < lost):
-                alone.append(rule)
-        return (alone, False) if alone else (guardrails, True)
+        alone = [rule for rule in guardrails if self.free_without(force, [rule])]
+        if alone:
+            return alone, False
+        for family, rules in self.families():
+            if family != "guardrails" and self.free_without(force, rules):
+                return rules, True
+        return guardrails, True
 
-    def without_rule(self, rule: Rule) -> tuple[Scenario, Plan]:
-        """The scenario without one guardrail, and its best plan (worked out once per guardrail)."""
+    def free_without(self, force: Callable[[Scenario], Plan], rules: list[Rule]) -> bool:
+        """Whether, without these rules, doing what `force` does costs nothing: a best plan does it."""
+        scenario, best = self.without_rules(rules)
+        cost = self.loss(force(scenario), best.objective)
+        return cost is not None and cost <= 0
+
+    def without_rules(self, rules: list[Rule]) -> tuple[Scenario, Plan]:
+        """The scenario without these guardrails, and its best plan (worked out once per set of rules)."""
+        key = tuple(rule.name for rule in rules)
         with self._lock:
-            known = self._without.get(rule.name)
+            known = self._without.get(key)
         if known is None:
             self.in_time()
-            scenario = without(self.s, rule)
+            scenario = self.s
+            for rule in rules:
+                scenario = without(scenario, rule)
             known = (scenario, self.resolve(scenario))
             with self._lock:
-                self._without[rule.name] = known
+                self._without[key] = known
         return known
 
     def shortage(self, initiative: Initiative) -> Shortage | None:
@@ -422,18 +441,21 @@ class _Explainer:
     def classify(
         self, initiative: Initiative, kind: CounterfactualKind, force: Callable[[Scenario], Plan]
     ) -> tuple[Reason, list[Displacement], Counterfactual, Plan]:
-        """Why the plan does not do what `force` forces: it would cost nothing (not worth it), the policies make it
-        cost more than it would without them (floor or share), or else capacity."""
+        """Why the plan does not do what `force` forces: a re-solve doing it is better (the search stopped too
+        soon), it would cost nothing (not worth it), without the guardrails a best plan does it (floor or
+        share: relaxing them changes the decision), or else capacity."""
         forced = force(self.s)
         if forced.status is PlanStatus.unknown:
             raise _Unproven
         found = self.counterfactual(kind, initiative.id, forced)
         lost = self.loss(forced)
-        if lost is not None and lost <= 0:
+        if lost is not None and lost < 0:  # only a plan not proven optimal can be beaten by a more constrained re-solve
+            return Reason.search_stopped, [], found, forced
+        if lost is not None and lost == 0:
             return Reason.not_worth_it, [], found, forced
         if self.bare is not None:
             relaxed_lost = self.loss(force(self.bare), self.relaxed.objective)
-            if relaxed_lost is not None and (lost is None or relaxed_lost < lost):
+            if relaxed_lost is not None and relaxed_lost <= 0:  # without the guardrails a best plan does it
                 return Reason.floor_or_share, [], found, forced
         if not forced.status.found:
             return Reason.capacity, self.occupants(initiative), found, forced
@@ -514,6 +536,22 @@ class _Explainer:
         other = self.resolve(without(self.s, rule))
         return PolicyCost(rule=rule, status=other.status, objective_without=other.objective, cost=self.gain(other))
 
+    def families(self) -> list[tuple[GuardrailFamily, list[Rule]]]:
+        """Each family with two or more guardrails, and its rules (the whole set once, when one family is all of it)."""
+        out: list[tuple[GuardrailFamily, list[Rule]]] = []
+        for family, kinds in FAMILIES.items():
+            rules = [r for r in policy_rules(self.s) if r.kind in kinds]
+            if len(rules) > 1 and all(rules != known for _, known in out):
+                out.append((family, rules))
+        return out
+
+    def joint_cost(self, family: GuardrailFamily, rules: list[Rule]) -> JointCost:
+        """The price of a family of guardrails together: one re-solve without all of them."""
+        self.in_time()
+        # The bare scenario is the one without every guardrail.
+        other = self.relaxed if family == "guardrails" else self.without_rules(rules)[1]
+        return JointCost(family=family, rules=rules, status=other.status, objective_without=other.objective, cost=self.gain(other))
+
     def binding(self) -> list[tuple[str, str, Decimal]]:
         return [(u.team, u.period, u.capacity) for u in self.plan.utilisation if u.full]
 
@@ -537,13 +575,15 @@ def explain(
 ) -> Explanation:
     """Explain a solved plan: every initiative (or one), and with `counterfactuals` the what-ifs, the cost of
     each policy and the value of capacity where teams are full (`policy_costs` asks for the cost of each policy
-    alone, as the executive view does). An infeasible plan gets a diagnosis (with
-    `counterfactuals`, its repairs too). Each re-solve gets `time_limit` seconds; with a `budget` (seconds for
-    all of it), what is not explained when it runs out is listed in `unexplained`."""
+    alone, and each family of guardrails together, as the executive view does). An infeasible plan gets a
+    diagnosis (with `counterfactuals`, its repairs too). Each re-solve gets `time_limit` seconds; with a
+    `budget` (seconds for all of it), the most decision-relevant are explained first, and what is not
+    explained when it runs out is listed in `unexplained` (a diagnosis says what it left unfinished)."""
     began = time.perf_counter()
+    deadline = began + budget if budget is not None else math.inf
     if not plan.status.found:
         diagnosis, count = (
-            diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads, repairs=counterfactuals)
+            diagnose(scenario, plan.settings, time_limit=time_limit, threads=threads, repairs=counterfactuals, deadline=deadline)
             if plan.status is PlanStatus.infeasible
             else (None, 0)
         )
@@ -556,7 +596,7 @@ def explain(
             resolves=count,
             seconds=round(time.perf_counter() - began, 3),
         )
-    x = _Explainer(scenario, plan, plan.settings, time_limit, began + budget if budget is not None else math.inf)
+    x = _Explainer(scenario, plan, plan.settings, time_limit, deadline)
     chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
     unexplained: list[str] = []
 
@@ -577,6 +617,7 @@ def explain(
         ranked.append((rank, partial(run, partial(x.explain_one, i, counterfactuals), i.id)))
     if (counterfactuals or policy_costs) and initiative is None:
         ranked += [((2, 0.0), partial(run, partial(x.policy_cost, r))) for r in policy_rules(scenario)]
+        ranked += [((2, 0.0), partial(run, partial(x.joint_cost, *family))) for family in x.families()]
     if counterfactuals and initiative is None:
         ranked += [((4, 0.0), partial(run, partial(x.marginal, *b))) for b in x.binding()]
     jobs = [job for _, job in sorted(ranked, key=lambda pair: pair[0])]
@@ -595,6 +636,7 @@ def explain(
         objective=plan.objective,
         initiatives=sorted((r for r in results if isinstance(r, InitiativeExplanation)), key=lambda r: position[r.id]),
         policy_costs=[r for r in results if isinstance(r, PolicyCost)],
+        joint_costs=[r for r in results if isinstance(r, JointCost)],
         binding=[r for r in results if isinstance(r, BindingCapacity)],
         what_ifs=counterfactuals,
         resolves=x.count,

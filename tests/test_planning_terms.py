@@ -617,15 +617,44 @@ def test_a_work_limit_makes_a_search_stopped_by_its_limit_give_the_same_plan_eve
     assert "planner: error: a work limit is CP-SAT's (HiGHS and CBC stop on the wall clock)" in capsys.readouterr().err
 
 
-def test_a_floor_or_share_reason_names_the_guardrail_and_a_re_solve_without_it_proves_it():
-    # Before: "an invisible-work floor or a theme share blocks it", never which.
+def test_a_floor_or_share_reason_names_the_guardrails_and_relaxing_them_changes_the_decision():
+    # Before: "an invisible-work floor or a theme share blocks it", never which; then the reference's dynamic
+    # pricing was "blocked" by the platform floor although without it no best plan takes dynamic pricing either,
+    # and the executive view priced every floor at 0.0, alone and (had it asked) together.
+    from planner.whatif import without
+
+    s = load_scenario(BUNDLED / "acme-2027-hire-ml.yaml")
+    plan = solved(s)
+    explanation = explain(s, plan, counterfactuals=False, policy_costs=True)
+    why = {i.id: i for i in explanation.initiatives}["dynamic-pricing"]
+    floors = ["invisible_floor", "team_invisible_floor[platform]", "team_invisible_floor[sre]"]
+    assert why.reason is Reason.floor_or_share and why.blocked_together and [r.name for r in why.blocked_by] == why.rules == floors
+    # No floor alone keeps it out: without any one of them, a best plan still leaves it out.
+    for rule in why.blocked_by:
+        alone = without(s, rule)
+        best, forced = solved(alone), solved(alone, force_in=["dynamic-pricing"])
+        assert "dynamic-pricing" not in starts(best) and (forced.objective is None or forced.objective < best.objective)
+    # Without all three, a best plan takes it: forcing it in costs nothing.
+    relaxed = s
+    for rule in why.blocked_by:
+        relaxed = without(relaxed, rule)
+    assert solved(relaxed, force_in=["dynamic-pricing"]).objective == pytest.approx(solved(relaxed).objective)
+    # The prices agree: each floor alone costs nothing, together they cost what the re-solve without them gains.
+    alone = {c.rule.name: c.cost for c in explanation.policy_costs}
+    assert [alone[name] for name in floors] == [0.0, 0.0, 0.0]
+    together = {j.family: j for j in explanation.joint_costs}
+    assert [r.name for r in together["floors"].rules] == floors
+    assert together["floors"].cost == pytest.approx(solved(relaxed).objective - plan.objective) and together["floors"].cost > 0
+
+
+def test_work_a_floor_makes_impossible_but_that_is_not_worth_it_without_the_floor_is_not_blamed_on_the_floor():
+    from planner.rules import Rule, RuleKind
     from planner.whatif import without
 
     s = load_scenario(REFERENCE_FILE)
     plan = solved(s)
     why = {i.id: i for i in explain(s, plan, counterfactuals=False).initiatives}["dynamic-pricing"]
-    assert why.reason is Reason.floor_or_share and not why.blocked_together
-    assert [r.name for r in why.blocked_by] == why.rules == ["team_invisible_floor[platform]"]
-    # With that floor no plan can take dynamic pricing; without it, one can.
-    assert solved(s, force_in=["dynamic-pricing"]).status is PlanStatus.infeasible
-    assert solved(without(s, why.blocked_by[0]), force_in=["dynamic-pricing"]).status.found
+    assert solved(s, force_in=["dynamic-pricing"]).status is PlanStatus.infeasible  # the platform floor rules it out...
+    relaxed = without(s, Rule(kind=RuleKind.team_invisible_floor, team="platform", limit="0.25"))
+    assert solved(relaxed, force_in=["dynamic-pricing"]).objective < solved(relaxed).objective  # ...but without it, it is still not worth it
+    assert why.reason is Reason.capacity and not why.blocked_by

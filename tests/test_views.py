@@ -31,13 +31,16 @@ def test_the_executive_view_says_what_was_left_out_why_and_what_each_guardrail_c
     assert view.objective == plan.objective and view.uplift == plan.uplift and view.themes == plan.theme_mix
     assert {(i.id, i.reason) for i in view.left_out} == {
         ("support-chatbot", Reason.capacity),
-        ("dynamic-pricing", Reason.floor_or_share),
+        ("dynamic-pricing", Reason.capacity),  # the platform floor rules it out, but without it, it is not worth it either
         ("fraud-new-data", Reason.excluded_by),
     }
     prices = {(g.rule.kind.value, g.rule.initiative): g for g in view.guardrails}
     mandatory = prices["mandatory", "eu-ai-act-docs"]
     assert mandatory.cost == pytest.approx(mandatory.objective_without - plan.objective) and mandatory.cost > 0
     assert [g.cost for g in view.guardrails] == sorted((g.cost for g in view.guardrails), reverse=True)
+    together = {j.family: [r.name for r in j.rules] for j in view.guardrails_together}
+    assert together["floors"] == ["invisible_floor", "team_invisible_floor[platform]", "team_invisible_floor[sre]"]
+    assert together["shares"] == ["theme_max_share[growth]", "theme_min_share[trust]"] and len(together["guardrails"]) == 5
     assert [r.id for r in view.deadline_risks] == ["eu-ai-act-docs"]  # finishes in its deadline quarter
     assert {(t.team, t.period) for t in view.full_teams} == {("ml", "2027-Q4"), ("sre", "2027-Q3"), ("sre", "2027-Q4")}
 

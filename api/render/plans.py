@@ -12,7 +12,7 @@ from decimal import Decimal
 import pandas as pd
 
 from api.render import pages
-from planner.explanation import Change, Counterfactual, Diagnosis, Explanation, Hold, Holding, InitiativeExplanation, Reason, Repair, Unfinished
+from planner.explanation import Change, Counterfactual, Diagnosis, Explanation, Hold, Holding, InitiativeExplanation, JointCost, Reason, Repair, Unfinished
 from planner.plan import Plan, PlanChange
 from planner.quantities import plain_number
 from planner.rules import Rule, RuleKind
@@ -331,12 +331,21 @@ REASON_WORDS = {
     Reason.prerequisite_not_scheduled: "a prerequisite is not in the plan",
     Reason.window_too_short: "its window leaves no room",
     Reason.capacity: "displaced by higher-value work",
-    Reason.floor_or_share: "a floor, a share or an allocation blocks it",
+    Reason.floor_or_share: "a guardrail keeps it out or late: relaxing what is named changes that",
     Reason.not_worth_it: "it fits but adds nothing",
     Reason.wont_have: "a won't have (MoSCoW): never scheduled",
     Reason.never_fits: "it never fits, whatever else is planned",
     Reason.choice_full: "its choice has as many options in the plan as it allows",
+    Reason.search_stopped: "the search stopped before it found the better plan with it: give it more time",
 }
+
+
+FAMILY_WORDS = {"floors": "every floor", "shares": "every theme share", "guardrails": "every guardrail"}
+
+
+def joint_words(j: JointCost) -> str:
+    """`every floor (team_invisible_floor[platform], ...)`: a family priced together, with the rules it holds."""
+    return f"{FAMILY_WORDS[j.family]} ({', '.join(r.name for r in j.rules)})"
 
 
 def reason_line(item: InitiativeExplanation) -> str:
@@ -419,11 +428,14 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
     if explanation.policy_costs:
         out.append("Cost of each policy (re-solved without it):")
         out += [f"  {describe_rule(p.rule, scenario)}: {_num(p.cost)}" for p in explanation.policy_costs]
+    if explanation.joint_costs:
+        out.append("Cost of guardrails together (re-solved without all of them):")
+        out += [f"  {joint_words(j)}: {_num(j.cost)}" for j in explanation.joint_costs]
     if explanation.binding:
         out.append("Full teams, and one more unit of capacity there (re-solved):")
         out += [f"  {b.team} in {b.period} ({_num(float(b.capacity), 2)}): {_num(b.marginal_value)}" for b in explanation.binding]
     if explanation.unexplained:
-        out.append(f"Not explained within the time budget: {_ids(explanation.unexplained)}.")
+        out.append(f"Not explained within the time limit (the most relevant were explained first): {_ids(explanation.unexplained)}.")
     out.append(f"{explanation.resolves} re-solves in {explanation.seconds:.2f} s.")
     return out
 

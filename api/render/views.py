@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from api.render.plans import REASON_WORDS, describe_rule
+from api.render.plans import REASON_WORDS, describe_rule, joint_words
 from planner.quantities import plain_number
 from planner.scenario import Scenario
 from planner.settings import PlanStatus
@@ -59,6 +59,10 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
         (
             "Price of each guardrail (value given up to honour it, by re-solve)",
             [f"{describe_rule(g.rule, scenario)}: {_num(g.cost)}" + ("" if g.status is PlanStatus.optimal else f" ({g.status.value})") for g in v.guardrails]
+            + [
+                f"{joint_words(j)}, together: {_num(j.cost)}" + ("" if j.status is PlanStatus.optimal else f" ({j.status.value})")
+                for j in v.guardrails_together
+            ]
             or [_unpriced(scenario)],
         )
     )
