@@ -17,6 +17,19 @@ from planner.scenario import Scenario
 
 HUNDREDTH = Decimal("0.01")
 
+GUARDRAILS = frozenset(
+    {
+        RuleKind.invisible_floor,
+        RuleKind.invisible_cap,
+        RuleKind.team_invisible_floor,
+        RuleKind.theme_min_share,
+        RuleKind.theme_max_share,
+        RuleKind.reserve,
+        RuleKind.allocation_floor,
+    }
+)
+"""The kinds of rule `without_policies` drops: floors, caps, theme shares and allocations."""
+
 
 def policy_rules(scenario: Scenario) -> list[Rule]:
     """The guardrails whose price a plan can be asked for: floors, caps, theme shares, mandatory and committed work,
@@ -109,6 +122,18 @@ def without(scenario: Scenario, rule: Rule) -> Scenario:
             raise ValueError(f"a {rule.kind.value} rule cannot be dropped from a scenario; add capacity instead")
 
     return edited(scenario, change)
+
+
+def guardrails(scenario: Scenario) -> list[Rule]:
+    """Every rule `without_policies` drops, each of which `without` drops alone: the hard guardrails among
+    `policy_rules`, and the soft allocations (a penalty in the objective, not a rule a plan must keep, yet
+    one that may keep work out as surely)."""
+    rules = [r for r in policy_rules(scenario) if r.kind in GUARDRAILS]
+    for allocation in scenario.policies.allocations:
+        if allocation.share and allocation.soft is not None:
+            kind = RuleKind.reserve if allocation.mode.value == "reserve" else RuleKind.allocation_floor
+            rules.append(Rule(kind=kind, group=allocation.name, limit=str(allocation.share)))
+    return rules
 
 
 def without_policies(scenario: Scenario) -> Scenario:

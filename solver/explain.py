@@ -38,22 +38,9 @@ from planner.quantities import hundredths
 from planner.rules import Rule, RuleKind, rule_name
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import finish_value, initiative_value
-from planner.whatif import policy_rules, with_capacity, with_initiative, without, without_policies
+from planner.whatif import GUARDRAILS, guardrails, policy_rules, with_capacity, with_initiative, without, without_policies
 from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
-
-GUARDRAILS = frozenset(
-    {
-        RuleKind.invisible_floor,
-        RuleKind.invisible_cap,
-        RuleKind.team_invisible_floor,
-        RuleKind.theme_min_share,
-        RuleKind.theme_max_share,
-        RuleKind.reserve,
-        RuleKind.allocation_floor,
-    }
-)
-"""The rules `floor_or_share` is about: those the bare scenario (`without_policies`) is without."""
 
 FAMILIES: dict[GuardrailFamily, frozenset[RuleKind]] = {
     "floors": frozenset({RuleKind.invisible_floor, RuleKind.team_invisible_floor, RuleKind.allocation_floor}),
@@ -346,14 +333,14 @@ class _Explainer:
         them does that alone, they do together: the first family that does (every floor, every theme share,
         as priced together in `joint_costs`), else all of them (`classify` proved it without all of them); the
         second value says they are named together."""
-        guardrails = [r for r in policy_rules(self.s) if r.kind in GUARDRAILS]
-        alone = [rule for rule in guardrails if self.free_without(force, [rule])]
+        every = guardrails(self.s)
+        alone = [rule for rule in every if self.free_without(force, [rule])]
         if alone:
             return alone, False
         for family, rules in self.families():
             if family != "guardrails" and self.free_without(force, rules):
                 return rules, True
-        return guardrails, True
+        return every, True
 
     def free_without(self, force: Callable[[Scenario], Plan], rules: list[Rule]) -> bool:
         """Whether, without these rules, doing what `force` does costs nothing: a best plan does it."""

@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +24,8 @@ from planner.quantities import hundredths
 from planner.rules import Rule, RuleKind
 from planner.scenario import Initiative, Objective, Scenario
 from planner.settings import SolveSettings
-from planner.whatif import edited, policy_rules, with_initiative, without, without_policies
-from solver.explain import GUARDRAILS, explain
+from planner.whatif import edited, guardrails, with_initiative, without, without_policies
+from solver.explain import explain
 from tests.solving import solved
 from tests.strategies import scenarios
 
@@ -136,8 +135,7 @@ def upkeep(draw: st.DrawFn, data: dict[str, Any], team: str) -> dict[str, Any]:
 
 @st.composite
 def allocations(draw: st.DrawFn, team_ids: list[str], kinds: list[str]) -> dict[str, Any]:
-    """A reserve, or a hard floor (per period or over the horizon), for one of the kinds of work. Soft floors
-    are left out until `test_work_a_soft_floor_keeps_out_is_blamed_on_that_floor` passes."""
+    """A reserve, or a floor (per period or over the horizon, hard or soft), for one of the kinds of work."""
     allocation: dict[str, Any] = {"kinds": [draw(st.sampled_from(kinds))], "share": draw(st.sampled_from([0.2, 0.3, 0.5]))}
     if draw(st.booleans()):
         allocation["teams"] = [draw(st.sampled_from(team_ids))]
@@ -145,6 +143,8 @@ def allocations(draw: st.DrawFn, team_ids: list[str], kinds: list[str]) -> dict[
         allocation["mode"] = "floor"
         if draw(st.booleans()):
             allocation["over"] = "horizon"
+        if draw(st.integers(0, 3)) == 0:
+            allocation["soft"] = {"penalty": draw(st.sampled_from([1, 3, 10]))}
     return allocation
 
 
@@ -217,7 +217,7 @@ def assert_every_blocking_guardrail_is_proven(data: dict[str, Any]) -> list[Init
     does it: relaxing them changes the decision). Named alone, each guardrail does that by itself, and every
     one that does is named; named together, no one of them does. Returns those initiatives."""
     scenario, plan, explanation = explained(data)
-    guardrails = [r for r in policy_rules(scenario) if r.kind in GUARDRAILS]
+    every = guardrails(scenario)
     best_without: dict[tuple[str, ...], tuple[Scenario, Plan]] = {}  # the best plan without some rules, solved once
 
     def free_without(rules: list[Rule], doing: Doing) -> bool:
@@ -239,10 +239,10 @@ def assert_every_blocking_guardrail_is_proven(data: dict[str, Any]) -> list[Init
         assert counterfactual.value_lost == price, (item.id, counterfactual, price)
         assert price is None or price > 0, (item.id, price)
         # The reason: without every guardrail, a best plan does it.
-        assert free_without(guardrails, doing), (item.id, price)
+        assert free_without(every, doing), (item.id, price)
         assert item.blocked_by, f"{item.id} is blocked by a floor or share, but none is named"
-        assert all(rule in guardrails for rule in item.blocked_by) and item.rules == [r.name for r in item.blocked_by]
-        alone = [rule for rule in guardrails if free_without([rule], doing)]
+        assert all(rule in every for rule in item.blocked_by) and item.rules == [r.name for r in item.blocked_by]
+        alone = [rule for rule in every if free_without([rule], doing)]
         if item.blocked_together:
             assert alone == [] and free_without(item.blocked_by, doing), (item.id, price, item.blocked_by)
         else:
@@ -317,13 +317,6 @@ SOFT_FLOOR: dict[str, Any] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="solver/explain.py: the soft floor keeps the feature out (classify compares with without_policies, which drops "
-    "soft allocations too), but `blocking` weighs only policy_rules, which leaves soft floors out: the feature is "
-    "floor_or_share with blocked_by [] and blocked_together true, naming nothing",
-)
 @ONE
 @given(st.just(SOFT_FLOOR))
 def test_work_a_soft_floor_keeps_out_is_blamed_on_that_floor(data):
