@@ -112,13 +112,17 @@ def solve_cpsat(
     hint: dict[str, Placement] | None = None,
     on_progress: Progress | None = None,
     began: float | None = None,
+    on_built: Callable[[float], None] | None = None,
 ) -> Plan:
     """The best plan CP-SAT finds within the settings' limits. The time limit counts from `began` (default:
-    now), so building the model is part of it."""
+    now), so building the model is part of it; `on_built` hears how long the building took."""
     began = time.perf_counter() if began is None else began
+    building = time.perf_counter()
     m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     if hint:
         m.hint(hint)
+    if on_built:
+        on_built(time.perf_counter() - building)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, settings.time_limit - (time.perf_counter() - began))
     solver.parameters.num_workers = settings.workers or automatic_workers()

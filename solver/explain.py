@@ -68,10 +68,13 @@ class _Explainer:
         self.settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat", "work_limit": work})
         self.hint = placements_of(scenario, plan)
         self.starts = {s.id: scenario.period_index[s.start] for s in plan.scheduled}
+        self.placed = plan.scheduled_by_id()
         self.makespan = scenario.policies.objective is Objective.makespan
         self.count = 0
         self.deadline = deadline
+        self.building = 0.0  # the longest a re-solve's model took to build: no re-solve starts with less time left
         self._lock = threading.Lock()
+        self._settled: dict[str, InitiativeExplanation | None] = {}
         self._without: dict[tuple[str, ...], tuple[Scenario, Plan]] = {}  # guardrails' names -> the scenario without them, and its best plan
 
     # --- re-solving ---
@@ -84,8 +87,14 @@ class _Explainer:
             raise _OutOfTime
         return left
 
+    def built(self, seconds: float) -> None:
+        with self._lock:
+            self.building = max(self.building, seconds)
+
     def resolve(self, scenario: Scenario | None = None, *, force_in: Iterable[str] = (), force_out: Iterable[str] = ()) -> Plan:
         left = self.in_time()
+        if left <= self.building:  # the model could not even be built in the time left (2 s for 2,000 initiatives)
+            raise _OutOfTime
         settings = self.settings.model_copy(
             update={
                 "force_in": [*self.settings.force_in, *force_in],
@@ -95,7 +104,7 @@ class _Explainer:
         )
         with self._lock:
             self.count += 1
-        return solve_cpsat(scenario or self.s, settings, hint=self.hint)
+        return solve_cpsat(scenario or self.s, settings, hint=self.hint, on_built=self.built)
 
     def loss(self, other: Plan, base: float | None = None) -> float | None:
         """How much worse `other` is than the plan (or than `base`); None when it has no plan."""
@@ -205,16 +214,24 @@ class _Explainer:
                     cell[start + offset] = cell.get(start + offset, 0) + amount
         return out
 
-    def room(self, exclude: str | None = None) -> dict[tuple[str, int], int]:
-        """Capacity left per (team, period index) in the plan, in hundredths, without one initiative's load."""
+    @cached_property
+    def left(self) -> dict[tuple[str, int], int]:
+        """Capacity left per (team, period index) in the plan, in hundredths."""
         left = {(t.id, k): hundredths(self.s.capacity(t.id)[k]) for t in self.s.teams for k in range(len(self.s.periods))}
         for s in self.plan.scheduled:
-            if s.id == exclude:
-                continue
             for team, row in s.load.items():
                 for label, amount in row.items():
                     left[team, self.s.period_index[label]] -= hundredths(amount)
         return left
+
+    def room(self, exclude: str) -> dict[tuple[str, int], int]:
+        """Capacity left per (team, period index) in the plan, in hundredths, without one initiative's load."""
+        room = dict(self.left)
+        placed = self.placed.get(exclude)
+        for team, row in placed.load.items() if placed else ():
+            for label, amount in row.items():
+                room[team, self.s.period_index[label]] += hundredths(amount)
+        return room
 
     def displaced(self, initiative: Initiative, forced: Plan, found: Counterfactual) -> list[Displacement]:
         """Work in the plan on the teams and periods the initiative takes in the forced plan, that the forced plan drops or moves."""
@@ -238,15 +255,14 @@ class _Explainer:
 
     # --- one initiative ---
 
-    def explain_one(self, initiative: Initiative, counterfactuals: bool) -> InitiativeExplanation:
-        labels = self.s.periods
+    def base(self, initiative: Initiative) -> dict[str, str | None]:
         earliest = self.earliest[initiative.id]
-        base = dict(
-            id=initiative.id,
-            title=initiative.title,
-            earliest_possible=labels[earliest] if earliest is not None else None,
-        )
-        placed = self.plan.scheduled_by_id().get(initiative.id)
+        return dict(id=initiative.id, title=initiative.title, earliest_possible=self.s.periods[earliest] if earliest is not None else None)
+
+    def explain_one(self, initiative: Initiative, counterfactuals: bool) -> InitiativeExplanation:
+        earliest = self.earliest[initiative.id]
+        base = self.base(initiative)
+        placed = self.placed.get(initiative.id)
         if placed is not None:
             start = self.starts[initiative.id]
             late_by = start - earliest if earliest is not None else 0
@@ -278,31 +294,9 @@ class _Explainer:
                 counterfactuals=found,
                 rules=[r.name for r in blocking],
             )
-        excluded = sorted(
-            {o for o in initiative.excludes if o in self.starts} | {o.id for o in self.s.initiatives if initiative.id in o.excludes and o.id in self.starts}
-        )
-        missing = [p for p in initiative.depends_on if p not in self.starts]
-        if initiative.wont:
-            return InitiativeExplanation(**base, scheduled=False, reason=Reason.wont_have, rules=[rule_name(RuleKind.wont, initiative.id)])
-        for choice in self.s.choices:
-            taken = [o for o in choice.of if o in self.starts]
-            if initiative.id in choice.of and choice.max is not None and len(taken) >= choice.max:
-                rules = [rule_name(RuleKind.choice_max, choice.id)]
-                return InitiativeExplanation(**base, scheduled=False, reason=Reason.choice_full, excluded_by=taken, rules=rules)
-        if initiative.depends_on_any and not any(a in self.starts for a in initiative.depends_on_any):
-            rules = [rule_name(RuleKind.depends_on_any, initiative.id)]
-            return InitiativeExplanation(
-                **base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=initiative.depends_on_any, rules=rules
-            )
-        if excluded:
-            return InitiativeExplanation(**base, scheduled=False, reason=Reason.excluded_by, excluded_by=excluded)
-        if missing:
-            return InitiativeExplanation(**base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=missing)
-        if earliest is None:
-            return InitiativeExplanation(**base, scheduled=False, reason=Reason.window_too_short)
-        short = self.shortage(initiative)
-        if short is not None:
-            return InitiativeExplanation(**base, scheduled=False, reason=Reason.never_fits, never_fits=short)
+        settled = self.settled(initiative)
+        if settled is not None:
+            return settled
 
         def force(scenario: Scenario) -> Plan:
             return self.resolve(scenario, force_in=[initiative.id])
@@ -326,6 +320,55 @@ class _Explainer:
             counterfactuals=found,
             rules=[r.name for r in blocking],
         )
+
+    def settled(self, initiative: Initiative) -> InitiativeExplanation | None:
+        """Why work is out of the plan when a rule or the numbers settle it without a re-solve (won't have, a
+        full choice, an alternative or a prerequisite, no room in its window, never fits); None otherwise.
+        Worked out once per initiative: `explain` asks it first of all, so that time running out for the
+        re-solves leaves none of this to do."""
+        with self._lock:
+            if initiative.id in self._settled:
+                return self._settled[initiative.id]
+        found = self._settle(initiative)
+        with self._lock:
+            self._settled[initiative.id] = found
+        return found
+
+    def _settle(self, initiative: Initiative) -> InitiativeExplanation | None:
+        base = self.base(initiative)
+        if initiative.wont:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.wont_have, rules=[rule_name(RuleKind.wont, initiative.id)])
+        for choice in self.s.choices:
+            taken = [o for o in choice.of if o in self.starts]
+            if initiative.id in choice.of and choice.max is not None and len(taken) >= choice.max:
+                rules = [rule_name(RuleKind.choice_max, choice.id)]
+                return InitiativeExplanation(**base, scheduled=False, reason=Reason.choice_full, excluded_by=taken, rules=rules)
+        if initiative.depends_on_any and not any(a in self.starts for a in initiative.depends_on_any):
+            rules = [rule_name(RuleKind.depends_on_any, initiative.id)]
+            return InitiativeExplanation(
+                **base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=initiative.depends_on_any, rules=rules
+            )
+        excluded = sorted({o for o in initiative.excludes if o in self.starts} | (self.excluders.get(initiative.id, set()) & self.starts.keys()))
+        if excluded:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.excluded_by, excluded_by=excluded)
+        missing = [p for p in initiative.depends_on if p not in self.starts]
+        if missing:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.prerequisite_not_scheduled, missing_prerequisites=missing)
+        if self.earliest[initiative.id] is None:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.window_too_short)
+        short = self.shortage(initiative)
+        if short is not None:
+            return InitiativeExplanation(**base, scheduled=False, reason=Reason.never_fits, never_fits=short)
+        return None
+
+    @cached_property
+    def excluders(self) -> dict[str, set[str]]:
+        """Each initiative's id -> the ids of those that exclude it."""
+        out: dict[str, set[str]] = {}
+        for other in self.s.initiatives:
+            for excluded in other.excludes:
+                out.setdefault(excluded, set()).add(other.id)
+        return out
 
     def blocking(self, force: Callable[[Scenario], Plan]) -> tuple[list[Rule], bool]:
         """The guardrails that keep the work out (or late), each proven by re-solves: without it, doing what
@@ -397,11 +440,13 @@ class _Explainer:
         return Shortage(team=team, period=self.s.periods[k], needed=Decimal(needed) / 100, available=Decimal(available) / 100)
 
     def questioned(self, initiative: Initiative) -> bool:
-        """Whether the plan leaves the work out, or starts it later than it could at a loss: what a reason is
-        asked for, by a re-solve."""
+        """Whether the plan leaves the work out (and nothing but a re-solve can say why), or starts it later than
+        it could at a loss: what a reason is asked for, by a re-solve."""
         start = self.starts.get(initiative.id)
         earliest = self.earliest[initiative.id]
-        return start is None or (earliest is not None and start > earliest and self.loses_by_waiting(initiative, start))
+        if start is None:
+            return self.settled(initiative) is None
+        return earliest is not None and start > earliest and self.loses_by_waiting(initiative, start)
 
     def loses_by_waiting(self, initiative: Initiative, start: int) -> bool:
         """Whether starting at `start` rather than its earliest possible start costs anything: always under
