@@ -35,8 +35,9 @@ def scenario_file(folder: Path, name: str, shape: tuple[int, int, int] | None) -
 
 
 def measure(command: str, path: Path, limit: float, out: Path) -> dict[str, float | None]:
+    out.unlink(missing_ok=True)  # a failed run must not report the previous run's numbers
     began = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "planner", command, str(path), "--time-limit", f"{limit:g}", "--format", "json", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
@@ -45,6 +46,8 @@ def measure(command: str, path: Path, limit: float, out: Path) -> dict[str, floa
         check=False,
     )
     wall = time.perf_counter() - began
+    if done.returncode not in (0, 3, 4):  # a plan, an infeasible scenario or no plan in time are all results
+        raise RuntimeError(f"planner {command} {path.name} exited {done.returncode}: {done.stderr.strip()[-500:]}")
     body = json.loads(out.read_text())
     explanation = body.get("explanation") if command == "solve" else body
     return {

@@ -292,6 +292,11 @@ class Explanation(Frozen):
     binding: list[BindingCapacity] = Field(default_factory=list)
     diagnosis: Diagnosis | None = None
     what_ifs: bool = Field(default=False, description="Whether the counterfactuals, policy costs and binding capacity were computed.")
-    unexplained: list[InitiativeId] = Field(default_factory=list, description="Initiatives not explained before the time budget ran out.")
+    unexplained: list[InitiativeId] = Field(
+        default_factory=list, description="Initiatives not explained before the time ran out, or whose re-solve proved nothing either way."
+    )
+    unpriced: list[str] = Field(
+        default_factory=list, description="Guardrails (rule names) and families of them (floors, shares, guardrails) not priced before the time ran out."
+    )
     resolves: int = Field(description="Re-solves run to prove these explanations.")
     seconds: float

@@ -39,7 +39,7 @@ class SolveSettings(Frozen):
         gt=0,
         le=86_400,
         description="Wall-clock limit in seconds. For a solve that comes with reasons (planner solve, a solve job) it bounds "
-        "the search and the reasons together (`split_time`); a plan's settings hold the search's share.",
+        "the search and the reasons together (`split_time`); a plan's settings hold the whole limit asked.",
     )
     workers: int = Field(
         default=0, ge=0, le=64, description="Parallel search workers; 0 = automatic (CP-SAT: one per core, at least 4; MILP: the solver's default)."

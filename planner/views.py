@@ -73,6 +73,7 @@ class ExecutiveView(Frozen):
     guardrails_together: list[JointCost] = Field(
         default_factory=list, description="What each family of guardrails costs together (each alone may cost nothing), by re-solve."
     )
+    unpriced: list[str] = Field(default_factory=list, description="Guardrails and families asked for but not priced before the time ran out.")
     deadline_risks: list[DeadlineRisk]
     full_teams: list[FullTeam] = Field(description=f"Teams loaded above {FULL:.0%} of capacity in a period.")
     outcomes: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan moves, in total.")
@@ -167,6 +168,7 @@ def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
         else [],
         guardrails=sorted(explained.policy_costs, key=lambda c: -(c.cost or 0)) if explained else [],
         guardrails_together=explained.joint_costs if explained else [],
+        unpriced=explained.unpriced if explained else [],
         deadline_risks=[DeadlineRisk(id=s.id, title=s.title, deadline=s.finish) for s in plan.scheduled if by_id[s.id].deadline == s.finish],
         full_teams=[FullTeam(team=u.team, period=u.period, utilisation=u.utilisation) for u in plan.utilisation if u.utilisation > FULL],
         outcomes=plan.outcomes,

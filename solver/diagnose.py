@@ -145,6 +145,8 @@ def _conflicts(scenario: Scenario, solves: _Solves) -> tuple[list[tuple[list[Rul
                 return found, []  # with the conflicts relaxed the rest can hold (none at all: infeasible beyond the business rules)
             if verdict is None:
                 return found, [Unfinished.conflicts]
+            if not core:  # infeasible whatever the rules left: dependencies, durations, what was forced in or out
+                return found, []
             if len(found) == MAX_CONFLICTS:
                 return found, [Unfinished.more_conflicts]
             members, minimal = _shrunk(core, infeasible)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import cached_property, partial
+from typing import Any
 
 from planner.explanation import (
     BindingCapacity,
@@ -34,7 +35,7 @@ from planner.explanation import (
     Shortage,
 )
 from planner.plan import Plan, PlanStatus, SolveSettings, is_required, need_loads, placements_of, window
-from planner.quantities import hundredths
+from planner.quantities import MAX_VALUE, hundredths
 from planner.rules import Rule, RuleKind, rule_name
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import finish_value, initiative_value
@@ -74,8 +75,8 @@ class _Explainer:
         self.deadline = deadline
         self.building = 0.0  # the longest a re-solve's model took to build: no re-solve starts with less time left
         self._lock = threading.Lock()
-        self._settled: dict[str, InitiativeExplanation | None] = {}
-        self._without: dict[tuple[str, ...], tuple[Scenario, Plan]] = {}  # guardrails' names -> the scenario without them, and its best plan
+        self._once: dict[tuple[str, ...], Any] = {}  # what `once` worked out, by key
+        self._computing: dict[tuple[str, ...], threading.Lock] = {}
 
     # --- re-solving ---
 
@@ -119,11 +120,28 @@ class _Explainer:
         bare = without_policies(self.s)
         return None if bare == self.s else bare
 
-    @cached_property
+    @property
     def relaxed(self) -> Plan:
-        """The best plan of the bare scenario."""
-        assert self.bare is not None
-        return self.resolve(self.bare)
+        """The best plan of the bare scenario (solved once, whichever thread asks first)."""
+        bare = self.bare
+        assert bare is not None
+        return self.once(("relaxed",), lambda: self.resolve(bare))
+
+    def once(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """`compute()`, worked out once per key however many threads ask at once (the others wait for it);
+        not kept when it runs out of time."""
+        with self._lock:
+            if key in self._once:
+                return self._once[key]
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._once:
+                    return self._once[key]
+            value = compute()
+            with self._lock:
+                self._once[key] = value
+            return value
 
     def gain(self, other: Plan) -> float | None:
         lost = self.loss(other)
@@ -304,8 +322,10 @@ class _Explainer:
         reason, displaced, forced_in, forced_plan = self.classify(initiative, "force_in", force)
         blocking, together = self.blocking(force) if reason is Reason.floor_or_share else ([], False)
         found = [forced_in]
-        if counterfactuals and not self.makespan and forced_in.objective is not None:
-            found.append(self.value_to_fit(initiative, forced_in))
+        if counterfactuals and not self.makespan and forced_in.value_lost is not None and forced_in.value_lost > 0:
+            fit = self.value_to_fit(initiative, forced_in)
+            if fit is not None:
+                found.append(fit)
         if counterfactuals and reason is Reason.capacity and forced_plan.status.found:
             fit = self.capacity_to_fit(initiative, forced_plan)
             if fit is not None:
@@ -326,12 +346,7 @@ class _Explainer:
         full choice, an alternative or a prerequisite, no room in its window, never fits); None otherwise.
         Worked out once per initiative: `explain` asks it first of all, so that time running out for the
         re-solves leaves none of this to do."""
-        with self._lock:
-            if initiative.id in self._settled:
-                return self._settled[initiative.id]
-        found = self._settle(initiative)
-        with self._lock:
-            self._settled[initiative.id] = found
+        found: InitiativeExplanation | None = self.once(("settled", initiative.id), lambda: self._settle(initiative))
         return found
 
     def _settle(self, initiative: Initiative) -> InitiativeExplanation | None:
@@ -383,27 +398,26 @@ class _Explainer:
         for family, rules in self.families():
             if family != "guardrails" and self.free_without(force, rules):
                 return rules, True
-        return every, True
+        return every, len(every) > 1
 
     def free_without(self, force: Callable[[Scenario], Plan], rules: list[Rule]) -> bool:
-        """Whether, without these rules, doing what `force` does costs nothing: a best plan does it."""
+        """Whether, without these rules, doing what `force` does costs nothing: a best plan does it (proven
+        only against a plan proven best)."""
         scenario, best = self.without_rules(rules)
         cost = self.loss(force(scenario), best.objective)
-        return cost is not None and cost <= 0
+        return cost is not None and cost <= 0 and best.status is PlanStatus.optimal
 
     def without_rules(self, rules: list[Rule]) -> tuple[Scenario, Plan]:
         """The scenario without these guardrails, and its best plan (worked out once per set of rules)."""
-        key = tuple(rule.name for rule in rules)
-        with self._lock:
-            known = self._without.get(key)
-        if known is None:
+
+        def compute() -> tuple[Scenario, Plan]:
             self.in_time()
             scenario = self.s
             for rule in rules:
                 scenario = without(scenario, rule)
-            known = (scenario, self.resolve(scenario))
-            with self._lock:
-                self._without[key] = known
+            return scenario, self.resolve(scenario)
+
+        known: tuple[Scenario, Plan] = self.once(("without", *(rule.name for rule in rules)), compute)
         return known
 
     def shortage(self, initiative: Initiative) -> Shortage | None:
@@ -486,8 +500,13 @@ class _Explainer:
         if lost is not None and lost == 0:
             return Reason.not_worth_it, [], found, forced
         if self.bare is not None:
-            relaxed_lost = self.loss(force(self.bare), self.relaxed.objective)
+            done, relaxed = force(self.bare), self.relaxed
+            if PlanStatus.unknown in (done.status, relaxed.status):
+                raise _Unproven
+            relaxed_lost = self.loss(done, relaxed.objective)
             if relaxed_lost is not None and relaxed_lost <= 0:  # without the guardrails a best plan does it
+                if relaxed.status is not PlanStatus.optimal:
+                    raise _Unproven  # ...or the best plan found without them is not the best there is
                 return Reason.floor_or_share, [], found, forced
         if not forced.status.found:
             return Reason.capacity, self.occupants(initiative), found, forced
@@ -510,15 +529,18 @@ class _Explainer:
         }
         return self.work_on(wanted, set(self.starts) - {initiative.id})
 
-    def value_to_fit(self, initiative: Initiative, forced_in: Counterfactual) -> Counterfactual:
+    def value_to_fit(self, initiative: Initiative, forced_in: Counterfactual) -> Counterfactual | None:
         """The value at which the initiative enters the optimal plan: its value plus the loss of forcing it in,
-        divided by the decay at the period it finishes in there; checked by a re-solve just above it."""
+        divided by the decay at the period it finishes in there; checked by a re-solve just above it. None when
+        that value is beyond any a scenario may hold."""
         assert forced_in.start is not None and forced_in.value_lost is not None
         self.in_time()
         finish = self.s.period_index[forced_in.start] + initiative.duration - 1
         keep = (1 - self.s.policies.value_decay_per_period) ** finish
         current = initiative_value(initiative, self.s.policies)
         needed = math.floor((current + forced_in.value_lost / keep) * 1000 + 1) / 1000
+        if needed > MAX_VALUE:
+            return None
         other = self.resolve(with_initiative(self.s, initiative.id, value=needed))
         entered = initiative.id in other.scheduled_by_id()
         return self.counterfactual("value_to_fit", initiative.id, other, value=needed, entered=entered)
@@ -572,7 +594,7 @@ class _Explainer:
         """Each family with two or more guardrails, and its rules (the whole set once, when one family is all of it)."""
         out: list[tuple[GuardrailFamily, list[Rule]]] = []
         for family, kinds in FAMILIES.items():
-            rules = [r for r in policy_rules(self.s) if r.kind in kinds]
+            rules = [r for r in guardrails(self.s) if r.kind in kinds]
             if len(rules) > 1 and all(rules != known for _, known in out):
                 out.append((family, rules))
         return out
@@ -631,27 +653,28 @@ def explain(
     x = _Explainer(scenario, plan, plan.settings, time_limit, deadline)
     chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
     unexplained: list[str] = []
+    unpriced: list[str] = []
 
-    def run(job: Callable[[], object], initiative_id: str | None = None) -> object:
+    def run(job: Callable[[], object], missed: list[str], name: str) -> object:
         try:
             return job()
         except _OutOfTime:
-            if initiative_id:
-                unexplained.append(initiative_id)
+            missed.append(name)
             return None
 
     # Most decision-relevant first, so that a budget running out leaves the least relevant unexplained: work out
-    # of the plan or late, by value; then each policy's price; then work on time (free without what-ifs, so first
-    # then); then the value of full teams.
-    ranked: list[tuple[tuple[int, float], Callable[[], object]]] = []
+    # of the plan or late, by value; then each policy's price (first of all when the prices are asked for: there
+    # are few); then work on time (free without what-ifs, so first then); then the value of full teams.
+    ranked: list[tuple[tuple[float, float], Callable[[], object]]] = []
     for i in chosen:
         rank = (1, -initiative_value(i, scenario.policies)) if x.questioned(i) else (0 if not counterfactuals else 3, 0.0)
-        ranked.append((rank, partial(run, partial(x.explain_one, i, counterfactuals), i.id)))
+        ranked.append((rank, partial(run, partial(x.explain_one, i, counterfactuals), unexplained, i.id)))
     if (counterfactuals or policy_costs) and initiative is None:
-        ranked += [((2, 0.0), partial(run, partial(x.policy_cost, r))) for r in policy_rules(scenario)]
-        ranked += [((2, 0.0), partial(run, partial(x.joint_cost, *family))) for family in x.families()]
+        prices = (0.5 if policy_costs else 2, 0.0)
+        ranked += [(prices, partial(run, partial(x.policy_cost, r), unpriced, r.name)) for r in policy_rules(scenario)]
+        ranked += [(prices, partial(run, partial(x.joint_cost, *family), unpriced, family[0])) for family in x.families()]
     if counterfactuals and initiative is None:
-        ranked += [((4, 0.0), partial(run, partial(x.marginal, *b))) for b in x.binding()]
+        ranked += [((4, 0.0), partial(run, partial(x.marginal, *b), [], "")) for b in x.binding()]
     jobs = [job for _, job in sorted(ranked, key=lambda pair: pair[0])]
     done = 0
     position = {i.id: n for n, i in enumerate(scenario.initiatives)}
@@ -673,5 +696,6 @@ def explain(
         what_ifs=counterfactuals,
         resolves=x.count,
         unexplained=[i.id for i in scenario.initiatives if i.id in unexplained],
+        unpriced=sorted(unpriced),
         seconds=round(time.perf_counter() - began, 3),
     )

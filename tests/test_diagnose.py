@@ -9,14 +9,16 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from api.render.plans import explanation_lines
+from api.render.plans import explanation_lines, explanation_text
 from planner import load_scenario
 from planner.explanation import Conflict, Diagnosis, Explanation, Unfinished
 from planner.plan import PlanStatus, SolveSettings
 from planner.rules import Rule, RuleKind
 from planner.scenario import Scenario
 from planner.whatif import with_capacity, with_policy, without
+from solver import solve
 from solver.diagnose import MAX_CONFLICTS, diagnose
+from solver.explain import explain
 from tests.factories import BUNDLED
 from tests.solving import solved
 from tests.test_solver import scenario, work
@@ -90,7 +92,7 @@ def test_each_conflicts_own_repair_holds_with_the_other_conflicts_rules_dropped(
 def test_two_conflicts_are_told_apart_and_their_repair_reads_as_one_thing_to_do():
     s = two_floors()
     assert lines(s, diagnosed(s)) == [
-        "No plan: 2 independent conflicts (each found with the others' rules relaxed): a plan needs a change in each.",
+        "No plan: 2 independent conflicts (each found with the earlier ones' rules relaxed): a plan needs a change in each.",
         "Conflict 1: these rules cannot all hold (dropping any one makes the rest of them feasible):",
         "  - invisible_floor: invisible work is at least 30% of capacity every period",
         "Conflict 2: these rules cannot all hold (dropping any one makes the rest of them feasible):",
@@ -157,3 +159,13 @@ def test_a_deadline_already_passed_ends_the_diagnosis_unfinished_not_in_an_error
     assert solves == 0
     assert (d.conflict, d.conflicts, d.repairs, d.unfinished) == ([], [], [], [Unfinished.conflicts])
     assert lines(two_floors(), d) == ["No plan, and no conflict among the business rules was found within the time limit."]
+
+
+def test_infeasible_beyond_every_rule_names_no_conflict_and_leaves_nothing_unfinished():
+    # Before: forcing in work that cannot fit its window gave five empty conflicts and "more conflicts exist".
+    s = load_scenario(BUNDLED / "ai-platform-2027.yaml")
+    plan = solve(s, SolveSettings(workers=1, force_in=["agent-toolkit"]))
+    diagnosis = explain(s, plan).diagnosis
+    assert plan.status is PlanStatus.infeasible and diagnosis is not None
+    assert (diagnosis.conflicts, diagnosis.conflict, diagnosis.unfinished, diagnosis.repairs) == ([], [], [], [])
+    assert "no business rule is to blame" in explanation_text(explain(s, plan), plan, s)

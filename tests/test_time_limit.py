@@ -15,11 +15,14 @@ import pytest
 
 import solver.explain
 from api.cli import main
+from api.render.views import executive_sections
 from planner import load_scenario
 from planner.explanation import Reason
 from planner.plan import Plan, PlanStatus, SolveSettings
 from planner.scenario import Scenario
 from planner.settings import split_time
+from planner.views import executive
+from planner.whatif import guardrails
 from solver import milp, solve
 from solver.greedy import greedy_plan
 from tests.factories import BUNDLED, REFERENCE
@@ -142,3 +145,57 @@ def test_a_solve_never_returns_less_than_the_baseline_plan_it_held(monkeypatch, 
     plan = verified(s, solve(s, SolveSettings(backend="pulp", milp_solver=milp_solver, time_limit=5)))
     assert plan.status is PlanStatus.feasible and plan.objective == plan.baseline_objective and plan.uplift == 0
     assert plan.message.endswith("; the rank-ordered baseline's plan is kept")
+
+
+def test_what_ifs_of_a_plan_the_search_stopped_short_of_do_not_crash():
+    # Before: value_to_fit asked for a negative value (the forced plan was better) and the explanation raised.
+    s = Scenario.model_validate(scenario(work("dense", {"web": 4}, 12), work("big", {"web": 10}, 25), periods=1))
+    baseline = greedy_plan(s, SolveSettings())
+    why = {i.id: i for i in solver.explain.explain(s, baseline, counterfactuals=True, threads=1).initiatives}["big"]
+    assert why.reason is Reason.search_stopped and [c.kind for c in why.counterfactuals] == ["force_in"]
+
+
+def test_prices_asked_for_come_first_and_those_the_time_left_out_are_named():
+    s = load_scenario(BUNDLED / "acme-2027-hire-ml.yaml")
+    plan = solved(s)
+    calls: list[list[str]] = []
+    real = solver.explain.solve_cpsat
+
+    def recording(scenario: Scenario, settings: SolveSettings, **options: Any) -> Plan:
+        calls.append(list(settings.force_in))
+        return real(scenario, settings, **options)
+
+    original, solver.explain.solve_cpsat = solver.explain.solve_cpsat, recording
+    try:
+        priced = solver.explain.explain(s, plan, counterfactuals=False, policy_costs=True, threads=1)
+    finally:
+        solver.explain.solve_cpsat = original
+    rules = len(priced.policy_costs)
+    assert rules == 8 and calls[:rules] == [[]] * rules  # the prices before any work is forced in
+    nothing = solver.explain.explain(s, plan, counterfactuals=False, policy_costs=True, budget=0)
+    assert nothing.unpriced == sorted([c.rule.name for c in priced.policy_costs] + ["floors", "guardrails", "shares"])
+    view = executive(s, plan.model_copy(update={"explanation": nothing}))
+    text = "\n".join(line for _, lines in executive_sections(view, s) for line in lines)
+    assert "not priced within the time limit: committed[gpu-cost-controls, 2027-Q1], floors, guardrails, invisible_floor," in text
+
+
+def test_no_guardrail_is_blamed_when_the_plan_without_them_is_not_proven(monkeypatch):
+    s = load_scenario(BUNDLED / "acme-2027-hire-ml.yaml")
+    plan = solved(s)
+    real = solver.explain.solve_cpsat
+
+    def unproven_without_guardrails(scenario: Scenario, settings: SolveSettings, **options: Any) -> Plan:
+        found = real(scenario, settings, **options)
+        if not guardrails(scenario):  # the scenario without every guardrail, stopped by its limit
+            return found.model_copy(update={"status": PlanStatus.feasible})
+        return found
+
+    monkeypatch.setattr(solver.explain, "solve_cpsat", unproven_without_guardrails)
+    explanation = solver.explain.explain(s, plan, counterfactuals=False, threads=1)
+    assert {"dynamic-pricing", "visual-search"} <= set(explanation.unexplained)
+    assert not any(i.reason is Reason.floor_or_share for i in explanation.initiatives)
+
+
+def test_wall_clock_and_a_work_limit_contradict_each_other(capsys):
+    code, _, err = run(capsys, "batch", str(REFERENCE), "--wall-clock", "--work-limit", "2")
+    assert code == 2 and "--wall-clock searches on the wall clock, --work-limit on CP-SAT's deterministic time: choose one" in err

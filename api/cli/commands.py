@@ -275,6 +275,8 @@ def cmd_import_csv(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     settings = solve_settings(args)
     split = _split(args, reasons=not args.no_reasons)
+    if args.wall_clock and settings.work_limit is not None:
+        raise UsageError("--wall-clock searches on the wall clock, --work-limit on CP-SAT's deterministic time: choose one")
     if settings.backend == "cpsat" and settings.work_limit is None and not args.wall_clock:
         # Reproducible by default: half the search's share as deterministic seconds, so that a runner up to
         # twice as slow still stops on the work done, not on the clock.

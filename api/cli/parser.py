@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=options.seconds,
         metavar="S",
         help="cpsat: stop after S of CP-SAT's deterministic seconds, on one worker, so that the plan does not depend on the "
-        "machine's speed (for CI); --time-limit still bounds the wall clock",
+        "machine's speed (for CI); the search's share of --time-limit still bounds the wall clock: give it room",
     )
     reasons_time = argparse.ArgumentParser(add_help=False)
     reasons_time.add_argument(

@@ -460,12 +460,12 @@ def _diagnosis_lines(d: Diagnosis, scenario: Scenario) -> list[str]:
         if Unfinished.conflicts in d.unfinished:
             out.append("No plan, and no conflict among the business rules was found within the time limit.")
         else:
-            out.append("No plan, and no business rule is to blame: dependencies and durations cannot fit the horizon.")
+            out.append("No plan, and no business rule is to blame: dependencies and durations (and what was forced in or out) cannot fit the horizon.")
     elif not several:
         out.append(f"No plan: these rules cannot all hold ({_claim(d.minimal, 'the rest')}):")
         out += _rule_lines(d.conflict, scenario)
     else:
-        out.append(f"No plan: {len(d.conflicts)} independent conflicts (each found with the others' rules relaxed): a plan needs a change in each.")
+        out.append(f"No plan: {len(d.conflicts)} independent conflicts (each found with the earlier ones' rules relaxed): a plan needs a change in each.")
         for n, c in enumerate(d.conflicts, 1):
             out.append(f"Conflict {n}: these rules cannot all hold ({_claim(c.minimal, 'the rest of them')}):")
             out += _rule_lines(c.rules, scenario)

@@ -26,12 +26,19 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
-def _unpriced(scenario: Scenario) -> str:
-    """Why the guardrails have no prices: there are none, or the plan was not asked to price them."""
+def _unpriced(scenario: Scenario, v: ExecutiveView) -> list[str]:
+    """What has no price, and why: there are no guardrails, the time ran out, or the plan was not asked to price them."""
     count = len(policy_rules(scenario))
     if not count:
-        return "none: the scenario has no floors, caps, shares, allocations, mandatory work, commitments, choices or targets"
-    return f"not priced: the scenario has {count}; ask for their prices with `planner solve --explain` or `policy_costs: true` in the API"
+        return ["none: the scenario has no floors, caps, shares, allocations, mandatory work, commitments, choices or targets"]
+    if v.unpriced:
+        return [
+            f"not priced within the time limit: {', '.join(v.unpriced)} (give it more with --time-limit, "
+            "or keep more for the reasons with --reasons-time; reasons_time in the API)"
+        ]
+    if v.guardrails or v.guardrails_together:
+        return []
+    return [f"not priced: the scenario has {count}; ask for their prices with `planner solve --explain` or `policy_costs: true` in the API"]
 
 
 def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
@@ -63,7 +70,7 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
                 f"{joint_words(j)}, together: {_num(j.cost)}" + ("" if j.status is PlanStatus.optimal else f" ({j.status.value})")
                 for j in v.guardrails_together
             ]
-            or [_unpriced(scenario)],
+            + _unpriced(scenario, v),
         )
     )
     if v.outcomes:
