@@ -14,6 +14,7 @@ from planner.scenario import Scenario
 
 DATA = Path(os.environ.get("BENCH_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "bench-data"))
 PSPLIB = DATA / "psplib-j30"
+PSPLIB_J60 = DATA / "psplib-j60"
 ORLIB = DATA / "orlib-mknap"
 
 Spec = dict[str, Any]
@@ -44,7 +45,8 @@ def load(spec: Spec) -> Scenario:
     if spec["kind"] == "psplib":
         from bench import psplib
 
-        return psplib.convert(PSPLIB / "instances" / f"{spec['name']}.sm").scenario
+        folder = PSPLIB_J60 if spec["name"].startswith("j60") else PSPLIB
+        return psplib.convert(folder / "instances" / f"{spec['name']}.sm").scenario
     if spec["kind"] == "orlib":
         from bench import orlib
 

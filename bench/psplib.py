@@ -103,12 +103,12 @@ def convert(path: Path) -> Loaded:
     return validated(scenario_document(parse(path)), path.name)
 
 
-def optimal_makespans(table: Path) -> dict[str, int]:
-    """j30opt.sm: `{instance name: proven optimal makespan}`."""
+def optimal_makespans(table: Path, family: str = "j30") -> dict[str, int]:
+    """j30opt.sm (proven optima) or j60hrs.sm (best-known makespans): `{instance name: makespan}`."""
     known = {}
     for line in table.read_text().splitlines():
         match = re.match(r"^\s*(\d+)\s+(\d+)\s+(\d+)", line)
         if match:
             group, instance, makespan = (int(x) for x in match.groups())
-            known[f"j30{group}_{instance}"] = makespan
+            known[f"{family}{group}_{instance}"] = makespan
     return known

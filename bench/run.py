@@ -40,6 +40,17 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
         for name in j30_milp:
             yield {"suite": "j30", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
 
+    # j60: the planner against the interval + cumulative CP-SAT peer on every parameter group (the first two
+    # instances of each in the full run, the first of four groups in the quick one), and the MILP peers on one.
+    j60_groups = range(1, 49) if full else (1, 9, 13, 25)
+    j60 = [f"j60{g}_{i}" for g in j60_groups for i in ((1, 2) if full else (1,))]
+    for solver in ("cpsat", "interval"):
+        for name in j60:
+            yield {"suite": "j60", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
+    for solver in ("highs", "cbc"):
+        for name in [f"j60{g}_1" for g in j60_groups][:: 4 if full else 2]:
+            yield {"suite": "j60", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
+
     for index in range(7):
         for solver in ("cpsat", "highs", "cbc", "greedy"):
             yield {"suite": "mknap1", "case": cases.orlib_case("mknap1", index), "solver": solver, "time_limit": MKNAP_LIMIT}
@@ -107,7 +118,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="Run the benchmarks and write docs/benchmarks.md.")
     parser.add_argument("--full", action="store_true", help="every instance and time limit (tens of minutes); default: a quick subset")
-    parser.add_argument("--suite", action="append", help="run only this suite (repeatable): j30, mknap1, mknapcb, large, uplift, scale, workers, explain, api")
+    parser.add_argument(
+        "--suite", action="append", help="run only this suite (repeatable): j30, j60, mknap1, mknapcb, large, uplift, scale, workers, explain, api"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the report to write (default docs/benchmarks.md)")
     args = parser.parse_args(argv)
     if not cases.DATA.is_dir():

@@ -19,6 +19,7 @@ SOLVERS = {
     "highs": {"backend": "pulp", "milp_solver": "highs"},
     "cbc": {"backend": "pulp", "milp_solver": "cbc"},
     "greedy": {"backend": "greedy"},
+    "interval": {"backend": "cpsat"},  # the peer model of `bench.peers`, not the planner's
 }
 
 
@@ -54,6 +55,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             explained=len(explanation.initiatives),
             unexplained=len(explanation.unexplained),
         )
+    elif job["solver"] == "interval":
+        from bench.peers import interval_plan
+
+        plan = interval_plan(scenario, settings)
     else:
         plan = solve(scenario, settings, on_progress=progress)
     finished = time.perf_counter()

@@ -94,3 +94,36 @@ def test_a_small_generated_portfolio_has_a_verified_plan_that_beats_the_greedy_b
     plan = solved(scenario, time_limit=30)
     assert plan.status is PlanStatus.optimal
     assert plan.baseline_objective is not None and plan.objective >= plan.baseline_objective
+
+
+@needs_data
+def test_the_interval_peer_proves_a_j30_optimum_and_its_plan_passes_the_checker():
+    from bench.peers import interval_plan
+    from planner.check import check_plan
+    from planner.plan import SolveSettings
+
+    known = psplib.optimal_makespans(cases.PSPLIB / "j30opt.sm")
+    scenario = cases.load(cases.psplib_case("j301_1"))
+    plan = interval_plan(scenario, SolveSettings(time_limit=30, workers=2))
+    assert (plan.status, plan.objective) == (PlanStatus.optimal, known["j301_1"])
+    assert check_plan(scenario, plan) == []
+
+
+@needs_data
+def test_j60_instances_load_and_have_best_known_makespans():
+    known = psplib.optimal_makespans(cases.PSPLIB_J60 / "j60hrs.sm", family="j60")
+    assert len(known) == 480 and known["j601_1"] == 77
+    assert len(cases.load(cases.psplib_case("j601_1")).initiatives) == 60
+
+
+def test_a_benchmark_run_keeps_the_sections_other_scripts_wrote(tmp_path):
+    from bench import overhead, report, timing
+
+    out = tmp_path / "benchmarks.md"
+    out.write_text(f"# old\n\n## Something a run rewrites\n\nold\n\n{overhead.HEADING}\n\nrows A\n\n{timing.HEADING}\n\nrows B\n")
+    results = tmp_path / "results.jsonl"
+    results.write_text(json.dumps({"run": {"command": "test"}}) + "\n")
+    report.write(results, out)
+    text = out.read_text()
+    assert "Something a run rewrites" not in text
+    assert f"{overhead.HEADING}\n\nrows A" in text and f"{timing.HEADING}\n\nrows B" in text
