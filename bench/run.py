@@ -54,9 +54,15 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
     for index in range(7):
         for solver in ("cpsat", "highs", "cbc", "greedy"):
             yield {"suite": "mknap1", "case": cases.orlib_case("mknap1", index), "solver": solver, "time_limit": MKNAP_LIMIT}
-    picked = range(30) if full else (0, 15)
-    for file in ("mknapcb1", "mknapcb4"):
-        for index in picked:
+    # mknapcb1 and 4 whole (30 each) in the full run; the other four files by their first ten instances (each
+    # file is 30 instances of 5, 10 or 30 constraints by 100, 250 or 500 items: the first ten share a shape).
+    picked = (
+        {"mknapcb1": range(30), "mknapcb4": range(30), **{f"mknapcb{n}": range(10) for n in (2, 3, 5, 6)}}
+        if full
+        else {"mknapcb1": (0, 15), "mknapcb4": (0, 15), "mknapcb5": (0,)}
+    )
+    for file, indices in picked.items():
+        for index in indices:
             for solver in ("cpsat", "highs", "cbc", "greedy"):
                 yield {"suite": "mknapcb", "case": cases.orlib_case(file, index), "solver": solver, "time_limit": MKNAP_LIMIT}
 
