@@ -19,6 +19,7 @@ from planner.rules import Rule
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver.formulation import Form, Formulation
+from solver.intervals import covers, solve_intervals
 from solver.variables import backend_plan, periods_used
 
 Progress = Callable[[float, float, float], None]
@@ -113,10 +114,14 @@ def solve_cpsat(
     on_progress: Progress | None = None,
     began: float | None = None,
     on_built: Callable[[float], None] | None = None,
+    intervals: bool = True,
 ) -> Plan:
     """The best plan CP-SAT finds within the settings' limits. The time limit counts from `began` (default:
-    now), so building the model is part of it; `on_built` hears how long the building took."""
+    now), so building the model is part of it; `on_built` hears how long the building took. A scenario the
+    interval model holds (`solver.intervals.covers`) is solved with it, unless `intervals` is false."""
     began = time.perf_counter() if began is None else began
+    if intervals and covers(scenario, settings):  # a scheduling scenario: CP-SAT's own scheduling model holds all of it
+        return solve_intervals(scenario, settings, hint=hint, on_progress=on_progress, began=began, on_built=on_built)
     building = time.perf_counter()
     m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     if hint:
