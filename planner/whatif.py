@@ -51,10 +51,7 @@ def policy_rules(scenario: Scenario) -> list[Rule]:
             rules.append(Rule(kind=RuleKind.mandatory, initiative=i.id))
         if i.committed:
             rules.append(Rule(kind=RuleKind.committed, initiative=i.id, period=i.committed))
-    for allocation in scenario.policies.allocations:
-        if allocation.share and allocation.soft is None:
-            kind = RuleKind.reserve if allocation.mode.value == "reserve" else RuleKind.allocation_floor
-            rules.append(Rule(kind=kind, group=allocation.name, limit=str(allocation.share)))
+    rules += _allocation_rules(scenario, soft=False)
     rules += [Rule(kind=RuleKind.target, group=kpi, limit=f"{target:g}") for kpi, target in scenario.policies.targets.items()]
     for choice in scenario.choices:
         if choice.min:
@@ -128,12 +125,16 @@ def guardrails(scenario: Scenario) -> list[Rule]:
     """Every rule `without_policies` drops, each of which `without` drops alone: the hard guardrails among
     `policy_rules`, and the soft allocations (a penalty in the objective, not a rule a plan must keep, yet
     one that may keep work out as surely)."""
-    rules = [r for r in policy_rules(scenario) if r.kind in GUARDRAILS]
-    for allocation in scenario.policies.allocations:
-        if allocation.share and allocation.soft is not None:
-            kind = RuleKind.reserve if allocation.mode.value == "reserve" else RuleKind.allocation_floor
-            rules.append(Rule(kind=kind, group=allocation.name, limit=str(allocation.share)))
-    return rules
+    return [r for r in policy_rules(scenario) if r.kind in GUARDRAILS] + _allocation_rules(scenario, soft=True)
+
+
+def _allocation_rules(scenario: Scenario, *, soft: bool) -> list[Rule]:
+    """The hard (or the soft) allocations with a share, each as the rule that names it: a reserve or a floor."""
+    return [
+        Rule(kind=RuleKind.reserve if a.mode.value == "reserve" else RuleKind.allocation_floor, group=a.name, limit=str(a.share))
+        for a in scenario.policies.allocations
+        if a.share and (a.soft is not None) == soft
+    ]
 
 
 def without_policies(scenario: Scenario) -> Scenario:

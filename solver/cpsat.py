@@ -19,8 +19,7 @@ from planner.rules import Rule
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver.formulation import Form, Formulation
-from solver.intervals import covers, solve_intervals
-from solver.variables import backend_plan, periods_used
+from solver.variables import backend_plan, periods_used, time_left
 
 Progress = Callable[[float, float, float], None]
 """Called on each better plan, and once more when the search ends (then the bound is final, and equals the
@@ -89,7 +88,9 @@ def automatic_workers() -> int:
     return max(MIN_WORKERS, os.cpu_count() or 1)
 
 
-class _Progress(cp_model.CpSolverSolutionCallback):
+class Reporter(cp_model.CpSolverSolutionCallback):
+    """Each better solution, to a `Progress` callback, in the scenario's units (the objective over `scale`)."""
+
     def __init__(self, report: Progress, scale: float) -> None:
         super().__init__()
         self.report, self.scale = report, scale
@@ -98,7 +99,7 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.report(self.objective_value / self.scale, self.best_objective_bound / self.scale, self.wall_time)
 
 
-_STATUS = {
+STATUS = {
     cp_model.OPTIMAL: PlanStatus.optimal,
     cp_model.FEASIBLE: PlanStatus.feasible,
     cp_model.INFEASIBLE: PlanStatus.infeasible,
@@ -120,6 +121,8 @@ def solve_cpsat(
     now), so building the model is part of it; `on_built` hears how long the building took. A scenario the
     interval model holds (`solver.intervals.covers`) is solved with it, unless `intervals` is false."""
     began = time.perf_counter() if began is None else began
+    from solver.intervals import covers, solve_intervals  # it builds on this module
+
     if intervals and covers(scenario, settings):  # a scheduling scenario: CP-SAT's own scheduling model holds all of it
         return solve_intervals(scenario, settings, hint=hint, on_progress=on_progress, began=began, on_built=on_built)
     building = time.perf_counter()
@@ -129,7 +132,7 @@ def solve_cpsat(
     if on_built:
         on_built(time.perf_counter() - building)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, settings.time_limit - (time.perf_counter() - began))
+    solver.parameters.max_time_in_seconds = time_left(settings, began)
     solver.parameters.num_workers = settings.workers or automatic_workers()
     solver.parameters.random_seed = settings.seed
     if settings.work_limit is not None:  # reproducible: bounded by work done, on one worker, not by the clock
@@ -137,11 +140,11 @@ def solve_cpsat(
         solver.parameters.num_workers = 1
     makespan = scenario.policies.objective is Objective.makespan
     scale = 1 if makespan else VALUE_SCALE
-    callback = _Progress(on_progress, scale) if on_progress else None
+    callback = Reporter(on_progress, scale) if on_progress else None
     code = solver.solve(m.model, callback)
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
         raise RuntimeError(f"CP-SAT rejected the model: {m.model.validate()}")
-    status = _STATUS[code]
+    status = STATUS[code]
     if not status.found:
         return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat")
     placements = m.placements(solver)
@@ -159,7 +162,7 @@ def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, beg
     One worker, a fixed seed and a deterministic time budget: the same scenario gives the same plan on
     any machine, whatever the first phase's worker count found first.
     """
-    left = settings.time_limit - (time.perf_counter() - began)
+    left = time_left(settings, began)
     if left <= 0.05:
         return None
     m.model.add(m.objective == round(first.objective_value))

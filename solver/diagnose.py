@@ -308,12 +308,18 @@ DROPPED: dict[RuleKind, RepairChange] = {
 
 def _repair(scenario: Scenario, rule: Rule, solves: _Solves) -> Repair | None:
     """The smallest change to one rule of a conflict that makes the scenario feasible, verified."""
+    tried: dict[Change, Plan] = {}  # the search's solves: the least change that works was solved while searching
+
+    def solved(change: Change) -> Plan:
+        if change not in tried:
+            tried[change] = solves.plan(with_changes(scenario, [change]))
+        return tried[change]
 
     def works(change: Change) -> bool:
-        return solves.plan(with_changes(scenario, [change])).status.found
+        return solved(change).status.found
 
     def verified(change: Change) -> Repair | None:
-        plan = solves.plan(with_changes(scenario, [change]))
+        plan = solved(change)
         return _repair_of([change], plan.status, plan.objective) if plan.status.found else None
 
     if rule.kind in DROPPED:

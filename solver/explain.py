@@ -395,7 +395,7 @@ class _Explainer:
         alone = [rule for rule in every if self.free_without(force, [rule])]
         if alone:
             return alone, False
-        for family, rules in self.families():
+        for family, rules in self.families:
             if family != "guardrails" and self.free_without(force, rules):
                 return rules, True
         return every, len(every) > 1
@@ -590,11 +590,13 @@ class _Explainer:
         other = self.resolve(without(self.s, rule))
         return PolicyCost(rule=rule, status=other.status, objective_without=other.objective, cost=self.gain(other))
 
+    @cached_property
     def families(self) -> list[tuple[GuardrailFamily, list[Rule]]]:
         """Each family with two or more guardrails, and its rules (the whole set once, when one family is all of it)."""
+        every = guardrails(self.s)
         out: list[tuple[GuardrailFamily, list[Rule]]] = []
         for family, kinds in FAMILIES.items():
-            rules = [r for r in guardrails(self.s) if r.kind in kinds]
+            rules = [r for r in every if r.kind in kinds]
             if len(rules) > 1 and all(rules != known for _, known in out):
                 out.append((family, rules))
         return out
@@ -672,7 +674,7 @@ def explain(
     if (counterfactuals or policy_costs) and initiative is None:
         prices = (0.5 if policy_costs else 2, 0.0)
         ranked += [(prices, partial(run, partial(x.policy_cost, r), unpriced, r.name)) for r in policy_rules(scenario)]
-        ranked += [(prices, partial(run, partial(x.joint_cost, *family), unpriced, family[0])) for family in x.families()]
+        ranked += [(prices, partial(run, partial(x.joint_cost, *family), unpriced, family[0])) for family in x.families]
     if counterfactuals and initiative is None:
         ranked += [((4, 0.0), partial(run, partial(x.marginal, *b), [], "")) for b in x.binding()]
     jobs = [job for _, job in sorted(ranked, key=lambda pair: pair[0])]
@@ -685,6 +687,7 @@ def explain(
             done += 1
             if on_progress:
                 on_progress(done, len(jobs))
+    missed = set(unexplained)
     return Explanation(
         scenario=scenario.name,
         status=plan.status,
@@ -695,7 +698,7 @@ def explain(
         binding=[r for r in results if isinstance(r, BindingCapacity)],
         what_ifs=counterfactuals,
         resolves=x.count,
-        unexplained=[i.id for i in scenario.initiatives if i.id in unexplained],
+        unexplained=[i.id for i in scenario.initiatives if i.id in missed],
         unpriced=sorted(unpriced),
         seconds=round(time.perf_counter() - began, 3),
     )

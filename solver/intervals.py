@@ -21,16 +21,13 @@ from ortools.sat.python import cp_model
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, need_loads, window
 from planner.quantities import hundredths
 from planner.scenario import Objective, Scenario
-from solver.variables import backend_plan, periods_used, tightened
-
-Progress = Callable[[float, float, float], None]
+from solver.cpsat import STATUS, Progress, Reporter, automatic_workers
+from solver.variables import backend_plan, periods_used, tightened, time_left
 
 TIE_BREAK_WORK = 1.0
 """Deterministic seconds the tie-break may take. Among schedules of the optimal makespan, the one with the
 least weighted sum of starts is a hard problem of its own: with the Boolean model's 10, j3013_1, proven
 optimal at 6 s, spent the other 4 s of its limit on it; a preference is not worth that."""
-
-_STATUS = {cp_model.OPTIMAL: PlanStatus.optimal, cp_model.FEASIBLE: PlanStatus.feasible, cp_model.INFEASIBLE: PlanStatus.infeasible}
 
 
 def covers(scenario: Scenario, settings: SolveSettings) -> bool:
@@ -126,15 +123,6 @@ class _Model:
         return cp_model.LinearExpr.weighted_sum([self.starts[i.id] for i in self.s.initiatives], [2 * n - k for k in range(n)])
 
 
-class _Progress(cp_model.CpSolverSolutionCallback):
-    def __init__(self, report: Progress) -> None:
-        super().__init__()
-        self.report = report
-
-    def on_solution_callback(self) -> None:
-        self.report(self.objective_value, self.best_objective_bound, self.wall_time)
-
-
 def solve_intervals(
     scenario: Scenario,
     settings: SolveSettings,
@@ -146,8 +134,6 @@ def solve_intervals(
 ) -> Plan:
     """The best plan the interval model finds within the settings' limits (counted from `began`), then the
     tie-break among plans of the same makespan, as `solver.cpsat.solve_cpsat` does for the Boolean model."""
-    from solver.cpsat import automatic_workers
-
     building = time.perf_counter()
     m = _Model(scenario, settings, hint)
     if on_built:
@@ -155,16 +141,16 @@ def solve_intervals(
     if m.impossible:
         return backend_plan(scenario, settings, {}, PlanStatus.infeasible, None, began=began, backend="cpsat")
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, settings.time_limit - (time.perf_counter() - began))
+    solver.parameters.max_time_in_seconds = time_left(settings, began)
     solver.parameters.num_workers = settings.workers or automatic_workers()
     solver.parameters.random_seed = settings.seed
     if settings.work_limit is not None:
         solver.parameters.max_deterministic_time = settings.work_limit
         solver.parameters.num_workers = 1
-    code = solver.solve(m.model, _Progress(on_progress) if on_progress else None)
+    code = solver.solve(m.model, Reporter(on_progress, 1) if on_progress else None)  # makespan: periods, unscaled
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
         raise RuntimeError(f"CP-SAT rejected the interval model: {m.model.validate()}")
-    status = _STATUS.get(code, PlanStatus.unknown)
+    status = STATUS[code]
     if not status.found:
         return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat")
     placements = m.placements(solver)
@@ -179,7 +165,7 @@ def solve_intervals(
 def _break_ties(m: _Model, first: cp_model.CpSolver, settings: SolveSettings, began: float) -> dict[str, Placement] | None:
     """Among plans of the optimal makespan, the one the tie-break prefers: one worker, a fixed seed and a
     deterministic budget, so the same scenario gives the same plan on any machine."""
-    left = settings.time_limit - (time.perf_counter() - began)
+    left = time_left(settings, began)
     if left <= 0.05:
         return None
     m.model.add(m.makespan == round(first.objective_value))

@@ -27,7 +27,7 @@ from planner.plan import Placement, Plan, PlanStatus, SolveSettings
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver.formulation import Formulation, Sense
-from solver.variables import backend_plan, periods_used
+from solver.variables import backend_plan, periods_used, time_left
 
 _SENSE = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
 
@@ -243,7 +243,7 @@ def solve_milp(
     m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
     if hint:
         m.warm_start(hint)
-    left = _left(settings, began)
+    left = time_left(settings, began)
     solver_name, solver = _solver(settings, left)
     status = _solve(m, solver, left)
     if not status.found:
@@ -263,7 +263,7 @@ def solve_milp(
 def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float) -> dict[str, Placement] | None:
     """Among plans with the optimal objective, the one that starts work earliest, then earliest in the file:
     the same second phase as CP-SAT's, so both backends prefer the same kind of plan."""
-    left = _left(settings, began)
+    left = time_left(settings, began)
     if left <= 0.05:
         return None
     m.add(m.f.objective.terms, "==", objective - m.f.objective.constant, "keep_objective")
@@ -273,8 +273,3 @@ def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float)
     if not _solve(m, solver, left).found:
         return None
     return m.placements()
-
-
-def _left(settings: SolveSettings, began: float) -> float:
-    """What is left of the time limit counted from `began` (a solver given no time at all gets a moment)."""
-    return max(0.01, settings.time_limit - (time.perf_counter() - began))

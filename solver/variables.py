@@ -201,6 +201,13 @@ def periods_used(scenario: Scenario, plan: dict[str, Placement] | None) -> int |
     return max(placed.start + scenario.initiative_by_id[i].duration for i, placed in plan.items())
 
 
+def time_left(settings: SolveSettings, began: float) -> float:
+    """What is left of the settings' time limit, counted from `began` (a `time.perf_counter()` instant): the
+    limit covers building the model as well as the search. Never quite nothing: a solver given no time at
+    all still answers with the first solution it holds."""
+    return max(0.01, settings.time_limit - (time.perf_counter() - began))
+
+
 def backend_plan(
     scenario: Scenario,
     settings: SolveSettings,

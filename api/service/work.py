@@ -126,10 +126,10 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
     if kind == "comparison":
         settings = SolveSettings.model_validate(payload["settings"])
         solved = []
+        split = split_time(settings.time_limit, reasons=True)  # each scenario's time limit, its reasons included
         for n, data in enumerate(payload["scenarios"]):
             progress({"stage": "solving", "done": n, "total": len(payload["scenarios"])}, force=True)
             scenario = Scenario.model_validate(data)
-            split = split_time(settings.time_limit, reasons=True)
             solved.append((scenario, Plan.model_validate(_solved(scenario, settings, split, progress))))
         comparison = compare(solved[0], solved[1:])
         return {"plans": [p.model_dump(mode="json") for _, p in solved], "comparison": comparison.model_dump(mode="json")}
