@@ -143,6 +143,10 @@ class Plan(Frozen):
     baseline_objective: float | None = Field(default=None, description="The rank-ordered greedy baseline's objective.")
     uplift: float | None = Field(default=None, description="objective - baseline_objective (value mode).")
     message: str = Field(default="", description="What the backend said, for a person.")
+    found_by: str | None = Field(
+        default=None, description="The search that found the plan: CP-SAT, HiGHS, CBC, or greedy (the rank-ordered baseline's plan, kept)."
+    )
+    bound_by: str | None = Field(default=None, description="The search that proved best_bound (or the infeasibility): CP-SAT, HiGHS or CBC.")
     explanation: Explanation | None = Field(default=None, description="Why each initiative is in, out or late (and with --explain, what would change it).")
 
     def scheduled_by_id(self) -> dict[str, ScheduledInitiative]:

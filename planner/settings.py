@@ -53,6 +53,11 @@ class SolveSettings(Frozen):
         "machine's speed (CI): one worker, and the plan depends only on the input and the seed. time_limit still bounds "
         "the wall clock, as a safety net; a search it stops first is not reproducible.",
     )
+    race: bool = Field(
+        default=True,
+        description="cpsat: HiGHS joins CP-SAT on the same model when the search lasts over a second, and the plan is the better "
+        "of the two (`solver.race`); not with work_limit, which must be reproducible.",
+    )
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
 

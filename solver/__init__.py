@@ -6,6 +6,7 @@ backend as a first solution, and reports the backend's plan with the baseline's 
 
 from __future__ import annotations
 
+import math
 import time
 
 from planner.check import check_plan
@@ -16,6 +17,9 @@ from solver.cpsat import Progress, solve_cpsat
 from solver.greedy import greedy_plan
 
 __all__ = ["Progress", "greedy_plan", "solve"]
+
+GREEDY = "greedy"
+"""A plan's `found_by` when it is the rank-ordered baseline's."""
 
 
 def solve(
@@ -45,8 +49,10 @@ def solve(
     hint = placements_of(scenario, baseline) if baseline.status is PlanStatus.feasible else None
     if warm_start is not None and warm_start.status.found:
         hint = _better_start(scenario, settings, hint, placements_of(scenario, warm_start))
+    if on_progress and baseline.objective is not None and settings.backend != "greedy":  # the plan held from the start
+        on_progress(baseline.objective, math.nan, time.perf_counter() - began)
     if settings.backend == "greedy":
-        plan = baseline
+        plan = baseline.model_copy(update={"found_by": GREEDY if baseline.objective is not None else None})
     elif settings.backend == "pulp":
         from solver.milp import solve_milp  # PuLP is only imported when asked for
 
@@ -75,7 +81,7 @@ def _no_worse(plan: Plan, baseline: Plan, scenario: Scenario, began: float) -> P
         settings=plan.settings,
     )
     why = "its best plan was below the rank-ordered baseline's, which is kept" if plan.objective is not None else "the rank-ordered baseline's plan is kept"
-    return kept.model_copy(update={"message": f"{plan.message}; {why}"})
+    return kept.model_copy(update={"message": f"{plan.message}; {why}", "found_by": GREEDY, "bound_by": plan.bound_by})
 
 
 def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:

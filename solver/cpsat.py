@@ -8,23 +8,31 @@ rules cannot all hold.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
+import threading
 import time
 from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
+from planner.check import check_plan
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings
 from planner.rules import Rule
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
-from solver.formulation import Form, Formulation
+from solver.formulation import Form, Formulation, Row
+from solver.race import CPSAT, HIGHS, CpsatRunner, Race, highs_placements, integral_bound, joins, run_highs
 from solver.variables import backend_plan, periods_used, time_left
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, float], None]
 """Called on each better plan, and once more when the search ends (then the bound is final, and equals the
-objective when optimality is proven): (objective, best bound or NaN when the solver gives none, seconds of
-search), in the scenario's units. The PuLP backend, which has no callback, calls it only at the end."""
+objective when optimality is proven): (objective, best bound or NaN when the solver gives none, seconds since
+the solve began), in the scenario's units. `solve` reports the rank-ordered baseline's plan first, which it
+holds from the start; the PuLP backend, which has no callback, then reports only at the end."""
 
 
 def _sum(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
@@ -34,12 +42,13 @@ def _sum(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
 class Model:
     """A formulation compiled to CP-SAT."""
 
-    def __init__(self, f: Formulation) -> None:
+    def __init__(self, f: Formulation, rows: list[Row] | None = None) -> None:
+        """Compiles `rows` when given (the formulation's, taken by a caller that compiles them twice), else takes them."""
         self.f = f
         self.model = cp_model.CpModel()
         self.vars = [self.model.new_bool_var(f.name(var)) if upper == 1 else self.model.new_int_var(0, upper, f.name(var)) for var, upper in enumerate(f.upper)]
         self.rules: dict[Rule, cp_model.IntVar] = {}
-        for row in f.take_rows():
+        for row in f.take_rows() if rows is None else rows:
             if row.form is not Form.linear:
                 literals = [self.vars[var] for var in row.positive] + [~self.vars[var] for var in row.negative]
             if row.form is Form.exactly_one:
@@ -91,12 +100,12 @@ def automatic_workers() -> int:
 class Reporter(cp_model.CpSolverSolutionCallback):
     """Each better solution, to a `Progress` callback, in the scenario's units (the objective over `scale`)."""
 
-    def __init__(self, report: Progress, scale: float) -> None:
+    def __init__(self, report: Progress, scale: float, began: float) -> None:
         super().__init__()
-        self.report, self.scale = report, scale
+        self.report, self.scale, self.began = report, scale, began
 
     def on_solution_callback(self) -> None:
-        self.report(self.objective_value / self.scale, self.best_objective_bound / self.scale, self.wall_time)
+        self.report(self.objective_value / self.scale, self.best_objective_bound / self.scale, time.perf_counter() - self.began)
 
 
 STATUS = {
@@ -126,7 +135,9 @@ def solve_cpsat(
     if intervals and covers(scenario, settings):  # a scheduling scenario: CP-SAT's own scheduling model holds all of it
         return solve_intervals(scenario, settings, hint=hint, on_progress=on_progress, began=began, on_built=on_built)
     building = time.perf_counter()
-    m = Model(Formulation(scenario, settings, finish_by=periods_used(scenario, hint)))
+    f = Formulation(scenario, settings, finish_by=periods_used(scenario, hint))
+    rows = f.take_rows()
+    m = Model(f, rows)
     if hint:
         m.hint(hint)
     if on_built:
@@ -140,23 +151,73 @@ def solve_cpsat(
         solver.parameters.num_workers = 1
     makespan = scenario.policies.objective is Objective.makespan
     scale = 1 if makespan else VALUE_SCALE
-    callback = Reporter(on_progress, scale) if on_progress else None
+    if joins(settings, began):
+        return _race(m, solver, rows, settings, began, scale, on_progress, hint)
+    del rows
+    callback = Reporter(on_progress, scale, began) if on_progress else None
     code = solver.solve(m.model, callback)
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
         raise RuntimeError(f"CP-SAT rejected the model: {m.model.validate()}")
     status = STATUS[code]
     if not status.found:
-        return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat")
+        return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat", bound_by=CPSAT)
     placements = m.placements(solver)
     best_bound = solver.best_objective_bound / scale
     if on_progress:
-        on_progress(solver.objective_value / scale, best_bound, solver.wall_time)
+        on_progress(solver.objective_value / scale, best_bound, time.perf_counter() - began)
     if status is PlanStatus.optimal:
-        placements = _break_ties(m, solver, settings, began) or placements
-    return backend_plan(scenario, settings, placements, status, best_bound, began=began, backend="cpsat")
+        placements = _break_ties(m, round(solver.objective_value), settings, began) or placements
+    return backend_plan(scenario, settings, placements, status, best_bound, began=began, backend="cpsat", found_by=CPSAT, bound_by=CPSAT)
 
 
-def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, began: float) -> dict[str, Placement] | None:
+def _race(
+    m: Model,
+    solver: cp_model.CpSolver,
+    rows: list[Row],
+    settings: SolveSettings,
+    began: float,
+    scale: float,
+    on_progress: Progress | None,
+    hint: dict[str, Placement] | None,
+) -> Plan:
+    """CP-SAT with HiGHS beside it (`solver.race`): the better plan, the better bound, and whose each is."""
+    f, scenario = m.f, m.f.scenario
+    maximize = f.objective.sense == "maximize"
+    report = (lambda objective, bound, seconds: on_progress(objective / scale, math.nan if bound is None else bound / scale, seconds)) if on_progress else None
+    race = Race(maximize, began, report)
+    partner = threading.Thread(target=run_highs, args=(race, f, rows, settings, began, solver, hint), name="highs", daemon=True)
+    partner.start()
+    code = solver.solve(m.model, CpsatRunner(race))
+    race.stop.set()
+    partner.join()
+    if code == cp_model.MODEL_INVALID:
+        raise RuntimeError(f"CP-SAT rejected the model: {m.model.validate()}")
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # CP-SAT's last word on its own plan and bound
+        objective = round(solver.objective_value)
+        race.offer(CPSAT, objective, objective if code == cp_model.OPTIMAL else integral_bound(solver.best_objective_bound, maximize))
+    if race.best is None:
+        status = PlanStatus.infeasible if code == cp_model.INFEASIBLE or race.infeasible_by else PlanStatus.unknown
+        return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat", bound_by=race.infeasible_by or CPSAT)
+    found_by, placements = CPSAT, None
+    if race.highs_values is not None:
+        found_by, placements = HIGHS, highs_placements(f, race.highs_values)
+        if check_plan(scenario, backend_plan(scenario, settings, placements, PlanStatus.feasible, None, began=began, backend="cpsat")):
+            log.warning("HiGHS's plan breaks a rule once rounded; CP-SAT's is kept")  # never seen; the checker has the last word
+            if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return backend_plan(scenario, settings, {}, PlanStatus.unknown, None, began=began, backend="cpsat")
+            race = Race(maximize, began)
+            race.offer(CPSAT, round(solver.objective_value), integral_bound(solver.best_objective_bound, maximize))
+            found_by, placements = CPSAT, None
+    placements = placements or m.placements(solver)
+    status = PlanStatus.optimal if race.closed() else PlanStatus.feasible
+    assert race.best is not None
+    if status is PlanStatus.optimal:
+        placements = _break_ties(m, race.best, settings, began) or placements
+    bound = None if race.bound is None else race.bound / scale
+    return backend_plan(scenario, settings, placements, status, bound, began=began, backend="cpsat", found_by=found_by, bound_by=race.bound_by)
+
+
+def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float) -> dict[str, Placement] | None:
     """Among plans with the optimal objective, the one that starts work earliest, then earliest in the file.
 
     One worker, a fixed seed and a deterministic time budget: the same scenario gives the same plan on
@@ -165,7 +226,7 @@ def _break_ties(m: Model, first: cp_model.CpSolver, settings: SolveSettings, beg
     left = time_left(settings, began)
     if left <= 0.05:
         return None
-    m.model.add(m.objective == round(first.objective_value))
+    m.model.add(m.objective == objective)
     m.model.minimize(m.expression(m.f.tie_break))
     m.model.clear_hints()
     second = cp_model.CpSolver()

@@ -98,7 +98,7 @@ def diagnose(
     """The conflicts and (with `repairs`) the repairs, with the number of solves it took. Each solve takes at
     most `time_limit` seconds and none goes past `deadline` (a `time.perf_counter()` instant): what is not
     done by then is left out and named in `unfinished`, never raised."""
-    settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat"})
+    settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat", "race": False})
     solves = _Solves(settings, deadline)
     found, unfinished = _conflicts(scenario, solves)
     conflicts = [Conflict(rules=rules, minimal=minimal) for rules, minimal in found]

@@ -64,9 +64,10 @@ class _Explainer:
     def __init__(self, scenario: Scenario, plan: Plan, settings: SolveSettings, time_limit: float, deadline: float = math.inf) -> None:
         self.s = scenario
         self.plan = plan
-        # Each re-solve on one worker, within the explanation's own limit (and a work limit no larger, when the solve had one).
+        # Each re-solve on one worker, within the explanation's own limit (and a work limit no larger, when the solve had one),
+        # without HiGHS beside it: re-solves are many, short, and already run two at a time.
         work = None if settings.work_limit is None else min(settings.work_limit, time_limit)
-        self.settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat", "work_limit": work})
+        self.settings = settings.model_copy(update={"workers": 1, "time_limit": time_limit, "backend": "cpsat", "work_limit": work, "race": False})
         self.hint = placements_of(scenario, plan)
         self.starts = {s.id: scenario.period_index[s.start] for s in plan.scheduled}
         self.placed = plan.scheduled_by_id()

@@ -22,6 +22,7 @@ from planner.plan import Placement, Plan, PlanStatus, SolveSettings, need_loads,
 from planner.quantities import hundredths
 from planner.scenario import Objective, Scenario
 from solver.cpsat import STATUS, Progress, Reporter, automatic_workers
+from solver.race import CPSAT
 from solver.variables import backend_plan, periods_used, tightened, time_left
 
 TIE_BREAK_WORK = 1.0
@@ -147,19 +148,19 @@ def solve_intervals(
     if settings.work_limit is not None:
         solver.parameters.max_deterministic_time = settings.work_limit
         solver.parameters.num_workers = 1
-    code = solver.solve(m.model, Reporter(on_progress, 1) if on_progress else None)  # makespan: periods, unscaled
+    code = solver.solve(m.model, Reporter(on_progress, 1, began) if on_progress else None)  # makespan: periods, unscaled
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
         raise RuntimeError(f"CP-SAT rejected the interval model: {m.model.validate()}")
     status = STATUS[code]
     if not status.found:
-        return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat")
+        return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat", bound_by=CPSAT)
     placements = m.placements(solver)
     bound = solver.best_objective_bound
     if on_progress:
-        on_progress(solver.objective_value, bound, solver.wall_time)
+        on_progress(solver.objective_value, bound, time.perf_counter() - began)
     if status is PlanStatus.optimal:
         placements = _break_ties(m, solver, settings, began) or placements
-    return backend_plan(scenario, settings, placements, status, bound, began=began, backend="cpsat")
+    return backend_plan(scenario, settings, placements, status, bound, began=began, backend="cpsat", found_by=CPSAT, bound_by=CPSAT)
 
 
 def _break_ties(m: _Model, first: cp_model.CpSolver, settings: SolveSettings, began: float) -> dict[str, Placement] | None:

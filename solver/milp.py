@@ -4,9 +4,8 @@ Every row goes in as its linear meaning (a typed row's is derived from its liter
 integers CP-SAT sees, so both backends prove the same optimum and a test can demand the objectives
 agree exactly.
 
-Rows are kept in integers and divided by the gcd of their coefficients before they reach the solver
-(`Model.add`): an equivalent row, but a floor like `invisible * 10000 >= 2000 * capacity` becomes
-`invisible * 5 >= capacity`, far from the floating-point tolerances a MILP solver works within.
+The rows reach PuLP as `solver.linear` gives them: in integers, reduced by their gcd, with the MILP's
+redundant strengthening rows.
 
 PuLP is only imported by this module, and this module only when the `pulp` backend is asked for.
 """
@@ -26,7 +25,8 @@ from planner.errors import PlannerError
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
-from solver.formulation import Formulation, Sense
+from solver.formulation import Formulation
+from solver.linear import LinearRow, linear_rows, reduced
 from solver.variables import backend_plan, periods_used, time_left
 
 _SENSE = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
@@ -59,10 +59,8 @@ class Model:
             family, ids = f.parts(var)
             category = pulp.LpBinary if upper == 1 else pulp.LpInteger
             self.vars.append(self.problem.add_variable(name(family, *ids), lowBound=0, upBound=upper, cat=category))
-        for row in f.take_rows():
-            self.add(*row.linear(f.upper), name(row.kind, *row.ids))
-        for strengthen in REDUNDANT:
-            strengthen(self)
+        for row in linear_rows(f, f.take_rows()):
+            self.add(row)
         self.objective = self.expression(f.objective.terms, f.objective.constant)
         self.problem.setObjective(self.objective)
 
@@ -76,51 +74,12 @@ class Model:
     def expression(self, terms: list[tuple[int, int]], constant: int = 0) -> pulp.LpAffineExpression:
         return pulp.LpAffineExpression([(self.vars[var], amount) for amount, var in terms], constant)
 
-    def add(self, terms: list[tuple[int, int]], sense: Sense, rhs: int, constraint_name: str) -> None:
-        """Add a row in integers, divided by the gcd of its coefficients (the same integer points, smaller numbers).
-
-        A row without variables is kept only when it cannot hold: `0 >= 1` is how an impossible requirement
-        reaches the solver, which then reports the model infeasible, as CP-SAT does for an empty clause.
-        One that holds (`0 >= 0`: a theme bound with nothing to schedule, or the objective kept by the
-        tie-break when nothing is scheduled) says nothing, and the CBC that cbcbox 2.931 and later builds
-        aborts on it, so it is left out. "Without variables" means without a nonzero coefficient.
-        """
-        merged: dict[int, int] = {}
-        for amount, var in terms:
-            merged[var] = merged.get(var, 0) + amount
-        merged = {var: amount for var, amount in merged.items() if amount}
-        if not merged and (rhs == 0 if sense == "==" else rhs >= 0 if sense == "<=" else rhs <= 0):
-            return
-        divisor = math.gcd(*merged.values(), rhs)
-        if divisor > 1:
-            merged = {var: amount // divisor for var, amount in merged.items()}
-            rhs //= divisor
-        expression = pulp.LpAffineExpression([(self.vars[var], amount) for var, amount in merged.items()], -rhs)
-        self.problem.addConstraint(pulp.LpConstraint(expression, sense=_SENSE[sense]), constraint_name)
+    def add(self, row: LinearRow) -> None:
+        expression = pulp.LpAffineExpression([(self.vars[var], amount) for var, amount in row.terms.items()], -row.rhs)
+        self.problem.addConstraint(pulp.LpConstraint(expression, sense=_SENSE[row.sense]), name(row.kind, *row.ids))
 
     def placements(self) -> dict[str, Placement]:
         return self.f.v.placements(lambda var: _is_set(self.vars[var]))
-
-
-def _finish_per_initiative(m: Model) -> None:
-    """Redundant, makespan mode: `periods_used >= sum_p (p + duration) x start[i, p]`, one row per initiative.
-
-    The formulation's rows say `periods_used >= p + duration` whenever `start[i, p]`; at most one start
-    of i is set, so the sum says no more in integers, and in the LP relaxation, where starts are
-    fractions, it is the stronger row: the per-start rows alone let a fractional start weigh its
-    finish by its fraction, and the LP bound of a MILP solver is what proves its plans."""
-    f = m.f
-    if f.periods_used is None:
-        return
-    for initiative in f.scenario.initiatives:
-        starts = f.v.starts(initiative.id)
-        if starts:
-            finish = [(-(p + initiative.duration), var) for p, var in starts]
-            m.add([(1, f.periods_used)] + finish, ">=", 0, name("finish", initiative.id))
-
-
-REDUNDANT: list[Callable[[Model], None]] = [_finish_per_initiative]
-"""The MILP's own strengthening: rows the formulation implies, so they change no plan's feasibility."""
 
 
 # --- solving ----------------------------------------------------------------------------------------
@@ -266,7 +225,8 @@ def _break_ties(m: Model, objective: int, settings: SolveSettings, began: float)
     left = time_left(settings, began)
     if left <= 0.05:
         return None
-    m.add(m.f.objective.terms, "==", objective - m.f.objective.constant, "keep_objective")
+    if (kept := reduced(m.f.objective.terms, "==", objective - m.f.objective.constant, "keep_objective", ())) is not None:
+        m.add(kept)
     m.problem.sense = pulp.LpMinimize
     m.problem.setObjective(m.expression(m.f.tie_break))
     _, solver = _solver(settings, left)

@@ -218,11 +218,16 @@ def backend_plan(
     began: float,
     backend: Backend,
     solver_name: str | None = None,
+    found_by: str | None = None,
+    bound_by: str | None = None,
 ) -> Plan:
     """What a backend returns: the plan built from its decisions (`build_plan`: the objective is recomputed,
-    never read off the solver), timed from `began`, its status in words (led by the solver's name)."""
+    never read off the solver), timed from `began`, its status in words (led by the solver's name), with the
+    searches that found it and proved its bound (by default the solver named)."""
     message = status_message(status, settings)
-    return build_plan(
+    if found_by and bound_by and found_by != bound_by and status is not PlanStatus.infeasible:
+        message += f" ({found_by}'s plan, {bound_by}'s bound)"
+    plan = build_plan(
         scenario,
         placements,
         status=status,
@@ -232,6 +237,9 @@ def backend_plan(
         settings=settings,
         message=f"{solver_name}: {message}" if solver_name else message,
     )
+    found_by = (found_by or solver_name) if plan.objective is not None else None
+    bound_by = (bound_by or solver_name) if plan.best_bound is not None or status is PlanStatus.infeasible else None
+    return plan.model_copy(update={"found_by": found_by, "bound_by": bound_by})
 
 
 def status_message(status: PlanStatus, settings: SolveSettings) -> str:

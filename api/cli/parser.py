@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="cpsat: stop after S of CP-SAT's deterministic seconds, on one worker, so that the plan does not depend on the "
         "machine's speed (for CI); the search's share of --time-limit still bounds the wall clock: give it room",
     )
+    search.add_argument(
+        "--no-race",
+        dest="race",
+        action="store_false",
+        help="cpsat: CP-SAT searches alone; by default HiGHS joins it on the same model when the search lasts over a second, "
+        "and the plan is the better of the two (see docs/solver.md)",
+    )
     reasons_time = argparse.ArgumentParser(add_help=False)
     reasons_time.add_argument(
         "--reasons-time",

@@ -8,6 +8,7 @@ checker before it is stored: a plan that breaks a rule fails its job instead of 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -161,7 +162,7 @@ def _solved(scenario: Scenario, settings: SolveSettings, split: TimeSplit, progr
     from solver.explain import explain
 
     def solving(objective: float, bound: float, seconds: float) -> None:
-        progress({"stage": "solving", "objective": objective, "bound": bound})
+        progress({"stage": "solving", "objective": objective, "bound": None if math.isnan(bound) else bound})  # NaN: no bound yet
 
     began = time.perf_counter()
     plan = solve(scenario, settings, on_progress=solving, search_time=split.search)
