@@ -10,7 +10,7 @@ import math
 import time
 
 from planner.check import check_plan
-from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, placements_of, score_placements
+from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, placements_of
 from planner.scenario import Scenario
 from planner.scoring import improvement
 from solver.cpsat import Progress, solve_cpsat
@@ -18,8 +18,9 @@ from solver.greedy import greedy_plan
 
 __all__ = ["Progress", "greedy_plan", "solve"]
 
-GREEDY = "greedy"
-"""A plan's `found_by` when it is the rank-ordered baseline's."""
+GREEDY, WARM_START, PREVIOUS_PLAN = "greedy", "warm start", "previous plan"
+"""A plan's `found_by` when it is the plan held before the search: the rank-ordered baseline's, a neighbouring
+scenario's (a sweep's previous point) or the scenario's `previous_plan`."""
 
 
 def solve(
@@ -33,7 +34,8 @@ def solve(
     """The best plan the backend finds within the settings' limits; infeasibility is a status, never an exception.
 
     `warm_start` is a plan of a neighbouring scenario (a sweep's previous point): when its decisions keep
-    every rule of this scenario and beat the baseline's, the backend starts from them instead.
+    every rule of this scenario and beat the baseline's, the backend starts from them instead. So does the
+    scenario's `previous_plan` (a re-plan), under the same conditions.
 
     `search_time` is the share of the settings' time limit the search may take, when the rest is kept for the
     reasons that come with the plan (`planner.settings.split_time`); the plan's settings keep the whole limit,
@@ -45,12 +47,16 @@ def solve(
     if search_time is not None:
         settings = settings.model_copy(update={"time_limit": search_time})
     baseline = greedy_plan(scenario, settings)
-    # The baseline's plan is the backend's first solution (CP-SAT) or its makespan bound (both).
-    hint = placements_of(scenario, baseline) if baseline.status is PlanStatus.feasible else None
+    # The plan held before the search: the baseline's, or a neighbour's or the previous plan's when they keep every
+    # rule and are worth more. It is the backend's first solution (CP-SAT, HiGHS) and its makespan bound.
+    held = baseline.model_copy(update={"found_by": GREEDY}) if baseline.status is PlanStatus.feasible else None
     if warm_start is not None and warm_start.status.found:
-        hint = _better_start(scenario, settings, hint, placements_of(scenario, warm_start))
-    if on_progress and baseline.objective is not None and settings.backend != "greedy":  # the plan held from the start
-        on_progress(baseline.objective, math.nan, time.perf_counter() - began)
+        held = _better_start(scenario, settings, held, placements_of(scenario, warm_start), WARM_START)
+    if previous := _previous_placements(scenario):
+        held = _better_start(scenario, settings, held, previous, PREVIOUS_PLAN)
+    hint = placements_of(scenario, held) if held is not None else None
+    if on_progress and held is not None and held.objective is not None and settings.backend != "greedy":
+        on_progress(held.objective, math.nan, time.perf_counter() - began)
     if settings.backend == "greedy":
         plan = baseline.model_copy(update={"found_by": GREEDY if baseline.objective is not None else None})
     elif settings.backend == "pulp":
@@ -59,29 +65,32 @@ def solve(
         plan = solve_milp(scenario, settings, hint=hint, on_progress=on_progress, began=began)
     else:
         plan = solve_cpsat(scenario, settings, hint=hint, on_progress=on_progress, began=began)
-    plan = with_baseline(_no_worse(plan, baseline, scenario, began), baseline, scenario)
+    if held is not None:
+        plan = _no_worse(plan, held, scenario, began)
+    plan = with_baseline(plan, baseline, scenario)
     return plan if search_time is None else plan.model_copy(update={"settings": asked})
 
 
-def _no_worse(plan: Plan, baseline: Plan, scenario: Scenario, began: float) -> Plan:
-    """The backend's plan, or the baseline's when the backend stopped at its time limit with none as good
-    (CBC, which takes no start; any backend given too little time): a solve never returns less than the
-    valid plan it already held. The backend's bound, when it proved one, still stands."""
-    if baseline.status is not PlanStatus.feasible or baseline.objective is None or plan.status in (PlanStatus.optimal, PlanStatus.infeasible):
+def _no_worse(plan: Plan, held: Plan, scenario: Scenario, began: float) -> Plan:
+    """The backend's plan, or the one held before the search (`held`, whose `found_by` says whose) when the backend
+    stopped at its time limit with none as good (CBC, which takes no start; any backend given too little time): a
+    solve never returns less than the valid plan it already held. The backend's bound, when it proved one, still stands."""
+    if held.objective is None or plan.status in (PlanStatus.optimal, PlanStatus.infeasible):
         return plan
-    if plan.objective is not None and improvement(scenario.policies.objective, baseline.objective, plan.objective) >= 0:
+    if plan.objective is not None and improvement(scenario.policies.objective, held.objective, plan.objective) >= 0:
         return plan
     kept = build_plan(
         scenario,
-        placements_of(scenario, baseline),
+        placements_of(scenario, held),
         status=PlanStatus.feasible,
         best_bound=plan.best_bound,
         solve_seconds=time.perf_counter() - began,
         backend=plan.backend,
         settings=plan.settings,
     )
-    why = "its best plan was below the rank-ordered baseline's, which is kept" if plan.objective is not None else "the rank-ordered baseline's plan is kept"
-    return kept.model_copy(update={"message": f"{plan.message}; {why}", "found_by": GREEDY, "bound_by": plan.bound_by})
+    whose = "the rank-ordered baseline's" if held.found_by == GREEDY else f"the {held.found_by}'s"
+    why = f"its best plan was below {whose}, which is kept" if plan.objective is not None else f"{whose} plan is kept"
+    return kept.model_copy(update={"message": f"{plan.message}; {why}", "found_by": held.found_by, "bound_by": plan.bound_by})
 
 
 def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:
@@ -92,18 +101,30 @@ def with_baseline(plan: Plan, baseline: Plan, scenario: Scenario) -> Plan:
     return plan.model_copy(update={"baseline_objective": baseline.objective, "uplift": round(uplift, 6)})
 
 
-def _better_start(
-    scenario: Scenario,
-    settings: SolveSettings,
-    baseline: dict[str, Placement] | None,
-    neighbour: dict[str, Placement],
-) -> dict[str, Placement] | None:
-    """The neighbour's decisions when they are valid here (the solver-free checker says so) and at least as good."""
-    rebuilt = build_plan(scenario, neighbour, status=PlanStatus.feasible, best_bound=None, solve_seconds=0, backend="greedy", settings=settings)
+def _previous_placements(scenario: Scenario) -> dict[str, Placement]:
+    """The previous plan's starts as decisions, for those that fit in this horizon; a skill need goes to the first
+    team with the skill. Whether they keep every rule is for `_better_start` (the checker) to say."""
+    periods = len(scenario.periods)
+    by_id = scenario.initiative_by_id
+    out: dict[str, Placement] = {}
+    for initiative_id, start in scenario.previous_start.items():
+        initiative = by_id[initiative_id]
+        teams = [need.team or next((t.id for t in scenario.teams if need.skill in t.skills), None) for need in initiative.all_needs]
+        if start >= 0 and start + initiative.duration <= periods and None not in teams:
+            out[initiative_id] = Placement(start=start, teams=tuple(t for t in teams if t is not None))
+    return out
+
+
+def _better_start(scenario: Scenario, settings: SolveSettings, held: Plan | None, neighbour: dict[str, Placement], source: str) -> Plan | None:
+    """The plan of the neighbour's decisions when they are valid here (the solver-free checker says so) and at
+    least as good as the one held; else the one held."""
     forced = any(i in settings.force_out for i in neighbour) or any(i not in neighbour for i in settings.force_in)
-    if forced or check_plan(scenario, rebuilt):
-        return baseline
-    if baseline is None:
-        return neighbour
-    gain = improvement(scenario.policies.objective, score_placements(scenario, baseline), score_placements(scenario, neighbour))
-    return neighbour if gain >= 0 else baseline
+    if forced:
+        return held
+    rebuilt = build_plan(scenario, neighbour, status=PlanStatus.feasible, best_bound=None, solve_seconds=0, backend="greedy", settings=settings)
+    if check_plan(scenario, rebuilt):
+        return held
+    rebuilt = rebuilt.model_copy(update={"found_by": source})
+    if held is None or held.objective is None or rebuilt.objective is None:
+        return rebuilt
+    return rebuilt if improvement(scenario.policies.objective, held.objective, rebuilt.objective) >= 0 else held

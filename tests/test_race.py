@@ -131,3 +131,14 @@ def test_highs_side_of_a_race_proves_the_optimum_and_stops_cpsat(at_once):
     assert r.highs_values is not None
     placements = race.highs_placements(f, r.highs_values)
     verified(s, backend_plan(s, settings, placements, PlanStatus.optimal, alone.objective, began=r.began, backend="cpsat"))
+
+
+def test_a_replan_starts_from_the_previous_plan_when_it_still_holds():
+    s = load_scenario(REFERENCE)
+    best = verified(s, solve(s, SolveSettings(workers=1, time_limit=20, race=False)))
+    replan = s.model_copy(update={"previous_plan": {p.id: p.start for p in best.scheduled}})
+    replan = Scenario.model_validate(replan.model_dump())
+    # Almost no search: the plan is the start it was given. The baseline (the only start before) is worth less.
+    quick = verified(replan, solve(replan, SolveSettings(work_limit=1e-6, time_limit=5)))
+    assert quick.baseline_objective < best.objective
+    assert quick.objective == best.objective and quick.stability_cost == 0
