@@ -28,10 +28,11 @@ def orlib_case(file: str, index: int) -> Spec:
     return {"kind": "orlib", "name": f"{file}-{index:02d}", "file": file, "index": index}
 
 
-def generated_case(initiatives: int, teams: int, periods: int, granularity: str = "quarter", seed: int = 1) -> Spec:
+def generated_case(initiatives: int, teams: int, periods: int, granularity: str = "quarter", seed: int = 1, mix: str = "standard") -> Spec:
     return {
         "kind": "generated",
-        "name": f"{initiatives}x{teams}x{periods} {granularity} s{seed}",
+        "name": f"{initiatives}x{teams}x{periods} {granularity}{' wide' if mix == 'wide' else ''} s{seed}",
+        "mix": mix,
         "initiatives": initiatives,
         "teams": teams,
         "periods": periods,
@@ -54,6 +55,8 @@ def load(spec: Spec) -> Scenario:
     if spec["kind"] == "generated":
         from bench.generate import portfolio
 
-        document = portfolio(spec["initiatives"], spec["teams"], spec["periods"], granularity=spec["granularity"], seed=spec["seed"])
+        document = portfolio(
+            spec["initiatives"], spec["teams"], spec["periods"], granularity=spec["granularity"], seed=spec["seed"], mix=spec.get("mix", "standard")
+        )
         return validated(document, spec["name"]).scenario
     raise ValueError(f"unknown case kind {spec['kind']!r}")

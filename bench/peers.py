@@ -1,5 +1,7 @@
 """Peers that are not the planner's own backends, for the benchmarks only.
 
+`scip_plan` is SCIP on the planner's own MILP, the peer the MILP backends have no PuLP route to keep.
+
 `interval_plan` is the plain CP-SAT scheduling model a user would write for PSPLIB: an integer start and
 a fixed-size interval per initiative, a cumulative constraint per team, precedences on the starts, and
 the makespan as the maximum end. It covers makespan scenarios whose needs name their team and load it
@@ -9,6 +11,7 @@ solver-free checker verifies it like any other.
 
 from __future__ import annotations
 
+import math
 import time
 
 from ortools.sat.python import cp_model
@@ -16,6 +19,7 @@ from ortools.sat.python import cp_model
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, need_loads, placements_of, window
 from planner.quantities import hundredths
 from planner.scenario import Objective, Scenario
+from planner.scoring import VALUE_SCALE
 from solver.greedy import greedy_plan
 from solver.variables import backend_plan
 
@@ -65,3 +69,29 @@ def interval_plan(scenario: Scenario, settings: SolveSettings) -> Plan:
         return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat", solver_name="interval model")
     placements = {i.id: Placement(start=solver.value(starts[i.id]), teams=tuple(need.team or "" for need in i.all_needs)) for i in scenario.initiatives}
     return backend_plan(scenario, settings, placements, status, solver.best_objective_bound, began=began, backend="cpsat", solver_name="interval model")
+
+
+def scip_plan(scenario: Scenario, settings: SolveSettings) -> Plan:
+    """SCIP (pyscipopt) alone on the planner's MILP: the model it races CP-SAT on (`solver.race.scip_model`: the
+    rows HiGHS and CBC get), the baseline's decisions as its first solution, the time limit counted from the start."""
+    from solver.formulation import Formulation
+    from solver.race import scip_model
+    from solver.variables import periods_used, time_left
+
+    began = time.perf_counter()
+    baseline = greedy_plan(scenario, settings)
+    hint = placements_of(scenario, baseline) if baseline.status is PlanStatus.feasible else None
+    f = Formulation(scenario, settings, finish_by=periods_used(scenario, hint))
+    model, x = scip_model(f, f.take_rows(), settings, time_left(settings, began), hint)
+    model.optimize()
+    state = model.getStatus()
+    scale = 1 if scenario.policies.objective is Objective.makespan else VALUE_SCALE
+    bound = model.getDualbound()
+    best = None if not math.isfinite(bound) else bound / scale
+    if model.getNSols() == 0:
+        status = PlanStatus.infeasible if state == "infeasible" else PlanStatus.unknown
+        return backend_plan(scenario, settings, {}, status, None, began=began, backend="pulp", solver_name="SCIP")
+    solution = model.getBestSol()
+    placements = f.v.placements(lambda var: model.getSolVal(solution, x[var]) > 0.5)
+    status = PlanStatus.optimal if state == "optimal" else PlanStatus.feasible
+    return backend_plan(scenario, settings, placements, status, best, began=began, backend="pulp", solver_name="SCIP")

@@ -25,6 +25,8 @@ RESULTS = ROOT / "bench" / "out" / "results.jsonl"
 MKNAP_LIMIT = 10.0
 J30_LIMIT = 10.0
 WORKER_COUNTS = (2, 4, 8)
+MILP_PEERS = ("highs", "cbc", "scip")
+LONG_HIGHS = 400.0  # the issue's yardstick for the generated portfolio: what HiGHS reaches given 400 s
 HARD_J30 = ("j3013_1", "j3025_1", "j3029_1", "j3041_1")  # the first instances that took seconds, not tenths
 
 
@@ -32,45 +34,52 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
     """Every solve of the run, suite by suite."""
     groups = range(1, 49)
     j30_all = [f"j30{g}_{i}" for g in groups for i in range(1, 11)] if full else [f"j30{g}_1" for g in groups]
-    j30_milp = [f"j30{g}_1" for g in groups] if full else [f"j30{g}_1" for g in range(1, 49, 8)]
+    j30_milp = [f"j30{g}_1" for g in groups][:: 2 if full else 8]
     for solver in ("cpsat", "greedy"):
         for name in j30_all:
             yield {"suite": "j30", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
-    for solver in ("highs", "cbc"):
+    for solver in MILP_PEERS:
         for name in j30_milp:
             yield {"suite": "j30", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
 
-    # j60: the planner against the interval + cumulative CP-SAT peer on every parameter group (the first two
-    # instances of each in the full run, the first of four groups in the quick one), and the MILP peers on one.
-    j60_groups = range(1, 49) if full else (1, 9, 13, 25)
-    j60 = [f"j60{g}_{i}" for g in j60_groups for i in ((1, 2) if full else (1,))]
+    # j60: the planner against the interval + cumulative CP-SAT peer on the first instance of every parameter
+    # group (of four groups in the quick run), and the MILP peers on every fourth group's.
+    j60_groups = list(range(1, 49) if full else (1, 9, 13, 25))
+    j60 = [f"j60{g}_1" for g in j60_groups]
     for solver in ("cpsat", "interval"):
         for name in j60:
             yield {"suite": "j60", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
-    for solver in ("highs", "cbc"):
-        for name in [f"j60{g}_1" for g in j60_groups][:: 4 if full else 2]:
+    for solver in MILP_PEERS:
+        for name in j60[:: 4 if full else 2]:
             yield {"suite": "j60", "case": cases.psplib_case(name), "solver": solver, "time_limit": J30_LIMIT}
 
     for index in range(7):
-        for solver in ("cpsat", "highs", "cbc", "greedy"):
+        for solver in ("cpsat", *MILP_PEERS, "greedy"):
             yield {"suite": "mknap1", "case": cases.orlib_case("mknap1", index), "solver": solver, "time_limit": MKNAP_LIMIT}
-    # mknapcb1 and 4 whole (30 each) in the full run; the other four files by their first ten instances (each
-    # file is 30 instances of 5, 10 or 30 constraints by 100, 250 or 500 items: the first ten share a shape).
-    picked = (
-        {"mknapcb1": range(30), "mknapcb4": range(30), **{f"mknapcb{n}": range(10) for n in (2, 3, 5, 6)}}
-        if full
-        else {"mknapcb1": (0, 15), "mknapcb4": (0, 15), "mknapcb5": (0,)}
-    )
+    # The first five instances of each of mknapcb1-6 in the full run (each file is 30 instances of 5, 10 or 30
+    # constraints by 100, 250 or 500 items: the first ten share a shape and a tightness, 0.25), the first of
+    # three in the quick one. Five a file keeps `make bench-full` within two hours on two cores.
+    picked = {f"mknapcb{n}": range(5) for n in range(1, 7)} if full else {"mknapcb1": (0,), "mknapcb4": (0,), "mknapcb5": (0,)}
     for file, indices in picked.items():
         for index in indices:
-            for solver in ("cpsat", "highs", "cbc", "greedy"):
+            for solver in ("cpsat", *MILP_PEERS, "greedy"):
                 yield {"suite": "mknapcb", "case": cases.orlib_case(file, index), "solver": solver, "time_limit": MKNAP_LIMIT}
 
-    large = cases.generated_case(500, 20, 8)
-    for limit in (2, 5, 10, 30, 60) if full else (2, 10, 30):
-        for solver in ("cpsat", "highs", "cbc"):
-            yield {"suite": "large", "case": large, "solver": solver, "time_limit": float(limit)}
-    yield {"suite": "large", "case": large, "solver": "greedy", "time_limit": 10.0}
+    # Generated portfolios by time limit: the planner, CP-SAT alone (what racing HiGHS adds), the MILP peers,
+    # and HiGHS given 400 s (the target); the second generator setting only in the full run.
+    settings = [(cases.generated_case(500, 20, 8), (2, 5, 10, 30, 60) if full else (2, 10, 30))]
+    if full:
+        settings.append((cases.generated_case(500, 20, 8, mix="wide"), (10, 30, 60)))
+    for large, limits in settings:
+        for limit in limits:
+            for solver in ("cpsat", "alone", "highs", "cbc"):
+                yield {"suite": "large", "case": large, "solver": solver, "time_limit": float(limit)}
+        if full:
+            yield {"suite": "large", "case": large, "solver": "scip", "time_limit": 30.0}
+        if full and large["mix"] == "standard":
+            yield {"suite": "large", "case": large, "solver": "highs", "time_limit": LONG_HIGHS}
+        yield {"suite": "large", "case": large, "solver": "greedy", "time_limit": 10.0}
+    large = settings[0][0]
 
     for seed in range(1, 11 if full else 5):
         for solver in ("cpsat", "greedy"):
@@ -78,7 +87,7 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
 
     if full:
         scale = cases.generated_case(2000, 40, 26, granularity="sprint")
-        for solver in ("cpsat", "highs", "cbc", "greedy"):
+        for solver in ("cpsat", "alone", "highs", "cbc", "greedy"):
             yield {"suite": "scale", "case": scale, "solver": solver, "time_limit": 60.0}
         # Why `--workers 0` means at least 4 (solver.cpsat.MIN_WORKERS): the same solves with 2, 4 and 8.
         for workers in WORKER_COUNTS:

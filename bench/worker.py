@@ -14,12 +14,14 @@ import sys
 import time
 from typing import Any
 
-SOLVERS = {
+SOLVERS: dict[str, dict[str, Any]] = {
     "cpsat": {"backend": "cpsat"},
     "highs": {"backend": "pulp", "milp_solver": "highs"},
     "cbc": {"backend": "pulp", "milp_solver": "cbc"},
     "greedy": {"backend": "greedy"},
     "interval": {"backend": "cpsat"},  # the peer model of `bench.peers`, not the planner's
+    "scip": {"backend": "pulp"},  # SCIP on the planner's MILP, through `bench.peers`
+    "alone": {"backend": "cpsat", "race": False},  # CP-SAT without HiGHS beside it (`--no-race`)
 }
 
 
@@ -59,6 +61,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         from bench.peers import interval_plan
 
         plan = interval_plan(scenario, settings)
+    elif job["solver"] == "scip":
+        from bench.peers import scip_plan
+
+        plan = scip_plan(scenario, settings)
     else:
         plan = solve(scenario, settings, on_progress=progress)
     finished = time.perf_counter()
@@ -70,6 +76,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         objective=plan.objective,
         bound=plan.best_bound,
         baseline=plan.baseline_objective,
+        found_by=plan.found_by,
+        bound_by=plan.bound_by,
         seconds=finished - loaded,
         trajectory=trajectory,
         valid=not violations,

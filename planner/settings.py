@@ -55,8 +55,8 @@ class SolveSettings(Frozen):
     )
     race: bool = Field(
         default=True,
-        description="cpsat: HiGHS joins CP-SAT on the same model when the search lasts over a second, and the plan is the better "
-        "of the two (`solver.race`); not with work_limit, which must be reproducible.",
+        description="cpsat: a MILP solver (SCIP on small models, HiGHS on larger ones) joins CP-SAT on the same model when the "
+        "search lasts over a second, and the plan is the better of the two (`solver.race`); not with work_limit, which must be reproducible.",
     )
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")

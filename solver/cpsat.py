@@ -23,7 +23,7 @@ from planner.rules import Rule
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver.formulation import Form, Formulation, Row
-from solver.race import CPSAT, HIGHS, CpsatRunner, Race, highs_placements, integral_bound, joins, run_highs
+from solver.race import CPSAT, CpsatRunner, Race, integral_bound, joins, partner, partner_placements
 from solver.variables import backend_plan, periods_used, time_left
 
 log = logging.getLogger(__name__)
@@ -185,11 +185,12 @@ def _race(
     maximize = f.objective.sense == "maximize"
     report = (lambda objective, bound, seconds: on_progress(objective / scale, math.nan if bound is None else bound / scale, seconds)) if on_progress else None
     race = Race(maximize, began, report)
-    partner = threading.Thread(target=run_highs, args=(race, f, rows, settings, began, solver, hint), name="highs", daemon=True)
-    partner.start()
+    name, run = partner(f)
+    beside = threading.Thread(target=run, args=(race, f, rows, settings, began, solver, hint), name=name, daemon=True)
+    beside.start()
     code = solver.solve(m.model, CpsatRunner(race))
     race.stop.set()
-    partner.join()
+    beside.join()
     if code == cp_model.MODEL_INVALID:
         raise RuntimeError(f"CP-SAT rejected the model: {m.model.validate()}")
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # CP-SAT's last word on its own plan and bound
@@ -199,10 +200,10 @@ def _race(
         status = PlanStatus.infeasible if code == cp_model.INFEASIBLE or race.infeasible_by else PlanStatus.unknown
         return backend_plan(scenario, settings, {}, status, None, began=began, backend="cpsat", bound_by=race.infeasible_by or CPSAT)
     found_by, placements = CPSAT, None
-    if race.highs_values is not None:
-        found_by, placements = HIGHS, highs_placements(f, race.highs_values)
+    if race.partner_values is not None:
+        found_by, placements = name, partner_placements(f, race.partner_values)
         if check_plan(scenario, backend_plan(scenario, settings, placements, PlanStatus.feasible, None, began=began, backend="cpsat")):
-            log.warning("HiGHS's plan breaks a rule once rounded; CP-SAT's is kept")  # never seen; the checker has the last word
+            log.warning("%s's plan breaks a rule once rounded; CP-SAT's is kept", name)  # never seen; the checker has the last word
             if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 return backend_plan(scenario, settings, {}, PlanStatus.unknown, None, began=began, backend="cpsat")
             race = Race(maximize, began)

@@ -4,6 +4,7 @@ seeded and always writes a valid scenario. (The benchmark's timings live in docs
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 
@@ -89,6 +90,25 @@ def test_generated_portfolios_are_valid_scenarios_with_the_promised_shape(shape)
     assert scenario.policies.invisible_work.min_share > 0 and scenario.policies.themes
 
 
+def test_the_wide_mix_spreads_initiatives_over_teams_and_values_over_orders_of_magnitude():
+    standard = parse_scenario(json.dumps(portfolio(200, 10, 4, seed=1)), fmt="json").scenario
+    loaded = parse_scenario(json.dumps(portfolio(200, 10, 4, seed=1, mix="wide")), fmt="json")
+    wide = loaded.scenario
+    assert loaded.warnings == [] and wide.name.endswith("-wide-s1")
+
+    def teams(s):
+        return statistics.mean(len(i.effort) + len(i.needs) for i in s.initiatives)
+
+    def spread(s):
+        values = sorted(i.rice.reach * i.rice.impact for i in s.initiatives)
+        return values[-1] / values[0]
+
+    assert teams(wide) > 2.2 > 1.6 > teams(standard)
+    assert spread(wide) > 10_000 and spread(wide) > 10 * spread(standard)
+    with pytest.raises(ValueError, match="mix must be one of standard, wide"):
+        portfolio(25, 3, 4, mix="narrow")
+
+
 def test_a_small_generated_portfolio_has_a_verified_plan_that_beats_the_greedy_baseline():
     scenario = parse_scenario(json.dumps(portfolio(25, 3, 4, seed=1)), fmt="json").scenario
     plan = solved(scenario, time_limit=30)
@@ -106,6 +126,21 @@ def test_the_interval_peer_proves_a_j30_optimum_and_its_plan_passes_the_checker(
     scenario = cases.load(cases.psplib_case("j301_1"))
     plan = interval_plan(scenario, SolveSettings(time_limit=30, workers=2))
     assert (plan.status, plan.objective) == (PlanStatus.optimal, known["j301_1"])
+    assert check_plan(scenario, plan) == []
+
+
+@needs_data
+@pytest.mark.parametrize("case, optimum", [(cases.orlib_case("mknap1", 1), 8706.1), (cases.psplib_case("j301_1"), None)], ids=["mknap1-01", "j301_1"])
+def test_the_scip_peer_proves_known_optima_and_its_plans_pass_the_checker(case, optimum):
+    from bench.peers import scip_plan
+    from planner.check import check_plan
+    from planner.plan import SolveSettings
+
+    scenario = cases.load(case)
+    plan = scip_plan(scenario, SolveSettings(time_limit=30))
+    expected = optimum if optimum is not None else psplib.optimal_makespans(cases.PSPLIB / "j30opt.sm")[case["name"]]
+    assert plan.status is PlanStatus.optimal and plan.objective == pytest.approx(expected, abs=1e-9)
+    assert (plan.found_by, plan.bound_by) == ("SCIP", "SCIP")
     assert check_plan(scenario, plan) == []
 
 

@@ -1,4 +1,4 @@
-"""CP-SAT and HiGHS racing on one model (`solver/race.py`): HiGHS compiles the same rows to the same optimum,
+"""CP-SAT racing HiGHS or SCIP on one model (`solver/race.py`): HiGHS compiles the same rows to the same optimum,
 a race returns the optimum with the same plan CP-SAT alone returns, and a plan says whose search found it and
 whose proved its bound."""
 
@@ -19,11 +19,13 @@ from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
 from solver import race, solve
 from solver.formulation import Formulation
-from solver.race import CPSAT, HIGHS, Race
+from solver.race import CPSAT, HIGHS, SCIP, Race
 from solver.variables import backend_plan
 from tests.factories import BUNDLED, REFERENCE
 from tests.solving import verified
 from tests.test_solver import scenario, work
+
+SOLVERS = (CPSAT, HIGHS, SCIP)
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def test_highs_on_the_race_model_proves_what_cpsat_proves_for_every_bundled_scen
     assert alone.status is PlanStatus.optimal and h.getModelStatus().name == "kOptimal"
     scale = 1 if s.policies.objective is Objective.makespan else VALUE_SCALE
     assert round(h.getInfo().objective_function_value) == round(alone.objective * scale)
-    placements = race.highs_placements(f, np.array(h.getSolution().col_value))
+    placements = race.partner_placements(f, np.array(h.getSolution().col_value))
     highs_plan = verified(s, backend_plan(s, settings, placements, PlanStatus.optimal, alone.objective, began=time.perf_counter(), backend="cpsat"))
     assert highs_plan.objective == alone.objective
 
@@ -59,7 +61,7 @@ def test_a_race_returns_the_plan_cpsat_alone_returns_and_says_whose_it_is(at_onc
     assert raced.status is PlanStatus.optimal and raced.objective == alone.objective
     # The tie-break among optimal plans is CP-SAT's, deterministic: the same plan whoever found the optimum first.
     assert [(p.id, p.start) for p in raced.scheduled] == [(p.id, p.start) for p in alone.scheduled]
-    assert raced.found_by in (CPSAT, HIGHS) and raced.bound_by in (CPSAT, HIGHS)
+    assert raced.found_by in SOLVERS and raced.bound_by in SOLVERS
     assert (alone.found_by, alone.bound_by) == (CPSAT, CPSAT)
 
 
@@ -67,7 +69,7 @@ def test_a_race_on_an_infeasible_scenario_says_so(at_once):
     s = Scenario.model_validate(scenario(work("a", {"web": 8}, mandatory=True), work("b", {"web": 8}, mandatory=True), periods=1))
     plan = solve(s, SolveSettings(workers=1, time_limit=5))
     assert plan.status is PlanStatus.infeasible and plan.scheduled == []
-    assert plan.found_by is None and plan.bound_by in (CPSAT, HIGHS)
+    assert plan.found_by is None and plan.bound_by in SOLVERS
 
 
 def test_the_race_keeps_the_best_plan_and_the_best_bound_and_closes_when_they_meet():
@@ -76,9 +78,9 @@ def test_the_race_keeps_the_best_plan_and_the_best_bound_and_closes_when_they_me
     assert not r.offer(CPSAT, 10, 20, values=[1.0, 0.0])
     assert not r.offer(HIGHS, 12, 25, values=np.array([0.0, 1.0]))  # a better plan, a weaker bound: only the plan counts
     assert (r.best, r.found_by, r.bound, r.bound_by) == (12, HIGHS, 20, CPSAT)
-    assert list(r.highs_values) == [0.0, 1.0]
+    assert list(r.partner_values) == [0.0, 1.0]
     assert not r.offer(CPSAT, 11, None)  # no better: nothing changes, nothing is reported
-    assert r.take_for_highs() == [1.0, 0.0] and r.take_for_highs() is None  # CP-SAT's plan is handed over once
+    assert r.take_for_partner() == [1.0, 0.0] and r.take_for_partner() is None  # CP-SAT's plan is handed over once
     assert r.offer(HIGHS, None, 12) and r.stop.is_set()  # HiGHS's bound meets HiGHS's plan: proven
     assert heard == [(10, 20), (12, 20), (12, 12)]
     assert r.offer(CPSAT, 12, None)  # still closed; an equal plan does not take the lead
@@ -91,9 +93,9 @@ def test_a_minimising_race_closes_when_the_bound_rises_to_the_plan():
     r.offer(HIGHS, 28, None, values=[1.0])
     assert not r.offer(CPSAT, None, 27)
     assert r.offer(HIGHS, None, 28) and (r.best, r.found_by, r.bound_by) == (28, HIGHS, HIGHS)
-    assert r.highs_values is not None
+    assert r.partner_values is not None
     r.offer(CPSAT, 27, None)  # impossible past a proof, but the lead passes all the same, with the values
-    assert r.found_by == CPSAT and r.highs_values is None
+    assert r.found_by == CPSAT and r.partner_values is None
 
 
 def test_solve_reports_the_baseline_plan_it_holds_first():
@@ -119,18 +121,34 @@ def test_no_race_on_the_command_line_is_kept_in_the_plan(capsys):
     verified(load_scenario(REFERENCE), Plan.model_validate(document))
 
 
-def test_highs_side_of_a_race_proves_the_optimum_and_stops_cpsat(at_once):
+@pytest.mark.parametrize("side", [race.run_highs, race.run_scip], ids=["highs", "scip"])
+def test_the_partner_side_of_a_race_proves_the_optimum_and_stops_cpsat(at_once, side):
     s = load_scenario(BUNDLED / "ai-platform-2027.yaml")
     settings = SolveSettings(workers=1, seed=0, time_limit=20)
     alone = verified(s, solve(s, settings.model_copy(update={"race": False})))
     f = Formulation(s, settings)
     r = Race(maximize=True, began=time.perf_counter())
-    race.run_highs(r, f, f.take_rows(), settings, r.began, cp_model.CpSolver())
+    side(r, f, f.take_rows(), settings, r.began, cp_model.CpSolver())
     assert r.partner_started and r.closed() and r.stop.is_set()
-    assert (r.best, r.found_by, r.bound_by) == (round(alone.objective * VALUE_SCALE), HIGHS, HIGHS)
-    assert r.highs_values is not None
-    placements = race.highs_placements(f, r.highs_values)
+    assert (r.best, r.found_by, r.bound_by) == (round(alone.objective * VALUE_SCALE), *(2 * [HIGHS if side is race.run_highs else SCIP]))
+    assert r.partner_values is not None
+    placements = race.partner_placements(f, r.partner_values)
     verified(s, backend_plan(s, settings, placements, PlanStatus.optimal, alone.objective, began=r.began, backend="cpsat"))
+
+
+def test_scip_races_small_models_and_highs_large_ones(monkeypatch):
+    f = Formulation(load_scenario(REFERENCE), SolveSettings())
+    assert race.partner(f)[0] == race.SCIP
+    monkeypatch.setattr(race, "SCIP_MAX_VARIABLES", len(f.upper) - 1)
+    assert race.partner(f)[0] == race.HIGHS
+
+
+def test_a_race_with_scip_hands_it_cpsat_plans_and_returns_the_optimum(at_once):
+    s = load_scenario(BUNDLED / "ai-platform-2027.yaml")
+    alone = verified(s, solve(s, SolveSettings(workers=1, seed=0, time_limit=20, race=False)))
+    raced = verified(s, solve(s, SolveSettings(workers=1, seed=0, time_limit=20)))
+    assert raced.status is PlanStatus.optimal and raced.objective == alone.objective
+    assert [(p.id, p.start) for p in raced.scheduled] == [(p.id, p.start) for p in alone.scheduled]
 
 
 def test_a_replan_starts_from_the_previous_plan_when_it_still_holds():

@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-race",
         dest="race",
         action="store_false",
-        help="cpsat: CP-SAT searches alone; by default HiGHS joins it on the same model when the search lasts over a second, "
-        "and the plan is the better of the two (see docs/solver.md)",
+        help="cpsat: CP-SAT searches alone; by default a MILP solver (SCIP on small models, HiGHS on larger ones) joins it on "
+        "the same model when the search lasts over a second, and the plan is the better of the two (see docs/solver.md)",
     )
     reasons_time = argparse.ArgumentParser(add_help=False)
     reasons_time.add_argument(
