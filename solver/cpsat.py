@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, float, float], None]
 """Called on each better plan, and once more when the search ends (then the bound is final, and equals the
 objective when optimality is proven): (objective, best bound or NaN when the solver gives none, seconds since
-the solve began), in the scenario's units. `solve` reports the rank-ordered baseline's plan first, which it
-holds from the start; the PuLP backend, which has no callback, then reports only at the end."""
+the solve began), in the scenario's units. `solve` first reports the plan it holds from the start (the
+baseline's, a warm start's or the previous plan's); the PuLP backend, which has no callback, then reports
+only at the end."""
 
 
 def _sum(terms: list[tuple[int, cp_model.IntVar]]) -> cp_model.LinearExprT:
@@ -186,7 +187,14 @@ def _race(
     report = (lambda objective, bound, seconds: on_progress(objective / scale, math.nan if bound is None else bound / scale, seconds)) if on_progress else None
     race = Race(maximize, began, report)
     name, run = partner(f)
-    beside = threading.Thread(target=run, args=(race, f, rows, settings, began, solver, hint), name=name, daemon=True)
+
+    def alongside() -> None:
+        try:
+            run(race, f, rows, settings, began, solver, hint)
+        except Exception as exc:  # the partner is a bonus: CP-SAT's own search and plan stand without it
+            log.warning("%s stopped (%s: %s); CP-SAT searches on alone", name, type(exc).__name__, exc)
+
+    beside = threading.Thread(target=alongside, name=name, daemon=True)
     beside.start()
     code = solver.solve(m.model, CpsatRunner(race))
     race.stop.set()

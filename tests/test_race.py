@@ -17,7 +17,7 @@ from planner import load_scenario
 from planner.plan import Plan, PlanStatus, SolveSettings
 from planner.scenario import Objective, Scenario
 from planner.scoring import VALUE_SCALE
-from solver import race, solve
+from solver import cpsat, race, solve
 from solver.formulation import Formulation
 from solver.race import CPSAT, HIGHS, SCIP, Race
 from solver.variables import backend_plan
@@ -160,3 +160,14 @@ def test_a_replan_starts_from_the_previous_plan_when_it_still_holds():
     quick = verified(replan, solve(replan, SolveSettings(work_limit=1e-6, time_limit=5)))
     assert quick.baseline_objective < best.objective
     assert quick.objective == best.objective and quick.stability_cost == 0
+
+
+def test_a_partner_that_fails_leaves_cpsat_to_finish_alone(at_once, monkeypatch, caplog):
+    def broken(*_):
+        raise MemoryError("no room for a second model")
+
+    monkeypatch.setattr(cpsat, "partner", lambda f: (HIGHS, broken))
+    s = load_scenario(REFERENCE)
+    plan = verified(s, solve(s, SolveSettings(workers=1, seed=0, time_limit=20)))
+    assert plan.status is PlanStatus.optimal and (plan.found_by, plan.bound_by) == (CPSAT, CPSAT)
+    assert "HiGHS stopped (MemoryError: no room for a second model); CP-SAT searches on alone" in caplog.text
