@@ -98,6 +98,19 @@ def automatic_workers() -> int:
     return max(MIN_WORKERS, os.cpu_count() or 1)
 
 
+def configured(settings: SolveSettings, began: float) -> cp_model.CpSolver:
+    """A CP-SAT solver with the settings' limits (the time left since `began`), workers and seed; with a work
+    limit, bounded by work done on one worker, not by the clock, so that the plan is reproducible."""
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_left(settings, began)
+    solver.parameters.num_workers = settings.workers or automatic_workers()
+    solver.parameters.random_seed = settings.seed
+    if settings.work_limit is not None:
+        solver.parameters.max_deterministic_time = settings.work_limit
+        solver.parameters.num_workers = 1
+    return solver
+
+
 class Reporter(cp_model.CpSolverSolutionCallback):
     """Each better solution, to a `Progress` callback, in the scenario's units (the objective over `scale`)."""
 
@@ -143,13 +156,7 @@ def solve_cpsat(
         m.hint(hint)
     if on_built:
         on_built(time.perf_counter() - building)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_left(settings, began)
-    solver.parameters.num_workers = settings.workers or automatic_workers()
-    solver.parameters.random_seed = settings.seed
-    if settings.work_limit is not None:  # reproducible: bounded by work done, on one worker, not by the clock
-        solver.parameters.max_deterministic_time = settings.work_limit
-        solver.parameters.num_workers = 1
+    solver = configured(settings, began)
     makespan = scenario.policies.objective is Objective.makespan
     scale = 1 if makespan else VALUE_SCALE
     if joins(settings, began):

@@ -21,7 +21,7 @@ from ortools.sat.python import cp_model
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, need_loads, window
 from planner.quantities import hundredths
 from planner.scenario import Objective, Scenario
-from solver.cpsat import STATUS, Progress, Reporter, automatic_workers
+from solver.cpsat import STATUS, Progress, Reporter, configured
 from solver.race import CPSAT
 from solver.variables import backend_plan, periods_used, tightened, time_left
 
@@ -141,13 +141,7 @@ def solve_intervals(
         on_built(time.perf_counter() - building)
     if m.impossible:
         return backend_plan(scenario, settings, {}, PlanStatus.infeasible, None, began=began, backend="cpsat")
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_left(settings, began)
-    solver.parameters.num_workers = settings.workers or automatic_workers()
-    solver.parameters.random_seed = settings.seed
-    if settings.work_limit is not None:
-        solver.parameters.max_deterministic_time = settings.work_limit
-        solver.parameters.num_workers = 1
+    solver = configured(settings, began)
     code = solver.solve(m.model, Reporter(on_progress, 1, began) if on_progress else None)  # makespan: periods, unscaled
     if code == cp_model.MODEL_INVALID:  # a bug in this module, never the user's input
         raise RuntimeError(f"CP-SAT rejected the interval model: {m.model.validate()}")
