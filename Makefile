@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WRK := /usr/bin/wrk
+CHROMEDRIVER := /usr/bin/chromedriver
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 
-.PHONY: run test lint check bench bench-full clean
+.PHONY: run test lint check bench bench-full screenshots clean
 
 # The service on http://127.0.0.1:8000 with the bundled scenarios in workspace 'local'; prints a fresh token.
 # `make run PORT=8080` serves on another port. Only the command line sets it: a PORT in the environment
@@ -14,7 +16,8 @@ run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
 	$(BIN)/planner serve --load scenarios/*.yaml --port $(PORT)
 
-test: lint
+# The web page's tests drive a real browser: Debian's chromium and chromium-driver, installed here when missing (as root).
+test: lint $(CHROMEDRIVER)
 	$(BIN)/python -m pytest
 
 # Code health: ruff's lint and formatting check, and mypy (all configured in pyproject.toml).
@@ -34,7 +37,14 @@ bench-full: $(VENV)/.installed-bench $(WRK)
 	$(BIN)/python -m bench.run --full
 
 $(WRK):
-	apt-get install -y --no-install-recommends wrk || (apt-get update && apt-get install -y --no-install-recommends wrk)
+	$(APT_GET) wrk || (apt-get update && $(APT_GET) wrk)
+
+$(CHROMEDRIVER):
+	$(APT_GET) chromium chromium-driver || (apt-get update && $(APT_GET) chromium chromium-driver)
+
+# Screenshots of the web page's main views (docs/screenshots/), taken in the same headless chromium as the tests.
+screenshots: $(VENV)/.installed-dev $(CHROMEDRIVER)
+	$(BIN)/python -m tests.screenshots
 
 # The stamps depend on pyproject.toml, so editing dependencies reinstalls on the next run.
 $(BIN)/python:

@@ -39,26 +39,26 @@ def summary_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
             f"{o.deadlines_met}/{o.deadlines}",
             str(o.scheduled),
         ]
-        for o in _outcomes(comparison)
+        for o in all_outcomes(comparison)
     ]
     return header, rows
 
 
-def _outcomes(comparison: Comparison) -> list[Outcome]:
+def all_outcomes(comparison: Comparison) -> list[Outcome]:
     return [comparison.base] + [v.outcome for v in comparison.variants]
 
 
-def _by_key(comparison: Comparison, field: str, label: str) -> tuple[list[str], list[list[str]]]:
+def by_key(comparison: Comparison, field: str, label: str) -> tuple[list[str], list[list[str]]]:
     """A key (team or theme) down, scenarios across: utilisation or theme mix."""
-    outcomes = _outcomes(comparison)
+    outcomes = all_outcomes(comparison)
     keys = list(dict.fromkeys(k for o in outcomes for k in getattr(o, field)))
     rows = [[key or "(none)"] + [f"{getattr(o, field)[key]:.0%}" if key in getattr(o, field) else "-" for o in outcomes] for key in keys]
     return [label] + [o.scenario for o in outcomes], rows
 
 
-def _kpis(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+def kpi_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     """Each business KPI down, scenarios across: what each plan delivers, and each variant's change."""
-    outcomes = _outcomes(comparison)
+    outcomes = all_outcomes(comparison)
     keys = list(dict.fromkeys(k for o in outcomes for k in o.kpis))
     base = comparison.base.kpis
 
@@ -89,7 +89,7 @@ def change_line(change: Change) -> str:
     return moved + _why(change.reason) + _why(change.base_reason, "in the base: ")
 
 
-def _count(comparison: Comparison, variant: Variant) -> str:
+def diff_heading(comparison: Comparison, variant: Variant) -> str:
     """The heading of a variant's diff: how many changes, or why there is no diff."""
     for o in (comparison.base, variant.outcome):
         if not o.status.found:
@@ -104,12 +104,12 @@ SIGN = {ChangeKind.added: "+", ChangeKind.dropped: "-", ChangeKind.earlier: "<",
 def table(comparison: Comparison) -> str:
     out = [f"Compared with {comparison.base.scenario}:", ""]
     out += tables.aligned(*summary_rows(comparison))
-    out += ["", "Utilisation per team (load / capacity over the horizon):"] + tables.aligned(*_by_key(comparison, "utilisation", "team"))
-    out += ["", "Theme mix (share of scheduled effort):"] + tables.aligned(*_by_key(comparison, "theme_mix", "theme"))
-    if any(o.kpis for o in _outcomes(comparison)):
-        out += ["", "Business KPIs (what each plan delivers; change from the base):"] + tables.aligned(*_kpis(comparison))
+    out += ["", "Utilisation per team (load / capacity over the horizon):"] + tables.aligned(*by_key(comparison, "utilisation", "team"))
+    out += ["", "Theme mix (share of scheduled effort):"] + tables.aligned(*by_key(comparison, "theme_mix", "theme"))
+    if any(o.kpis for o in all_outcomes(comparison)):
+        out += ["", "Business KPIs (what each plan delivers; change from the base):"] + tables.aligned(*kpi_rows(comparison))
     for variant in comparison.variants:
-        out += ["", f"{variant.outcome.scenario} against {comparison.base.scenario}: {_count(comparison, variant)}"]
+        out += ["", f"{variant.outcome.scenario} against {comparison.base.scenario}: {diff_heading(comparison, variant)}"]
         width = max((len(c.id) for c in variant.changes), default=0)
         out += [f"  {SIGN[c.change]} {c.id:<{width}}  {change_line(c)}" for c in variant.changes]
     return "\n".join(out) + "\n"
@@ -118,12 +118,12 @@ def table(comparison: Comparison) -> str:
 def markdown(comparison: Comparison) -> str:
     out = [f"# Compared with {comparison.base.scenario}", ""]
     out += tables.markdown(*summary_rows(comparison))
-    out += ["## Utilisation per team", ""] + tables.markdown(*_by_key(comparison, "utilisation", "team"))
-    out += ["## Theme mix", ""] + tables.markdown(*_by_key(comparison, "theme_mix", "theme"))
-    if any(o.kpis for o in _outcomes(comparison)):
-        out += ["", "## Business KPIs", ""] + tables.markdown(*_kpis(comparison))
+    out += ["## Utilisation per team", ""] + tables.markdown(*by_key(comparison, "utilisation", "team"))
+    out += ["## Theme mix", ""] + tables.markdown(*by_key(comparison, "theme_mix", "theme"))
+    if any(o.kpis for o in all_outcomes(comparison)):
+        out += ["", "## Business KPIs", ""] + tables.markdown(*kpi_rows(comparison))
     for variant in comparison.variants:
-        out += [f"## {variant.outcome.scenario}: {_count(comparison, variant)}", ""]
+        out += [f"## {variant.outcome.scenario}: {diff_heading(comparison, variant)}", ""]
         out += [f"- `{c.id}` {c.title}: {change_line(c)}" for c in variant.changes]
         out.append("")
     return "\n".join(out)
@@ -137,12 +137,12 @@ def page(comparison: Comparison) -> str:
     """One HTML file with its style inline: it opens without network access."""
     title = f"Compared with {comparison.base.scenario}"
     parts = [f"<h1>{pages.escape(title)}</h1>", pages.table(*summary_rows(comparison))]
-    parts += ["<h2>Utilisation per team</h2>", pages.table(*_by_key(comparison, "utilisation", "team"))]
-    parts += ["<h2>Theme mix</h2>", pages.table(*_by_key(comparison, "theme_mix", "theme"))]
-    if any(o.kpis for o in _outcomes(comparison)):
-        parts += ["<h2>Business KPIs</h2>", pages.table(*_kpis(comparison))]
+    parts += ["<h2>Utilisation per team</h2>", pages.table(*by_key(comparison, "utilisation", "team"))]
+    parts += ["<h2>Theme mix</h2>", pages.table(*by_key(comparison, "theme_mix", "theme"))]
+    if any(o.kpis for o in all_outcomes(comparison)):
+        parts += ["<h2>Business KPIs</h2>", pages.table(*kpi_rows(comparison))]
     for variant in comparison.variants:
-        parts.append(f"<h2>{pages.escape(variant.outcome.scenario)}: {pages.escape(_count(comparison, variant))}</h2>")
+        parts.append(f"<h2>{pages.escape(variant.outcome.scenario)}: {pages.escape(diff_heading(comparison, variant))}</h2>")
         items = "".join(
             f'<li class="{c.change.value}"><code>{pages.escape(c.id)}</code> {pages.escape(c.title)}: {pages.escape(change_line(c))}</li>'
             for c in variant.changes

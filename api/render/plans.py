@@ -74,7 +74,7 @@ def table(plan: Plan, scenario: Scenario) -> str:
     out = [headline(plan, scenario), plan.message, ""]
     if not plan.status.found:
         return "\n".join(out[:2] + (explanation_lines(plan.explanation, scenario) if plan.explanation else [])) + "\n"
-    why = _reasons(plan)
+    why = reasons_by_id(plan)
     out.append(_grid(plan, scenario))
     out.append("")
     share = "  ".join(f"{label} {plan.invisible_share[label]:.0%}" for label in scenario.periods)
@@ -104,7 +104,7 @@ def table(plan: Plan, scenario: Scenario) -> str:
     return "\n".join(out) + "\n"
 
 
-def _reasons(plan: Plan) -> dict[str, str]:
+def reasons_by_id(plan: Plan) -> dict[str, str]:
     """Initiative id -> its reason line, for the work out or late, when the plan was explained."""
     items = plan.explanation.initiatives if plan.explanation else []
     return {i.id: reason_line(i) for i in items if i.reason is not None}
@@ -207,7 +207,7 @@ def markdown(plan: Plan, scenario: Scenario) -> str:
             use = next(u for u in plan.utilisation if u.team == team.id and u.period == label)
             row.append(f"{use.utilisation:.0%}: " + ", ".join(names) if names else f"{use.utilisation:.0%}")
         out.append(f"| {team.display_name} | " + " | ".join(row) + " |")
-    why = _reasons(plan)
+    why = reasons_by_id(plan)
     out += ["", "## Initiatives", "", "| Initiative | Kind | Start | Finish | Value | Why out or late |", "|---|---|---|---|---|---|"]
     for s in plan.scheduled:
         out.append(f"| {s.title} (`{s.id}`) | {s.kind} | {s.start} | {s.finish} | {_num(s.decayed_value)} | {why.get(s.id, '')} |")
@@ -254,7 +254,7 @@ def page(plan: Plan, scenario: Scenario, checks: list[tuple[bool, str]] | None =
         shares = [f"{plan.invisible_share[label]:.0%}" for label in scenario.periods]
         parts.append(pages.table(["", *scenario.periods], [["invisible work (share of capacity)", *shares]]))
         parts.append(pages.table(["theme", "share of scheduled effort"], [[t or "(none)", f"{v:.0%}"] for t, v in plan.theme_mix.items()]))
-        why = _reasons(plan)
+        why = reasons_by_id(plan)
         rows = [[u.id, u.title, u.kind, _num(u.value), why.get(u.id, "")] for u in plan.not_scheduled]
         parts += [f"<h2>Not scheduled ({len(rows)})</h2>", pages.table(["id", "title", "kind", "value", "why"], rows)]
     if plan.explanation:
@@ -408,6 +408,20 @@ def _counterfactual(c: Counterfactual, mode: Objective) -> str:
     return "; ".join(parts)
 
 
+def initiative_lines(item: InitiativeExplanation, mode: Objective) -> list[str]:
+    """One initiative's explanation: where it is (or that it is out), then why, what holds it, and its what-ifs."""
+    if item.scheduled:
+        late = f", {item.late_by} period(s) after its earliest possible {item.earliest_possible}" if item.late_by else ""
+        out = [f"{item.id}: scheduled {item.start}..{item.finish}{late}, contributes {_num(item.contributes)}"]
+    else:
+        out = [f"{item.id}: not scheduled"]
+    if item.reason:
+        out.append(f"why: {reason_line(item)}")
+    if item.held_by:
+        out.append("held by: " + "; ".join(_holding(h) for h in item.held_by))
+    return out + [_counterfactual(c, mode) for c in item.counterfactuals]
+
+
 def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]:
     """The explanation as plain lines: initiatives, then policy costs, binding capacity, or the diagnosis."""
     mode = scenario.policies.objective
@@ -415,16 +429,8 @@ def explanation_lines(explanation: Explanation, scenario: Scenario) -> list[str]
     if explanation.diagnosis is not None:
         return _diagnosis_lines(explanation.diagnosis, scenario)
     for item in explanation.initiatives:
-        if item.scheduled:
-            late = f", {item.late_by} period(s) after its earliest possible {item.earliest_possible}" if item.late_by else ""
-            out.append(f"{item.id}: scheduled {item.start}..{item.finish}{late}, contributes {_num(item.contributes)}")
-        else:
-            out.append(f"{item.id}: not scheduled")
-        if item.reason:
-            out.append(f"  why: {reason_line(item)}")
-        if item.held_by:
-            out.append("  held by: " + "; ".join(_holding(h) for h in item.held_by))
-        out += [f"  {_counterfactual(c, mode)}" for c in item.counterfactuals]
+        first, *rest = initiative_lines(item, mode)
+        out += [first, *(f"  {line}" for line in rest)]
     if explanation.policy_costs:
         out.append("Cost of each policy (re-solved without it):")
         out += [f"  {describe_rule(p.rule, scenario)}: {_num(p.cost)}" for p in explanation.policy_costs]

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api import web
 from api.service import db, openapi, problems
 from api.service.config import ServiceConfig
 from api.service.context import Service
@@ -85,11 +86,12 @@ def create_app(config: ServiceConfig | dict[str, Any] | None = None) -> Flask:
     app.extensions["planner"] = Service(config, engine, sessions, runner)
     atexit.register(runner.close)
 
-    problems.register(app)
+    problems.register(app, page=web.error_page)
     app.before_request(_whole_body_or_413)
     for module in (scenarios, jobs, plans, comparisons, tokens):
         app.register_blueprint(module.bp)
         app.register_blueprint(module.bp, url_prefix=f"/v1{module.bp.url_prefix}", name=f"v1_{module.bp.name}")
     app.register_blueprint(health.bp)
+    web.register(app)
     openapi.serve(app)
     return app

@@ -47,14 +47,22 @@ def _unauthorized(detail: str) -> ApiProblem:
 
 
 def authenticate() -> Token:
-    """The request's token, checked (401 when missing, malformed, unknown or revoked)."""
+    """The request's token, checked (401 when missing, malformed, unknown or revoked). The web page
+    (`api.web`) signs its requests in from its session cookie before this runs: the API itself takes only
+    the `Authorization` header, so no other site's form can act with a browser's cookie."""
     if "token" in g:
         return g.token
     header = request.headers.get("Authorization", "")
     scheme, _, text = header.partition(" ")
     if scheme.lower() != "bearer" or not text.strip():
         raise _unauthorized("send `Authorization: Bearer <token>`; `planner tokens create` makes one")
-    parts = text.strip().split("_")
+    g.token = token_of(text.strip())
+    return g.token
+
+
+def token_of(text: str) -> Token:
+    """The live token whose text this is (401 when malformed, unknown or revoked)."""
+    parts = text.split("_")
     # pp _ tok _ <hex> _ <secret, which may itself hold underscores>
     if len(parts) < 4 or parts[0] != PREFIX or parts[1] != "tok":
         raise _unauthorized("the bearer token is not a planner token")
@@ -65,13 +73,16 @@ def authenticate() -> Token:
         raise _unauthorized("the bearer token is not valid")
     if token.revoked_at is not None:
         raise _unauthorized("the bearer token was revoked")
-    g.token = token
     return token
+
+
+def allows(token: Token, role: Role) -> bool:
+    return ROLES.index(token.role) >= ROLES.index(role)
 
 
 def require(role: Role) -> Token:
     token = authenticate()
-    if ROLES.index(token.role) < ROLES.index(role):
+    if not allows(token, role):
         raise ApiProblem(403, f"this needs the {role} role; the token '{token.name}' is a {token.role}")
     return token
 

@@ -73,9 +73,9 @@ def operation(
                 auth.require(role)
             kwargs = dict(path)
             if query is not None:
-                kwargs["query"] = _parse(query, _query_data(query), "query")
+                kwargs["query"] = parse(query, _query_data(query), "query")
             if body is not None:
-                kwargs["body"] = _parse(body, _json_body(), "body")
+                kwargs["body"] = parse(body, _json_body(), "body")
             return view(**kwargs)
 
         run.operation = declared  # type: ignore[attr-defined]  # a function's own attributes have no declared type
@@ -128,7 +128,8 @@ def readable_text(body: bytes) -> bytes:
     return body
 
 
-def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+def parse(model: type[BaseModel], data: Any, where: str) -> Any:
+    """`data` as `model`, or a 422 locating each problem at its field path in `where` (query, body, form)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -69,14 +70,28 @@ class ApiProblem(Exception):
         self.status, self.detail, self.errors, self.headers, self.extra = status, detail, errors, headers or {}, extra
 
 
+# The web page's errors are pages: `register(app, page=...)` sets how one is drawn (status, detail, errors).
+ErrorPage = Callable[[int, str, list[Problem]], Response]
+UI_PREFIX = "/ui"
+
+
 def problem_response(status: int, detail: str, *, errors: list[Problem] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    page: ErrorPage | None = current_app.extensions.get("planner.error_page")
+    if page is not None and (request.path == UI_PREFIX or request.path.startswith(UI_PREFIX + "/")):
+        response = page(status, detail, errors or [])
+        response.headers.update({k: v for k, v in (headers or {}).items() if k != "WWW-Authenticate"})
+        return response
     body = ProblemDetails(title=TITLES.get(status, "Error"), status=status, detail=detail, instance=request.path, errors=errors, **extra)
     response = Response(json.dumps(body.model_dump(mode="json", exclude_none=True)), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
     return response
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, page: ErrorPage | None = None) -> None:
+    """The error handlers: problem+json for the API; for the web page's paths (under /ui), `page`'s HTML."""
+    if page is not None:
+        app.extensions["planner.error_page"] = page
+
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
         return problem_response(exc.status, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from api.service import store
+from api.service import auth, store
 from api.service.context import service
 from api.service.db import ScenarioRecord, ScenarioVersion, now
 from api.service.openapi import JSON, Reply, operation, readable_text, reply
@@ -73,12 +73,17 @@ def _document() -> tuple[bytes, str]:
     description="The body is a scenario file, YAML or JSON. An overlay names its base by id: `extends: sc_...` (or `sc_...@2`).",
 )
 def create() -> object:
+    body = stored_scenario(*_document())
+    return reply(body, 201, {"Location": body.links["self"]})
+
+
+def stored_scenario(text: bytes, fmt: str) -> ScenarioDetail:
+    """A new scenario (version 1) in the token's workspace: the API's upload and the web page's."""
+    auth.require("planner")
     svc = service()
-    text, fmt = _document()
     with svc.sessions.begin() as session:
         record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits)
-        body = _detail(session, record, stored)
-    return reply(body, 201, {"Location": body.links["self"]})
+        return _detail(session, record, stored)
 
 
 @bp.get("")
@@ -155,12 +160,19 @@ def versions(scenario_id: str) -> object:
     description='Send `If-Match: "N"` with the version the edit started from: if another edit came first, the answer is 409 and nothing is stored.',
 )
 def new_version(scenario_id: str) -> object:
-    svc = service()
     text, fmt = _document()
+    body = stored_version(scenario_id, text, fmt, request.headers.get("If-Match"))
+    version = body.version.version
+    return reply(body, 201, {"Location": f"{body.links['self']}?version={version}", "ETag": f'"{version}"'})
+
+
+def stored_version(scenario_id: str, text: bytes, fmt: str, expected: str | None) -> ScenarioDetail:
+    """The next version of a scenario, when `expected` (an `If-Match` value) is still the newest: the API's edit and the web page's."""
+    auth.require("planner")
+    svc = service()
     try:
         with svc.sessions.begin() as session:
             record = store.scenario_record(session, g.token.workspace_id, scenario_id)
-            expected = request.headers.get("If-Match")
             if expected is not None and expected.strip().strip('"').removeprefix("W/").strip('"') != str(record.latest_version):
                 raise ApiProblem(
                     409,
@@ -168,7 +180,7 @@ def new_version(scenario_id: str) -> object:
                     latest_version=record.latest_version,
                 )
             record, stored = store.add_version(session, g.token, text, fmt, svc.config.limits, record)
-            body = _detail(session, record, stored)
+            return _detail(session, record, stored)
     except (IntegrityError, OperationalError) as exc:
         # Two edits of one scenario at once: both read version N and both write N + 1. The database lets one
         # through; the other breaks the unique version number (or, in SQLite, finds its snapshot stale).
@@ -177,7 +189,6 @@ def new_version(scenario_id: str) -> object:
         raise ApiProblem(
             409, "another edit of this scenario was stored at the same time; nothing of this one was stored: reload and edit the newest version"
         ) from None
-    return reply(body, 201, {"Location": f"{body.links['self']}?version={stored.version}", "ETag": f'"{stored.version}"'})
 
 
 @bp.delete("/<scenario_id>")
