@@ -75,9 +75,13 @@ ErrorPage = Callable[[int, str, list[Problem]], Response]
 UI_PREFIX = "/ui"
 
 
+def _on_the_page() -> bool:
+    return request.path == UI_PREFIX or request.path.startswith(UI_PREFIX + "/")
+
+
 def problem_response(status: int, detail: str, *, errors: list[Problem] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> Response:
     page: ErrorPage | None = current_app.extensions.get("planner.error_page")
-    if page is not None and (request.path == UI_PREFIX or request.path.startswith(UI_PREFIX + "/")):
+    if page is not None and _on_the_page():
         response = page(status, detail, errors or [])
         response.headers.update({k: v for k, v in (headers or {}).items() if k != "WWW-Authenticate"})
         return response
@@ -114,7 +118,7 @@ def register(app: Flask, page: ErrorPage | None = None) -> None:
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
         detail = {
-            404: "no such resource: see /openapi.json for the paths",
+            404: f"no page '{request.path}' here: start at {UI_PREFIX}/" if _on_the_page() else "no such resource: see /openapi.json for the paths",
             405: "this path does not take that method",
             413: f"the request body is larger than the {app.config['MAX_CONTENT_LENGTH'] // 1024} KB limit",
         }.get(status, exc.description or TITLES.get(status, "error"))

@@ -504,8 +504,3 @@ def comparison(comparison_id: str) -> Answer:
 def _runs_in(item: Any, label: str, scenario: Scenario) -> bool:
     index = scenario.period_index
     return label in index and index[item.start] <= index[label] <= index[item.finish]
-
-
-@bp.route("/<path:anything>", methods=["GET", "POST"])
-def unknown(anything: str) -> Answer:
-    raise NotFound(f"the planner's page has no '/ui/{anything}': start at /ui/")
