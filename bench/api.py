@@ -15,7 +15,9 @@ Run alone with `python -m bench.api [--full]` (prints the result as JSON), or as
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -280,6 +283,84 @@ def reads_while_solving(server: Server, medium: str, path: str, connections: int
             server.call("POST", f"/jobs/{j['id']}/cancel")
 
 
+# The web page (#22): each page of the reference plan answered in under 200 ms, one browser asking at a time.
+PAGE_TARGET_MS = 200
+HIRE_ML = ROOT / "scenarios" / "acme-2027-hire-ml.yaml"
+LARGE_PAGE = (500, 20, 8)  # the generated portfolio whose timeline is paged
+
+
+def signed_in(server: Server) -> urllib.request.OpenerDirector:
+    """A browser's session: the sign-in form posted with its nonce, the session cookie kept."""
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    form = browser.open(f"{server.url}/ui/signin", timeout=30).read().decode()
+    nonce = re.search(r'name="csrf" value="([^"]+)"', form)
+    if nonce is None:
+        raise RuntimeError("the sign-in page has no form nonce")
+    body = urllib.parse.urlencode({"token": server.token, "csrf": nonce.group(1), "next": "/ui/"}).encode()
+    browser.open(f"{server.url}/ui/signin", data=body, timeout=30).read()
+    if not any(cookie.name == "planner_session" for cookie in jar):
+        raise RuntimeError("signing in set no session cookie")
+    return browser
+
+
+def page_times(server: Server, pages: dict[str, str], repeats: int) -> list[dict[str, Any]]:
+    """Each page fetched `repeats` times in a row by one signed-in browser (after one warm-up): server time plus loopback."""
+    browser = signed_in(server)
+    rows = []
+    for what, path in pages.items():
+        size = len(browser.open(server.url + path, timeout=60).read())
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            with browser.open(server.url + path, timeout=60) as answer:
+                answer.read()
+                if answer.status != 200:
+                    raise RuntimeError(f"GET {path}: {answer.status}")
+            times.append((time.perf_counter() - began) * 1000)
+        times.sort()
+        rows.append(
+            {
+                "what": what,
+                "path": path,
+                "kb": size / 1024,
+                "p50_ms": statistics.median(times),
+                "p95_ms": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+                "max_ms": times[-1],
+                "repeats": repeats,
+            }
+        )
+    return rows
+
+
+def web_pages(server: Server, reference: str, plan: dict[str, Any], repeats: int) -> list[dict[str, Any]]:
+    """The web page's views of the reference plan, its comparison with the hire-ML variant and a sweep; and a 500-initiative timeline."""
+    text = HIRE_ML.read_text().replace("extends: acme-2027.yaml", f"extends: {reference}")  # a stored overlay names its base by id
+    variant = server.expect(201, "POST", "/scenarios", text.encode(), content_type="application/yaml")["id"]
+    other = server.finished(server.call("POST", f"/scenarios/{variant}/solves?wait=60", {"time_limit": 10})[1])
+    comparison = server.expect(201, "POST", "/comparisons", {"plans": [plan["plan_id"], other["plan_id"]]})["id"]
+    sweep = {"knob": "capacity", "low": -0.2, "high": 0.2, "steps": 5, "settings": {"time_limit": 5}}
+    swept = server.finished(server.call("POST", f"/scenarios/{reference}/sweeps?wait=60", sweep)[1])
+    document = yaml.safe_dump(portfolio(*LARGE_PAGE, seed=1), sort_keys=False).encode()
+    large = server.expect(201, "POST", "/scenarios", document, content_type="application/yaml")["id"]
+    large_plan = server.finished(server.call("POST", f"/scenarios/{large}/solves?wait=60", {"time_limit": 10, "reasons": False})[1])
+    plan_path = f"/ui/plans/{plan['plan_id']}"
+    pages = {
+        "the scenarios": "/ui/",
+        "a scenario": f"/ui/scenarios/{reference}",
+        "the plan: roadmap": plan_path,
+        "the plan: executive": f"{plan_path}?tab=executive",
+        "the plan: engineering": f"{plan_path}?tab=engineering",
+        "the plan: public": f"{plan_path}?tab=public",
+        "an initiative's explanation": f"{plan_path}/initiatives/support-chatbot",
+        "a comparison": f"/ui/comparisons/{comparison}",
+        "a sweep": f"/ui/jobs/{swept['id']}",
+        "the HTML report (download)": f"{plan_path}/download/html",
+        "500 initiatives: roadmap, page 1": f"/ui/plans/{large_plan['plan_id']}",
+    }
+    return page_times(server, pages, repeats)
+
+
 def _verified(server: Server, plan_id: str) -> bool:
     """The plan the reads serve, as a client gets it, re-checked by the solver-free checker."""
     body = server.expect(200, "GET", f"/plans/{plan_id}")
@@ -312,6 +393,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             paths.pop("a job")
         rows = reads(server, paths, levels, seconds)
         rows.append(reads_while_solving(server, medium, paths["a plan (JSON)"], max(levels), seconds))
+        pages = web_pages(server, reference, plan, repeats=50 if full else 20)
         memory = server.peak_memory_mb()
     return {
         "status": "measured",
@@ -321,6 +403,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "threads": 4,
         "latency": latency,
         "reads": rows,
+        "pages": pages,
         "peak_mb_by_role": memory,
         "read_seconds": seconds,
     }

@@ -679,7 +679,7 @@ def explain_section(results: list[Result], targets: list[list[str]]) -> list[str
     ] + table(["portfolio", "initiatives", "explained", "unexplained", "re-solves", "seconds", "plan status"], rows)
 
 
-def api_section(results: list[Result]) -> list[str]:
+def api_section(results: list[Result], targets: list[list[str]]) -> list[str]:
     measured = [r for r in results if r.get("status") == "measured"]
     if not measured:
         why = f": {results[0].get('status')}, {results[0].get('error')}" if results else ""
@@ -714,6 +714,11 @@ def api_section(results: list[Result]) -> list[str]:
         [
             "## The service",
             "",
+            *(
+                [f"Re-measured alone by `{r['rerun']['command']}` at commit `{r['rerun']['commit']}`, {r['rerun']['date']}, after the run above.", ""]
+                if r.get("rerun")
+                else []
+            ),
             f"`planner serve` as `make run` starts it: gunicorn with {r['http_workers']} HTTP worker processes of {r['threads']} threads, "
             f"{r['job_workers']} solver processes, SQLite (WAL) in a fresh instance folder, the access log written to a file; "
             "driven over loopback on the same two cores (`bench/api.py`).",
@@ -737,6 +742,7 @@ def api_section(results: list[Result]) -> list[str]:
             "",
         ]
         + table(["read", "path", "connections", "requests/s", "range", "p50 ms", "p99 ms", "errors"], reads)
+        + _pages(r, targets)
         + [
             f"Peak resident memory per process, by role: {memory}. The plan served was re-checked by the plan checker as a client "
             f"received it: {'valid' if r.get('valid') else 'NOT VALID'}.",
@@ -745,10 +751,39 @@ def api_section(results: list[Result]) -> list[str]:
     )
 
 
+def _pages(r: Result, targets: list[list[str]]) -> list[str]:
+    """The web page's answer times (bench/api.py `web_pages`), against the issue's 200 ms for the reference plan's pages."""
+    pages = r.get("pages") or []
+    if not pages:
+        return []
+    reference = [row for row in pages if not row["what"].startswith("500")]
+    worst = max(reference, key=lambda row: row["p50_ms"])
+    targets.append(
+        [
+            "web page: the reference plan's pages in under 200 ms",
+            f"slowest median {fmt(worst['p50_ms'], 1)} ms ({worst['what']}), p95 {fmt(max(row['p95_ms'] for row in reference), 1)} ms",
+            met(worst["p50_ms"] < 200),
+        ]
+    )
+    rows = [
+        [row["what"], f"`{_generic(row['path'])}`", fmt(row["kb"], 1), fmt(row["p50_ms"], 1), fmt(row["p95_ms"], 1), fmt(row["max_ms"], 1)] for row in pages
+    ]
+    return [
+        "### The web page",
+        "",
+        f"One signed-in browser (a cookie jar over urllib) fetching each page {pages[0]['repeats']} times in a row after one warm-up, while "
+        "nothing else runs: the time from sending the request to holding the whole page, server and loopback. The pages are the reference "
+        "plan's (solved with reasons), its comparison with the hire-ML variant, a 5-point capacity sweep, and the first page of the "
+        "timeline of a generated 500 x 20 x 8 portfolio (60 rows a page).",
+        "",
+    ] + table(["page", "path", "KB", "median ms", "p95 ms", "max ms"], rows)
+
+
 def _generic(path: str) -> str:
     """A path with its ids replaced by their kind: /plans/{plan_id}."""
-    kinds = {"sc": "{scenario_id}", "plan": "{plan_id}", "job": "{job_id}"}
-    return "/".join(kinds.get(part.split("_")[0], part) if "_" in part else part for part in path.split("/"))
+    kinds = {"sc": "{scenario_id}", "plan": "{plan_id}", "job": "{job_id}", "cmp": "{comparison_id}"}
+    route, mark, query = path.partition("?")
+    return "/".join(kinds.get(part.split("_")[0], part) if "_" in part else part for part in route.split("/")) + mark + query
 
 
 def write(results_path: Path, out: Path) -> None:
@@ -773,7 +808,7 @@ def write(results_path: Path, out: Path) -> None:
     body += workers_section(suites["workers"])
     if suites["explain"]:
         body += explain_section(suites["explain"], targets)
-    body += api_section(suites["api"])
+    body += api_section(suites["api"], targets)
     failures = [r for r in results if r.get("status") in ("crashed", "killed") or (solved(r) and not r.get("valid"))]
     versions = ", ".join(f"{k} {v}" for k, v in facts.get("versions", {}).items())
     head = [

@@ -283,3 +283,55 @@ def test_a_500_initiative_timeline_is_paged_grouped_and_filtered(api: Api, plann
     assert one.id in re.findall(r'data-id="([^"]+)"', found)
     themes = re.findall(r'<text class="group[^"]*"[^>]*>([^<]+)</text>', planner.get(f"{path}?group=theme").text)
     assert {t.split(" · ")[-1] for t in themes} <= {s.theme or "(no theme)" for s in plan.scheduled}
+
+
+def test_every_bundled_scenario_solves_and_each_of_its_plan_pages_shows_the_plan(api: Api) -> None:
+    from api.service.serve import load_files
+    from tests.factories import REPO
+
+    config = api.app.extensions["planner"].config
+    stored = load_files(config, sorted((REPO / "scenarios").glob("*.yaml")), workspace="bundled")
+    assert len(stored) == len(list((REPO / "scenarios").glob("*.yaml")))
+    browser = signed_in(api, "planner", "bundled")
+    listed = browser.get("/ui/").text
+    for path, scenario_id, _ in stored:
+        assert f"/ui/scenarios/{scenario_id}" in listed, path.name
+        job = api.solve(scenario_id, workspace="bundled", time_limit=5)
+        assert job["status"] == "succeeded", (path.name, job["error"])
+        plan = api.plan(job["plan_id"], workspace="bundled")
+        page = browser.get(f"/ui/plans/{job['plan_id']}")
+        assert page.status_code == 200, path.name
+        assert sorted(re.findall(r'class="bar-link" data-id="([^"]+)"', page.text)) == sorted(s.id for s in plan.scheduled), path.name
+        for tab in ("executive", "engineering", "public"):
+            assert browser.get(f"/ui/plans/{job['plan_id']}?tab={tab}").status_code == 200, (path.name, tab)
+        assert browser.get(f"/ui/scenarios/{scenario_id}").status_code == 200, path.name
+
+
+def test_a_plan_with_no_solution_shows_its_diagnosis_instead_of_a_roadmap(api: Api, planner: FlaskClient) -> None:
+    data = yaml.safe_load(REFERENCE.read_text())
+    data["name"] = "acme-starved"
+    for team in data["teams"]:
+        team["capacity"] = 1
+    scenario_id = api.create(yaml.safe_dump(data))["id"]
+    job = api.solve(scenario_id)
+    plan = api.plan(job["plan_id"])
+    assert not plan.status.found
+    page = words(planner.get(f"/ui/plans/{job['plan_id']}"))
+    assert f"No plan: {plan.status.value}" in page
+    assert "Left out" not in page and 'class="timeline"' not in page
+    diagnosis = re.findall(r'<ul class="diagnosis">(.*?)</ul>', page, re.S)
+    assert diagnosis and "capacity" in diagnosis[0]
+
+
+def test_an_initiatives_what_ifs_run_as_a_job_whose_page_shows_each_re_solved_answer(api: Api, planner: FlaskClient, solved: dict[str, Any]) -> None:
+    out = solved["verified"].not_scheduled[0].id
+    answer = planner.post(f"/ui/plans/{solved['plan']}/whatifs", data={"initiative": out, "ask": "explain", "csrf": csrf(planner)})
+    assert answer.status_code == 303
+    job_id = answer.headers["Location"].rsplit("/", 1)[1]
+    job = api.finished(api.get(f"/jobs/{job_id}").get_json())
+    assert job["status"] == "succeeded", job["error"]
+    page = words(planner.get(f"/ui/jobs/{job_id}"))
+    lines = [html.unescape(re.sub(r"<[^>]+>", "", li)) for li in re.findall(r"<li>(.*?)</li>", page.split("What-ifs, each from a re-solve")[1], re.S)]
+    assert lines[0].startswith(f"{out}: not scheduled")
+    assert any(line.startswith("capacity to fit") for line in lines)
+    assert any(line.startswith("force in") for line in lines)

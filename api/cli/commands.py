@@ -396,13 +396,18 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         for path, scenario_id, what in serve.load_files(config, paths, workspace=args.workspace):
             print(f"  {path.name}: {scenario_id} {what}", file=out)
         _, token = serve.create_token(config, role="planner", name=f"planner serve {time.strftime('%Y-%m-%d %H:%M')}", workspace=args.workspace)
-        print(f"\nThe planner service: {url}  (docs: {url}/docs)\nA planner token for workspace '{args.workspace}':\n\n  {token}\n", file=out)
+        print(
+            f"\nThe planner service: {url}  (web page: {url}/ui/, API docs: {url}/docs)\n"
+            f"A planner token for workspace '{args.workspace}' (paste it on the web page to sign in):\n\n  {token}\n",
+            file=out,
+        )
         print(f"  curl -H 'Authorization: Bearer {token}' {url}/scenarios\n", file=out, flush=True)
     else:
         # Said as a log line, so that it is one more JSON object with --log-format json.
         logging.getLogger("planner.serve").info(
-            "the planner service: %s (docs: %s/docs); no token is printed without --load: create one with "
+            "the planner service: %s (web page: %s/ui/, API docs: %s/docs); no token is printed without --load: create one with "
             "`planner tokens create --role planner --name NAME --instance %s`",
+            url,
             url,
             url,
             args.instance,

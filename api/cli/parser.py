@@ -251,9 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_ = subcommands.add_parser(
         "serve",
         parents=[instance],
-        help="run the planner service (HTTP API) under gunicorn",
+        help="run the planner service (HTTP API and web page) under gunicorn",
         description="Run the HTTP API: scenarios, solve jobs, plans, explanations and comparisons, documented at /docs "
-        "and /openapi.json. Jobs run in a pool of solver processes; everything is kept in the database.",
+        "and /openapi.json; and the web page on the same data at /ui/ (sign in with a token). Jobs run in a pool of solver "
+        "processes; everything is kept in the database.",
     )
     serve_.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     serve_.add_argument("--port", type=int, default=8000, help="port (default: 8000)")

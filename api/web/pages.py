@@ -209,6 +209,7 @@ def _uploaded() -> tuple[bytes, str, str]:
 
 @bp.post("/scenarios")
 def upload() -> Answer:
+    auth.require("planner")  # before the document is read: a viewer learns nothing of it
     try:
         text, fmt, name = _uploaded()
         detail = scenarios.stored_scenario(text, fmt)
@@ -256,6 +257,7 @@ def _scenario(scenario_id: str, status: int = 200, **form: Any) -> Answer:
 
 @bp.post("/scenarios/<scenario_id>/versions")
 def new_version(scenario_id: str) -> Answer:
+    auth.require("planner")
     try:
         text, fmt, name = _uploaded()
         scenarios.stored_version(scenario_id, text, fmt, request.form.get("base_version") or None)
@@ -385,6 +387,7 @@ def plan(plan_id: str) -> Answer:
             "why": plan_words.reasons_by_id(solved),
             "floor": float(scenario.policies.invisible_work.min_share),
             "cap": None if scenario.policies.invisible_work.max_share is None else float(scenario.policies.invisible_work.max_share),
+            "diagnosis": plan_words.explanation_lines(solved.explanation, scenario) if solved.explanation and solved.explanation.diagnosis else [],
         }
     else:
         context = {"sections": view_words.sections(views.view(tab, scenario, solved), scenario)}
