@@ -9,6 +9,8 @@ later gives the same scenario even after its base has new versions.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,11 +90,30 @@ class Resolver:
         return name, parse_text(stored.text, name=name, fmt=stored.format)
 
 
+# Versions are immutable (an edit is a new version; an overlay's base version is pinned when it is stored),
+# so a version loads to the same scenario every time: the last few loaded are kept per process. Parsing
+# dominates a read of a large plan's scenario (0.4 s of YAML for 500 initiatives, against 20 ms to draw
+# its page), and a page, a download or a job reads the same version again and again.
+LOADED_KEPT = 16
+_loaded: OrderedDict[tuple[str, str, int], Loaded] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
 def load_version(session: Session, workspace: str, stored: ScenarioVersion) -> Loaded:
     """A stored version, loaded exactly as it was when it was written."""
+    key = (workspace, stored.scenario_id, stored.version)
+    with _loaded_lock:
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
     pins = {stored.base_id: stored.base_version} if stored.base_id and stored.base_version else None
     document = parse_text(stored.text, name=f"{stored.scenario_id}@{stored.version}", fmt=stored.format)
-    return load(document, resolver=Resolver(session, workspace, pins))
+    loaded = load(document, resolver=Resolver(session, workspace, pins))
+    with _loaded_lock:
+        _loaded[key] = loaded
+        while len(_loaded) > LOADED_KEPT:
+            _loaded.popitem(last=False)
+    return loaded
 
 
 def parse(session: Session, workspace: str, text: bytes, fmt: str | None, limits: Limits) -> tuple[Loaded, Document, Resolver]:
