@@ -170,16 +170,18 @@ def sign_out() -> Answer:
 
 
 def _latest_plans(s: Session, workspace: str, scenario_ids: list[str]) -> dict[str, PlanRecord]:
-    latest: dict[str, PlanRecord] = {}
+    """Each scenario's newest plan. The ids are found first, so only those plans' bodies (their gap) are read."""
+    newest: dict[str, str] = {}
     if scenario_ids:
-        rows = s.scalars(
-            select(PlanRecord)
+        rows = s.execute(
+            select(PlanRecord.scenario_id, PlanRecord.id)
             .where(PlanRecord.workspace_id == workspace, PlanRecord.scenario_id.in_(scenario_ids))
             .order_by(PlanRecord.created_at.desc(), PlanRecord.id)
         )
-        for record in rows:
-            latest.setdefault(record.scenario_id, record)
-    return latest
+        for scenario_id, plan_id in rows:
+            newest.setdefault(scenario_id, plan_id)
+    records = s.scalars(select(PlanRecord).where(PlanRecord.id.in_(list(newest.values())))) if newest else []
+    return {record.scenario_id: record for record in records}
 
 
 @bp.get("/")
