@@ -180,7 +180,7 @@ def _latest_plans(s: Session, workspace: str, scenario_ids: list[str]) -> dict[s
         )
         for scenario_id, plan_id in rows:
             newest.setdefault(scenario_id, plan_id)
-    records = s.scalars(select(PlanRecord).where(PlanRecord.id.in_(list(newest.values())))) if newest else []
+    records: list[PlanRecord] = list(s.scalars(select(PlanRecord).where(PlanRecord.id.in_(list(newest.values()))))) if newest else []
     return {record.scenario_id: record for record in records}
 
 
