@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 WRK := /usr/bin/wrk
 CHROMEDRIVER := /usr/bin/chromedriver
+REDIS_SERVER := /usr/bin/redis-server
+POSTGRESQL := /usr/bin/pg_ctlcluster
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 
 .PHONY: run test lint check bench bench-full screenshots clean
@@ -16,8 +18,9 @@ run: $(VENV)/.installed
 	$(BIN)/planner check scenarios/*.yaml
 	$(BIN)/planner serve --load scenarios/*.yaml --port $(PORT)
 
-# The web page's tests drive a real browser: Debian's chromium and chromium-driver, installed here when missing (as root).
-test: lint $(CHROMEDRIVER)
+# Tests use real components, installed here when missing (as root): Debian's chromium and chromium-driver for the
+# web page, redis-server and postgresql for the queue and the store (the tests start and stop their own servers).
+test: lint $(CHROMEDRIVER) $(REDIS_SERVER) $(POSTGRESQL)
 	$(BIN)/python -m pytest
 
 # Code health: ruff's lint and formatting check, and mypy (all configured in pyproject.toml).
@@ -41,6 +44,12 @@ $(WRK):
 
 $(CHROMEDRIVER):
 	$(APT_GET) chromium chromium-driver || (apt-get update && $(APT_GET) chromium chromium-driver)
+
+$(REDIS_SERVER):
+	$(APT_GET) redis-server || (apt-get update && $(APT_GET) redis-server)
+
+$(POSTGRESQL):
+	$(APT_GET) postgresql || (apt-get update && $(APT_GET) postgresql)
 
 # Screenshots of the web page's main views (docs/screenshots/), taken in the same headless chromium as the tests.
 screenshots: $(VENV)/.installed-dev $(CHROMEDRIVER)

@@ -22,9 +22,11 @@ from tests.service import FAST, Api, close, make_api
 OVERLAY = "name: acme-more-ml\nextends: {base}\nteams:\n  - id: ml\n    capacity: {{2027-Q1: 40, 2027-Q2: 40, 2027-Q3: 40, 2027-Q4: 40}}\n"
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    service = make_api(tmp_path_factory.mktemp("service"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The service on each database it supports: SQLite (the default) and a real PostgreSQL."""
+    url = request.getfixturevalue("postgres").database("api") if request.param == "postgresql" else None
+    service = make_api(tmp_path_factory.mktemp("service"), database_url=url)
     yield service
     close(service)
 
@@ -525,13 +527,15 @@ def test_the_runner_doorbell_wakes_its_listener_and_ringing_without_one_is_harml
     Doorbell(path).ring()  # a pipe nobody listens on (the runner stopped): harmless
 
 
-def test_the_migrations_build_exactly_the_schema_the_code_uses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_migrations_build_exactly_the_schema_the_code_uses(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from api.service import db
 
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    url = request.getfixturevalue("postgres").database("migrations") if database == "postgresql" else f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = db.make_engine(url)
     db.upgrade(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
