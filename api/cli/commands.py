@@ -19,7 +19,7 @@ from api.cli.files import write_atomically
 from api.cli.options import existing, solve_settings
 from api.render import comparisons, plans, sweeps, tables, views
 from planner.compare import Comparison, compare
-from planner.errors import NotFound, Problem, ScenarioError, Severity, did_you_mean
+from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
 from planner.loader import Loaded, load, parse_scenario
 from planner.plan import Plan
@@ -377,9 +377,32 @@ def _progress_printer(stream: TextIO) -> Callable[[float, float, float], None]:
 
 
 def _service_config(args: argparse.Namespace, **extra: object) -> ServiceConfig:
+    from pydantic import ValidationError
+
     from api.service.config import ServiceConfig
 
-    return ServiceConfig.from_env(instance=args.instance, **extra)
+    try:
+        return ServiceConfig.from_env(instance=args.instance, **extra)
+    except ValidationError as exc:  # a setting from the environment: named, as the service reads it
+        raise PlannerError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
+
+
+def cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
+    from api.service import logs
+    from api.service.app import open_database
+
+    logs.configure(args.log_level, args.log_format)
+    config = _service_config(args)
+    if not config.redis_url:
+        raise PlannerError("a worker takes jobs from the queue: set REDIS_URL (redis://host:6379/0) and DATABASE_URL (postgresql+psycopg://...)")
+    from api.service.worker import QueueWorker
+
+    engine, sessions = open_database(config)
+    try:
+        QueueWorker(sessions, config.redis_url, name=args.name, concurrency=args.concurrency, stale_seconds=config.stale_seconds).run()
+    finally:
+        engine.dispose()
+    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:

@@ -282,6 +282,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_.set_defaults(func=commands.cmd_serve, parser=serve_)
 
+    worker_ = subcommands.add_parser(
+        "worker",
+        parents=[instance],
+        help="take jobs from the distributed queue (REDIS_URL) and run them",
+        description="Take jobs from the queue in Redis (REDIS_URL) and run them, storing results in the shared PostgreSQL "
+        "database (DATABASE_URL): start any number, on any host that reaches both. Each job runs in a solver process of its "
+        "own; a worker that dies has its jobs run again by the others. SIGTERM or Ctrl-C hands running jobs back to the queue.",
+    )
+    worker_.add_argument("--name", help="how job records name this worker (default: host:pid)")
+    worker_.add_argument("--concurrency", type=options.count, default=1, metavar="N", help="jobs run at once, each in its own solver process (default: 1)")
+    worker_.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], default="info", help="the least severe log lines written (default: info)"
+    )
+    worker_.add_argument("--log-format", choices=["text", "json"], default="text", help="text, or json: one object per line (default: text)")
+    worker_.set_defaults(func=commands.cmd_worker, parser=worker_)
+
     tokens_ = subcommands.add_parser("tokens", help="manage the service's bearer tokens", description="Manage the service's bearer tokens.")
     token_commands = tokens_.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     create_ = token_commands.add_parser(

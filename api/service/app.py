@@ -50,6 +50,9 @@ class _NoRunner:
     def ready(self, session: Any) -> int:
         return ready_workers(session)
 
+    def progress(self, job_id: str) -> dict[str, Any] | None:
+        return None
+
     def close(self) -> None:
         pass
 
@@ -82,7 +85,15 @@ def create_app(config: ServiceConfig | dict[str, Any] | None = None) -> Flask:
     app = Flask("planner", instance_path=str(config.instance.resolve()))
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, JSON_SORT_KEYS=False)
     engine, sessions = open_database(config)
-    runner: Runner = PoolRunner(sessions, config.instance.resolve(), config.job_workers).start() if config.start_runner else _NoRunner()
+    runner: Runner
+    if config.redis_url:
+        from api.service.queue import QueueRunner  # Dramatiq and Redis only where the queue is used
+
+        runner = QueueRunner(config.redis_url, config.stale_seconds)
+    elif config.start_runner:
+        runner = PoolRunner(sessions, config.instance.resolve(), config.job_workers).start()
+    else:
+        runner = _NoRunner()
     app.extensions["planner"] = Service(config, engine, sessions, runner)
     atexit.register(runner.close)
 

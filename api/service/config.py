@@ -6,19 +6,27 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.service.store import Limits
 from planner.source import MAX_BYTES
 
 
 class ServiceConfig(BaseModel):
-    """How the service runs. `from_env` reads each field from `PLANNER_<FIELD>` (and `DATABASE_URL`)."""
+    """How the service runs. `from_env` reads each field from `PLANNER_<FIELD>` (and `DATABASE_URL`, `REDIS_URL`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     instance: Path = Field(default=Path("instance"), description="Folder for the SQLite database and the runner's lock.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL (postgresql+psycopg://...); SQLite in `instance` when unset.")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0): jobs go on the distributed queue, run by `planner worker` processes; needs "
+        "`database_url` on PostgreSQL. Unset: the embedded runner, in the service's own processes.",
+    )
+    stale_seconds: float = Field(
+        default=30, gt=0, le=3600, description="Queue: a running job whose worker has not beaten for this long is queued again (its worker is gone)."
+    )
     job_workers: int = Field(default=2, ge=1, le=64, description="Solver processes in the job runner.")
     start_runner: bool = Field(default=True, description="Run jobs in this process's pool (when it holds the instance's runner lock).")
     migrate: bool = Field(default=True, description="Bring the database to the newest schema on start.")
@@ -48,10 +56,19 @@ class ServiceConfig(BaseModel):
     def from_env(cls, **overrides: Any) -> ServiceConfig:
         values: dict[str, Any] = {}
         for name in cls.model_fields:
-            key = "DATABASE_URL" if name == "database_url" else f"PLANNER_{name.upper()}"
+            key = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}.get(name, f"PLANNER_{name.upper()}")
             if key in os.environ:
                 values[name] = os.environ[key]
         return cls.model_validate({**values, **overrides})
+
+    @model_validator(mode="after")
+    def _queue_needs_a_shared_store(self) -> ServiceConfig:
+        if self.redis_url and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "REDIS_URL puts jobs on a queue for workers on any host, which must share the database: "
+                "set DATABASE_URL to PostgreSQL (postgresql+psycopg://user@host/db), or unset REDIS_URL for the embedded runner"
+            )
+        return self
 
     @property
     def limits(self) -> Limits:

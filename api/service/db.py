@@ -127,6 +127,7 @@ class JobRecord(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     runner: Mapped[str | None] = mapped_column(String(200), default=None)
+    workers: Mapped[list[Any] | None] = mapped_column(JSON, default=None)  # who ran each attempt, in order
     worker_pid: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=now)
     started_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -67,12 +67,58 @@ class Runner(Protocol):
     def close(self) -> None:
         """Stop; running jobs are left for the next runner to re-queue."""
 
+    def progress(self, job_id: str) -> dict[str, Any] | None:
+        """A running job's latest progress when the runner keeps it elsewhere than the job's row (the queue's Redis)."""
+
 
 def ready_workers(session: Session) -> int:
     """Solver processes alive, as the runners' heartbeats in the database say."""
     fresh = now() - timedelta(seconds=READY_SECONDS)
     rows = session.scalars(select(RunnerRecord).where(RunnerRecord.heartbeat_at >= fresh)).all()
     return sum(r.workers_alive for r in rows)
+
+
+def claim(session: Session, job_id: str, runner: str, pid: int | None) -> bool:
+    """Take a queued job for `runner` (atomically: of two runners or workers asking, one gets it), and record
+    who ran this attempt in the job's `workers`."""
+    result: Any = session.execute(
+        update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.status == "queued")
+        .values(
+            status="running",
+            runner=runner,
+            worker_pid=pid,
+            started_at=now(),
+            heartbeat_at=now(),
+            attempts=JobRecord.attempts + 1,
+            progress={"stage": "starting", "elapsed": 0},
+        )
+    )
+    claimed = result.rowcount
+    if claimed:
+        job = session.get(JobRecord, job_id)
+        if job is not None:
+            job.workers = [*(job.workers or []), runner]
+    return bool(claimed)
+
+
+def record_ending(session: Session, job: JobRecord, status: str, body: Any, progress: dict[str, Any]) -> None:
+    """Store how a running job ended: `done` with the solver's result (its plans, comparison or curve), or
+    a final status (failed, cancelled) with the reason in `body`."""
+    if status == "done":
+        work.apply(session, job, body)
+        job.progress = progress
+        finish(job, "succeeded", None)
+    else:
+        if progress:
+            job.progress = progress
+        finish(job, status, body)
+
+
+def finish(job: JobRecord, status: str, error: str | None) -> None:
+    job.status, job.error, job.finished_at = status, error, now()
+    if job.progress and status != "succeeded":
+        job.progress = {**job.progress, "stage": status}
 
 
 # --- the solver process --------------------------------------------------------------------------------
@@ -120,6 +166,16 @@ def _worker_main(connection: Connection, log_settings: tuple[logs.LogLevel, logs
             return
 
 
+def spawn_solver() -> tuple[multiprocessing.process.BaseProcess, Connection]:
+    """A solver process (spawned, with OR-Tools imported) and the runner's end of its pipe."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=True)
+    process = context.Process(target=_worker_main, args=(send, logs.configured()), name="planner-solver", daemon=True)
+    process.start()
+    send.close()
+    return process, receive
+
+
 @dataclass(frozen=True)
 class _Ending:
     """How a job ended, as the dispatcher learnt it: `done` with the solver's result, or a final status and why."""
@@ -154,7 +210,6 @@ class PoolRunner:
         self._stop = threading.Event()
         self._workers: list[_Worker] = []
         self._lock_file: Any = None
-        self._context = multiprocessing.get_context("spawn")
         self._thread = threading.Thread(target=self._main, name="planner-jobs", daemon=True)
         self._beat = 0.0
         self._held: dict[str, _Ending] = {}  # endings not yet stored (the database could not write): retried every step
@@ -174,6 +229,9 @@ class PoolRunner:
 
     def ready(self, session: Session) -> int:
         return ready_workers(session)
+
+    def progress(self, job_id: str) -> dict[str, Any] | None:
+        return None  # written to the job's row as it comes
 
     def close(self) -> None:
         self._stop.set()
@@ -253,11 +311,7 @@ class PoolRunner:
                     log.exception("job runner: %s failed; retrying", name.strip("_"))
 
     def _spawn(self) -> _Worker:
-        receive, send = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=_worker_main, args=(send, logs.configured()), name="planner-solver", daemon=True)
-        process.start()
-        send.close()
-        return _Worker(process, receive)
+        return _Worker(*spawn_solver())
 
     def _replace_dead_idle_workers(self) -> None:
         for w in list(self._workers):
@@ -300,7 +354,7 @@ class PoolRunner:
                     job.status, job.runner, job.worker_pid = "queued", None, None
                     job.progress = {"stage": "queued", "elapsed": 0}
                 else:
-                    self._finish(job, "failed", f"the service stopped while this job ran, {job.attempts} times; it is not tried again")
+                    finish(job, "failed", f"the service stopped while this job ran, {job.attempts} times; it is not tried again")
             session.execute(delete(RunnerRecord).where(RunnerRecord.heartbeat_at < stale))
 
     def _stop_cancelled_and_overrunning(self) -> None:
@@ -335,19 +389,7 @@ class PoolRunner:
 
     def _start(self, job_id: str, w: _Worker) -> None:
         with self.sessions.begin() as session:
-            claimed = session.execute(
-                update(JobRecord)
-                .where(JobRecord.id == job_id, JobRecord.status == "queued")
-                .values(
-                    status="running",
-                    runner=self.id,
-                    worker_pid=w.process.pid,
-                    started_at=now(),
-                    heartbeat_at=now(),
-                    attempts=JobRecord.attempts + 1,
-                    progress={"stage": "starting", "elapsed": 0},
-                )
-            ).rowcount
+            claimed = claim(session, job_id, self.id, w.process.pid)
         if not claimed:
             return  # cancelled, or another runner took it
         with self.sessions() as session:
@@ -428,20 +470,7 @@ class PoolRunner:
             job = session.get(JobRecord, job_id)
             if job is None or job.status != "running":
                 return  # ended elsewhere meanwhile (a cancellation by another process's request, say)
-            if ending.status == "done":
-                work.apply(session, job, ending.body)
-                job.progress = ending.progress
-                self._finish(job, "succeeded", None)
-            else:
-                if ending.progress:
-                    job.progress = ending.progress
-                self._finish(job, ending.status, ending.body)
-
-    @staticmethod
-    def _finish(job: JobRecord, status: str, error: str | None) -> None:
-        job.status, job.error, job.finished_at = status, error, now()
-        if job.progress and status != "succeeded":
-            job.progress = {**job.progress, "stage": status}
+            record_ending(session, job, ending.status, ending.body, ending.progress)
 
     def _shutdown(self) -> None:
         self._attempt(self._store_endings)

@@ -182,6 +182,7 @@ class JobOut(Body):
             "plan_id": None,
             "result": None,
             "attempts": 1,
+            "workers": ["worker-a"],
             "request": {"time_limit": 30, "workers": 1, "seed": 0, "version": 2},
             "links": {"self": "/jobs/job_5c1e0f9a2b7d4e63", "cancel": "/jobs/job_5c1e0f9a2b7d4e63/cancel", "scenario": "/scenarios/sc_1f0c9a7be42d3c51"},
         }
@@ -200,6 +201,10 @@ class JobOut(Body):
     plan_id: str | None = Field(description="The plan a finished solve or counterfactual produced.")
     result: dict[str, Any] | None = Field(description="A finished counterfactual's explanation, comparison's id or sweep's curve.")
     attempts: int = Field(description="Runs started: 2 when the service stopped during the first run and the job was queued again.")
+    workers: list[str] = Field(
+        default_factory=list,
+        description="Who ran each attempt, in order: the service's runner (host:pid:...) or the queue worker's name (`planner worker --name`).",
+    )
     request: dict[str, Any]
     links: dict[str, str]
 

@@ -73,14 +73,21 @@ def job_out(job: JobRecord) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        progress=Progress.model_validate(job.progress) if job.progress else None,
+        progress=Progress.model_validate(_live_progress(job) or job.progress) if job.progress else None,
         error=job.error,
         plan_id=job.plan_id,
         result=job.result,
         attempts=job.attempts,
+        workers=job.workers or [],
         request=job.request,
         links=links,
     )
+
+
+def _live_progress(job: JobRecord) -> dict[str, Any] | None:
+    """A running job's progress as its worker last reported it through the queue (Redis), when the service
+    runs jobs on a queue; the database's copy otherwise (the embedded runner writes it there)."""
+    return service().runner.progress(job.id) if job.status == "running" else None
 
 
 def plan_summary(record: PlanRecord) -> PlanSummary:

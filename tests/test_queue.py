@@ -1,0 +1,189 @@
+"""Jobs on the distributed queue, with the real servers: a real Redis, a real PostgreSQL, and `planner worker`
+processes. The service runs in this process (Flask's test client) with `REDIS_URL` set, as `planner serve`
+would; every plan a test sees is re-verified by the plan checker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import yaml
+
+from api.service.db import RunnerRecord
+from api.service.queue import PROGRESS_KEY
+from tests.servers import Postgres, Redis, scratch
+from tests.service import FAST, PLANNER, Api, close, make_api
+
+STALE = 4  # seconds without a heartbeat before a worker's jobs are taken back: short, for the tests
+
+
+@pytest.fixture(scope="module")
+def queue_redis() -> Iterator[Redis]:
+    server = Redis(scratch("planner-queue-redis-")).start()  # its own: a test restarts it
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def database(postgres: Postgres) -> str:
+    return postgres.database("queue")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, database: str, queue_redis: Redis) -> Iterator[Api]:
+    service = make_api(tmp_path_factory.mktemp("queue-service"), database_url=database, redis_url=queue_redis.url, stale_seconds=STALE, max_active_jobs=8)
+    yield service
+    close(service)
+
+
+class Workers:
+    """`planner worker` processes, each in a process group of its own (it and its solver processes)."""
+
+    def __init__(self, folder: Path, database: str, redis_url: str) -> None:
+        self.folder, self.processes = folder, {}
+        self.env = {**os.environ, "DATABASE_URL": database, "REDIS_URL": redis_url, "PLANNER_STALE_SECONDS": str(STALE)}
+
+    def start(self, name: str, api: Api) -> subprocess.Popen[bytes]:
+        log = (self.folder / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [PLANNER, "worker", "--name", name, "--instance", str(self.folder)], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[name] = process
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, self.log(name)
+            with api.app.extensions["planner"].sessions() as session:
+                if session.get(RunnerRecord, name) is not None:
+                    return process
+            time.sleep(0.2)
+        raise AssertionError(f"worker {name} did not beat in 60 s:\n{self.log(name)}")
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")[-3000:]
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def workers(api: Api, database: str, queue_redis: Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+    pool = Workers(tmp_path_factory.mktemp("workers"), database, queue_redis.url)
+    for name in ("worker-a", "worker-b"):
+        pool.start(name, api)
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="module")
+def slow(api: Api) -> str:
+    """A generated portfolio CP-SAT cannot prove optimal within a minute: its solve runs to its time limit."""
+    from bench.generate import portfolio
+
+    return api.create(yaml.safe_dump(portfolio(120, 8, 8, seed=3), sort_keys=False))["id"]
+
+
+def submit(api: Api, scenario_id: str, **settings: Any) -> dict[str, Any]:
+    answer = api.post(f"/scenarios/{scenario_id}/solves", json={**FAST, **settings})
+    assert answer.status_code == 202, answer.get_json()
+    return answer.get_json()
+
+
+def running(api: Api, job_id: str, seconds: float = 60) -> dict[str, Any]:
+    """The job once a worker is solving it and has reported an incumbent."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = api.get(f"/jobs/{job_id}").get_json()
+        if job["status"] == "running" and (job["progress"] or {}).get("objective") is not None:
+            return job
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def test_two_workers_share_the_jobs_and_each_job_names_who_ran_it(api: Api, workers: Workers) -> None:
+    scenario_id = api.reference()
+    jobs = [submit(api, scenario_id, reasons=True) for _ in range(4)]
+    done = [api.finished(job, timeout=180) for job in jobs]
+    assert [job["status"] for job in done] == ["succeeded"] * 4, [job["error"] for job in done]
+    assert {job["workers"][0] for job in done} == {"worker-a", "worker-b"}  # both took jobs
+    assert all(len(job["workers"]) == job["attempts"] == 1 for job in done)
+    for job in done:
+        api.plan(job["plan_id"])  # verified by the checker
+
+
+def test_progress_reaches_the_api_through_redis(api: Api, workers: Workers, slow: str, queue_redis: Redis) -> None:
+    job = submit(api, slow, time_limit=20, reasons=False)
+    live = running(api, job["id"])
+    stored = json.loads(redis.Redis.from_url(queue_redis.url).get(PROGRESS_KEY.format(job=job["id"])) or b"null")
+    assert stored is not None and stored["objective"] is not None
+    assert live["progress"]["objective"] <= stored["objective"] + 1e-6 or live["progress"]["elapsed"] <= stored["elapsed"]
+    api.post(f"/jobs/{job['id']}/cancel")
+    assert api.finished(job)["status"] == "cancelled"
+
+
+def test_cancelling_reaches_the_running_task_and_its_worker_takes_the_next_job(api: Api, workers: Workers, slow: str) -> None:
+    job = submit(api, slow, time_limit=60, reasons=False)
+    worker = running(api, job["id"])["workers"][-1]
+    began = time.monotonic()
+    assert api.post(f"/jobs/{job['id']}/cancel").status_code == 200
+    ended = api.finished(job)
+    assert ended["status"] == "cancelled" and ended["error"] == "cancelled on request"
+    assert time.monotonic() - began < 10
+    after = api.finished(submit(api, api.reference(), reasons=False))
+    assert after["status"] == "succeeded", after["error"]
+    assert worker in {"worker-a", "worker-b"}
+
+
+def test_a_worker_killed_mid_solve_loses_nothing_its_job_runs_again_on_another(api: Api, workers: Workers, slow: str) -> None:
+    job = submit(api, slow, time_limit=12, reasons=False)
+    victim = running(api, job["id"])["workers"][-1]
+    workers.kill(victim)  # SIGKILL: the worker and its solver process, no goodbye
+    try:
+        ended = api.finished(job, timeout=120)
+        assert ended["status"] == "succeeded", ended["error"]
+        assert ended["attempts"] == 2 and ended["workers"][0] == victim and ended["workers"][1] != victim
+        api.plan(ended["plan_id"])
+    finally:
+        workers.start(victim, api)
+
+
+def test_redis_restarting_leaves_every_job_accounted_for(api: Api, workers: Workers, queue_redis: Redis) -> None:
+    scenario_id = api.reference()
+    queue_redis.stop()
+    jobs = [submit(api, scenario_id, reasons=False) for _ in range(3)]  # stored; their messages cannot be sent
+    queue_redis.start()  # empty: what it held is gone
+    done = [api.finished(job, timeout=180) for job in jobs]
+    assert [job["status"] for job in done] == ["succeeded"] * 3, [job["error"] for job in done]
+    for job in done:
+        api.plan(job["plan_id"])
+
+
+def test_two_services_on_one_database_see_and_run_the_same_jobs(api: Api, workers: Workers, database: str, queue_redis: Redis, tmp_path: Path) -> None:
+    other = make_api(tmp_path, database_url=database, redis_url=queue_redis.url, stale_seconds=STALE)
+    try:
+        other.tokens = api.tokens  # the same database: the same tokens
+        job = submit(other, api.reference(), reasons=False)
+        seen = api.finished(api.get(f"/jobs/{job['id']}").get_json())
+        assert seen["status"] == "succeeded", seen["error"]
+        assert other.get(f"/plans/{seen['plan_id']}").status_code == 200
+        api.plan(seen["plan_id"])
+    finally:
+        close(other)
