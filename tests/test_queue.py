@@ -4,6 +4,7 @@ would; every plan a test sees is re-verified by the plan checker."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -124,7 +125,7 @@ def test_two_workers_share_the_jobs_and_each_job_names_who_ran_it(api: Api, work
     done = [api.finished(job, timeout=180) for job in jobs]
     assert [job["status"] for job in done] == ["succeeded"] * 4, [job["error"] for job in done]
     assert {job["workers"][0] for job in done} == {"worker-a", "worker-b"}  # both took jobs
-    assert all(len(job["workers"]) == job["attempts"] == 1 for job in done)
+    assert all(len(job["tasks"]) == 1 and job["tasks"][0]["attempts"] == 1 and job["tasks"][0]["workers"] == job["workers"] for job in done)
     for job in done:
         api.plan(job["plan_id"])  # verified by the checker
 
@@ -159,7 +160,9 @@ def test_a_worker_killed_mid_solve_loses_nothing_its_job_runs_again_on_another(a
     try:
         ended = api.finished(job, timeout=120)
         assert ended["status"] == "succeeded", ended["error"]
-        assert ended["attempts"] == 2 and ended["workers"][0] == victim and ended["workers"][1] != victim
+        (task,) = ended["tasks"]
+        assert task["attempts"] == 2 and task["workers"][0] == victim and task["workers"][1] != victim
+        assert set(ended["workers"]) == set(task["workers"])
         api.plan(ended["plan_id"])
     finally:
         workers.start(victim, api)
@@ -187,3 +190,51 @@ def test_two_services_on_one_database_see_and_run_the_same_jobs(api: Api, worker
         api.plan(seen["plan_id"])
     finally:
         close(other)
+
+
+def test_two_workers_share_a_sweep_and_the_curve_is_the_one_a_single_process_draws(api: Api, workers: Workers) -> None:
+    scenario_id = api.reference()
+    request = {"knob": "capacity", "low": -0.3, "high": 0.3, "steps": 6, "settings": {"time_limit": 3, "workers": 1, "seed": 0}}
+    answer = api.post(f"/scenarios/{scenario_id}/sweeps", json=request)
+    assert answer.status_code == 202, answer.get_json()
+    job = api.finished(answer.get_json(), timeout=180)
+    assert job["status"] == "succeeded", job["error"]
+    assert [t["label"] for t in job["tasks"]] == ["point -30%", "point -18%", "point -6%", "point +6%", "point +18%", "point +30%"]
+    assert all(t["status"] == "succeeded" for t in job["tasks"])
+    assert {w for t in job["tasks"] for w in t["workers"]} == {"worker-a", "worker-b"}  # both took points
+    assert job["progress"]["done"] == job["progress"]["total"] == 6
+    curve = job["result"]["curve"]
+    assert [round(p["setting"], 6) for p in curve["points"]] == [-0.3, -0.18, -0.06, 0.06, 0.18, 0.3]
+    feasible = [p for p in curve["points"] if p["objective"] is not None]
+    assert feasible and all(b["objective"] >= a["objective"] - 1e-6 for a, b in itertools.pairwise(feasible))  # proven optima grow with capacity
+    assert job["progress"]["objective"] == max(p["objective"] for p in feasible)  # the best so far, at the end the best of all
+
+
+def test_a_comparison_solves_its_scenarios_as_separate_tasks(api: Api, workers: Workers) -> None:
+    base, other = api.reference(), api.reference()
+    answer = api.post("/comparisons", json={"scenarios": [{"id": base}, {"id": other}], "settings": {"time_limit": 5, "workers": 1, "seed": 0}})
+    job = api.finished(answer.get_json(), timeout=180)
+    assert job["status"] == "succeeded", job["error"]
+    assert [t["label"] for t in job["tasks"]] == ["scenario acme-2027", "scenario acme-2027"]
+    comparison = api.get(f"/comparisons/{job['result']['comparison_id']}").get_json()["comparison"]
+    assert comparison["variants"][0]["changes"] == []  # the same scenario twice: nothing differs
+    for plan_id in job["result"]["plans"]:
+        api.plan(plan_id)
+
+
+def test_a_sweep_point_that_failed_is_a_point_without_a_plan_and_a_comparison_fails_naming_its_scenario() -> None:
+    from api.service import work
+    from planner.loader import load
+    from planner.source import parse_text
+    from tests.factories import REFERENCE
+
+    data = load(parse_text(REFERENCE.read_bytes(), name="acme")).scenario.model_dump(mode="json")
+    sweep = {"kind": "sweep", "scenario": data, "knob": "capacity", "team": None, "points": [0.0, 0.1], "settings": {"time_limit": 1}}
+    assert [label for label, _, _ in work.parts(sweep, 10)] == ["point 0%", "point +10%"]
+    killed = "the solver process was killed by signal 9"
+    curve = work.join(sweep, [None, None], [killed, killed])["curve"]
+    assert [p["problem"] for p in curve["points"]] == [f"its solve failed: {killed}"] * 2
+    assert all(p["status"] is None for p in curve["points"])
+    comparison = {"kind": "comparison", "scenarios": [data, data], "settings": {"time_limit": 1}}
+    with pytest.raises(ValueError, match="a scenario failed, 2: stopped after 61 s"):
+        work.join(comparison, [{"plan": {}}, None], [None, "stopped after 61 s"])

@@ -135,6 +135,28 @@ class JobRecord(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class TaskRecord(Base):
+    """One independent part of a job on the queue: a sweep's point, a comparison's scenario, or the whole job.
+    Workers take tasks, not jobs; the job ends when its last task does (`api.service.worker`)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_job", "job_id"), Index("ix_tasks_status", "status"))
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)  # <job id>.<index>
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    index: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))  # what it is, for a person: "point +10%", "scenario acme-2027"
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    workers: Mapped[list[Any] | None] = mapped_column(JSON, default=None)  # who ran each attempt, in order
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class PlanRecord(Base):
     """A plan, with what reproduces it: the scenario version, the settings, the planner version and the backend."""
 

@@ -42,9 +42,12 @@ def make_broker(url: str, heartbeat_seconds: float) -> RedisBroker:
     return RedisBroker(url=url, middleware=[], heartbeat_timeout=int(heartbeat_seconds * 1000), maintenance_chance=MAINTENANCE_SCALE // 10)
 
 
-def declare(broker: RedisBroker, run: Callable[[str], None]) -> dramatiq.Actor:
-    """The one actor: run job `job_id` (its payload is read from the database, not carried in the message)."""
-    return dramatiq.Actor(run, broker=broker, actor_name="run_job", queue_name=QUEUE, priority=0, options={})
+def declare(broker: RedisBroker, expand: Callable[[str], None], execute: Callable[[str], None]) -> tuple[dramatiq.Actor, dramatiq.Actor]:
+    """The two actors: a job split into its tasks, and one task run. A message carries only an id: what the job
+    is, is read from the database."""
+    job = dramatiq.Actor(expand, broker=broker, actor_name="expand_job", queue_name=QUEUE, priority=0, options={})
+    task = dramatiq.Actor(execute, broker=broker, actor_name="run_task", queue_name=QUEUE, priority=0, options={})
+    return job, task
 
 
 def _not_here(job_id: str) -> None:  # pragma: no cover - the service only sends; workers run
@@ -56,10 +59,11 @@ class QueueRunner:
 
     def __init__(self, redis_url: str, heartbeat_seconds: float) -> None:
         self.broker = make_broker(redis_url, heartbeat_seconds)
-        self.actor = declare(self.broker, _not_here)
+        self.actor, _ = declare(self.broker, _not_here, _not_here)
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
 
     def submit(self, job_id: str) -> None:
+        """The job's message: a worker splits it into tasks (`QueueWorker.expand`)."""
         try:
             self.actor.send(job_id)
         except (redis.RedisError, dramatiq.errors.BrokerError) as exc:

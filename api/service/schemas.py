@@ -166,6 +166,19 @@ class Progress(Body):
     total: int | None = None
 
 
+class TaskOut(Body):
+    """One independent part of a job on the distributed queue: a sweep's point, a comparison's scenario, or the whole job."""
+
+    index: int
+    label: str = Field(description="What it is: `solve`, `point +10%`, `scenario acme-2027`.")
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    attempts: int = Field(description="Runs started: 2 when its first worker died and another ran it again.")
+    workers: list[str] = Field(description="The worker of each attempt, in order (`planner worker --name`).")
+    error: str | None = Field(default=None, description="Why it failed or was cancelled.")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
 class JobOut(Body):
     model_config = example(
         {
@@ -203,7 +216,10 @@ class JobOut(Body):
     attempts: int = Field(description="Runs started: 2 when the service stopped during the first run and the job was queued again.")
     workers: list[str] = Field(
         default_factory=list,
-        description="Who ran each attempt, in order: the service's runner (host:pid:...) or the queue worker's name (`planner worker --name`).",
+        description="Who ran it: the service's runner (host:pid:...) for each attempt, or each queue worker that ran one of its tasks (`planner worker --name`).",
+    )
+    tasks: list[TaskOut] = Field(
+        default_factory=list, description="On the distributed queue: its independent parts, each with the workers that ran it. Empty with the embedded runner."
     )
     request: dict[str, Any]
     links: dict[str, str]

@@ -23,7 +23,7 @@ from planner.compare import changes, compare
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.settings import SolveSettings, TimeSplit, split_time
-from planner.sweep import Knob, assemble, point_scenario, settings_between, solve_points
+from planner.sweep import Knob, assemble, label, point_scenario, settings_between, solve_points
 
 Report = Callable[..., None]
 GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
@@ -125,34 +125,82 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
     if kind == "counterfactual":
         return _counterfactual(payload, progress)
     if kind == "comparison":
-        settings = SolveSettings.model_validate(payload["settings"])
-        solved = []
-        split = split_time(settings.time_limit, reasons=True)  # each scenario's time limit, its reasons included
+        plans = []
         for n, data in enumerate(payload["scenarios"]):
             progress({"stage": "solving", "done": n, "total": len(payload["scenarios"])}, force=True)
-            scenario = Scenario.model_validate(data)
-            solved.append((scenario, Plan.model_validate(_solved(scenario, settings, split, progress))))
-        comparison = compare(solved[0], solved[1:])
-        return {"plans": [p.model_dump(mode="json") for _, p in solved], "comparison": comparison.model_dump(mode="json")}
-    if kind == "sweep":
-        from solver import solve
-
-        scenario = Scenario.model_validate(payload["scenario"])
-        knob = Knob(payload["knob"])
+            plans.append(run({"kind": "scenario", "scenario": data, "settings": payload["settings"]}, progress)["plan"])
+        return _compared(payload["scenarios"], plans)
+    if kind == "scenario":  # one scenario of a comparison, solved and explained within its time limit
         settings = SolveSettings.model_validate(payload["settings"])
-        points = solve_points(
-            scenario,
-            knob,
-            payload["team"],
-            payload["points"],
-            lambda at, previous: solve(at, settings, warm_start=previous),
-            on_point=lambda done, total: progress({"stage": "sweeping", "done": done, "total": total}, force=True),
-        )
-        for setting, plan, _ in points:
-            if plan is not None:
-                _verified(plan, point_scenario(scenario, knob, setting, payload["team"]))
-        return {"curve": assemble(scenario, knob, payload["team"], points).model_dump(mode="json")}
+        return {"plan": _solved(Scenario.model_validate(payload["scenario"]), settings, split_time(settings.time_limit, reasons=True), progress)}
+    if kind in ("sweep", "point"):  # the whole curve, each point warm-started from the one before; or one point of it
+        points = _points(payload, lambda done, total: progress({"stage": "sweeping", "done": done, "total": total}, force=True))
+        if kind == "point":
+            ((setting, plan, problem),) = points
+            return {"point": [setting, None if plan is None else plan.model_dump(mode="json"), problem]}
+        return {"curve": assemble(Scenario.model_validate(payload["scenario"]), Knob(payload["knob"]), payload["team"], points).model_dump(mode="json")}
     raise ValueError(f"unknown job kind {kind!r}")
+
+
+def _points(payload: dict[str, Any], on_point: Callable[[int, int], None]) -> list[tuple[float, Plan | None, str | None]]:
+    from solver import solve
+
+    scenario = Scenario.model_validate(payload["scenario"])
+    knob = Knob(payload["knob"])
+    settings = SolveSettings.model_validate(payload["settings"])
+    points = solve_points(scenario, knob, payload["team"], payload["points"], lambda at, previous: solve(at, settings, warm_start=previous), on_point=on_point)
+    for setting, plan, _ in points:
+        if plan is not None:
+            _verified(plan, point_scenario(scenario, knob, setting, payload["team"]))
+    return points
+
+
+def _compared(scenarios: list[dict[str, Any]], plans: list[dict[str, Any]]) -> dict[str, Any]:
+    solved = [(Scenario.model_validate(s), Plan.model_validate(p)) for s, p in zip(scenarios, plans)]
+    return {"plans": plans, "comparison": compare(solved[0], solved[1:]).model_dump(mode="json")}
+
+
+# --- on the queue: a job's independent parts ---------------------------------------------------------------
+
+
+def parts(payload: dict[str, Any], seconds: float) -> list[tuple[str, dict[str, Any], float]]:
+    """(label, payload, seconds) of each independent part of a job, which workers take one at a time: a
+    sweep's points and a comparison's scenarios. Any other job is one part, itself. A point is solved without
+    the warm start from its neighbour that a sweep run in one process has: that is the price of spreading it."""
+    kind = payload["kind"]
+    if kind == "sweep":
+        each = SolveSettings.model_validate(payload["settings"]).time_limit + GRACE_SECONDS
+        return [(f"point {label(Knob(payload['knob']), s)}", {**payload, "kind": "point", "points": [s]}, each) for s in payload["points"]]
+    if kind == "comparison":
+        each = SolveSettings.model_validate(payload["settings"]).time_limit + GRACE_SECONDS
+        return [
+            (f"scenario {data.get('name', n)}", {"kind": "scenario", "scenario": data, "settings": payload["settings"]}, each)
+            for n, data in enumerate(payload["scenarios"])
+        ]
+    return [(kind, payload, seconds)]
+
+
+def join(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: list[str | None]) -> dict[str, Any]:
+    """The job's result from its parts' results, in the parts' order. A sweep's point that failed is a point
+    without a plan, saying why; a comparison needs every scenario's plan, so a failed one fails the job."""
+    kind = payload["kind"]
+    if kind == "sweep":
+        solved: list[tuple[float, Plan | None, str | None]] = []
+        for setting, result, error in zip(payload["points"], results, errors):
+            if result is None:
+                solved.append((setting, None, f"its solve failed: {error}"))
+            else:
+                at, plan, problem = result["point"]
+                solved.append((at, None if plan is None else Plan.model_validate(plan), problem))
+        return {"curve": assemble(Scenario.model_validate(payload["scenario"]), Knob(payload["knob"]), payload["team"], solved).model_dump(mode="json")}
+    failed = [f"{n + 1}: {error}" for n, error in enumerate(errors) if error is not None]
+    if failed:
+        raise ValueError(("a scenario failed, " if kind == "comparison" else "") + "; ".join(failed))
+    if kind == "comparison":
+        return _compared(payload["scenarios"], [r["plan"] for r in results if r is not None])
+    (result,) = results
+    assert result is not None
+    return result
 
 
 def _solved(scenario: Scenario, settings: SolveSettings, split: TimeSplit, progress: Report, *, policy_costs: bool = False) -> dict[str, Any]:

@@ -35,17 +35,18 @@ from typing import Any
 import dramatiq
 import redis
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.service import work
-from api.service.db import JobRecord, RunnerRecord, now, storage_trouble
-from api.service.jobs import MAX_ATTEMPTS, claim, finish, record_ending, spawn_solver
+from api.service.db import JobRecord, RunnerRecord, TaskRecord, now, storage_trouble
+from api.service.jobs import MAX_ATTEMPTS, TERMINAL, finish, record_ending, spawn_solver
 from api.service.queue import CANCEL_KEY, KEPT_SECONDS, PROGRESS_KEY, QUEUE, declare, make_broker
 
 log = logging.getLogger("planner.worker")
 
 BEAT_SECONDS = 1.0
 DATABASE_PROGRESS_SECONDS = 2.0  # the database gets a running job's progress this often; Redis gets every report
+TASKS = "tasks"  # a queue job's `runner`: its tasks have workers, the job has none of its own
 
 
 @dataclass
@@ -66,11 +67,11 @@ class QueueWorker:
         self.sessions, self.concurrency, self.stale_seconds = sessions, max(1, concurrency), stale_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.broker = make_broker(redis_url, heartbeat_seconds=stale_seconds)
-        self.actor = declare(self.broker, self.execute)
+        self.job_actor, self.task_actor = declare(self.broker, self.expand, self.execute)
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._idle: queue.Queue[_Solver] = queue.Queue()
-        self._running: dict[str, float] = {}  # job id -> when it started here
-        self._sent: dict[str, float] = {}  # job id -> when this worker last sent it again
+        self._running: dict[str, float] = {}  # task id -> when it started here
+        self._sent: dict[str, float] = {}  # job or task id -> when this worker last sent it again
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
@@ -94,12 +95,11 @@ class QueueWorker:
                     last_sweep = time.monotonic()
                     self._attempt(self._sweep)
         finally:
-            log.info("worker %s stopping: its running jobs go back to the queue", self.name)
+            log.info("worker %s stopping: its running tasks go back to the queue", self.name)
             worker.stop(timeout=15_000)
             self._attempt(self._leave)
             while not self._idle.empty():
-                solver = self._idle.get_nowait()
-                solver.process.kill()
+                _kill(self._idle.get_nowait())
             self.broker.close()
 
     def _attempt(self, step: Any) -> None:
@@ -118,83 +118,133 @@ class QueueWorker:
         self.broker.do_qsize(QUEUE)  # any broker call renews this worker's heartbeat in Redis
         with self.sessions.begin() as session:
             row = session.get(RunnerRecord, self.name)
-            alive = self.concurrency
             if row is None:
-                session.add(RunnerRecord(id=self.name, workers_alive=alive, heartbeat_at=now()))
+                session.add(RunnerRecord(id=self.name, workers_alive=self.concurrency, heartbeat_at=now()))
             else:
-                row.workers_alive, row.heartbeat_at = alive, now()
+                row.workers_alive, row.heartbeat_at = self.concurrency, now()
             with self._lock:
                 mine = list(self._running)
             if mine:
-                session.execute(update(JobRecord).where(JobRecord.id.in_(mine), JobRecord.runner == self.name).values(heartbeat_at=now()))
+                session.execute(update(TaskRecord).where(TaskRecord.id.in_(mine), TaskRecord.status == "running").values(heartbeat_at=now()))
 
     def _sweep(self) -> None:
-        """Jobs whose worker is gone are queued again (or failed after MAX_ATTEMPTS runs); queued jobs nobody took are sent again."""
+        """Tasks whose worker is gone are queued again (or failed after MAX_ATTEMPTS runs); jobs cancelled meanwhile
+        drop their queued tasks; and when the queue in Redis is empty while jobs or tasks wait (Redis restarted
+        and lost them), they are sent again."""
         stale = now() - timedelta(seconds=self.stale_seconds)
         again: list[str] = []
         with self.sessions.begin() as session:
             orphans = session.scalars(
-                select(JobRecord)
-                .where(JobRecord.status == "running", JobRecord.runner != self.name, JobRecord.heartbeat_at < stale)
-                .with_for_update(skip_locked=True)
+                select(TaskRecord).where(TaskRecord.status == "running", TaskRecord.heartbeat_at < stale).with_for_update(skip_locked=True)
             ).all()
-            for job in orphans:
-                if job.attempts < MAX_ATTEMPTS:
-                    log.warning("job %s queued again: its worker %s stopped beating", job.id, job.runner)
-                    job.status, job.runner, job.worker_pid = "queued", None, None
-                    job.progress = {"stage": "queued", "elapsed": 0}
-                    again.append(job.id)
+            for task in orphans:
+                if task.id in self._running:
+                    continue
+                ran = ", ".join(task.workers or [])
+                if task.attempts < MAX_ATTEMPTS:
+                    log.warning("task %s queued again: its worker %s stopped beating", task.id, ran.split(", ")[-1])
+                    task.status = "queued"
+                    again.append(task.id)
                 else:
-                    finish(job, "failed", f"its worker stopped while it ran, {job.attempts} times ({', '.join(job.workers or [])}); it is not tried again")
-            waiting = session.scalars(select(JobRecord.id).where(JobRecord.status == "queued", JobRecord.created_at < stale)).all()
+                    task.status, task.finished_at = "failed", now()
+                    task.error = f"its worker stopped while it ran, {task.attempts} times ({ran}); it is not tried again"
+                    self._settle(session, task.job_id)
+            for job in session.scalars(select(JobRecord).where(JobRecord.status == "running", JobRecord.cancel_requested.is_(True))).all():
+                waiting = session.scalars(select(TaskRecord).where(TaskRecord.job_id == job.id, TaskRecord.status == "queued")).all()
+                for task in waiting:
+                    task.status, task.finished_at, task.error = "cancelled", now(), "cancelled on request"
+                if waiting:
+                    self._settle(session, job.id)
             session.execute(delete(RunnerRecord).where(RunnerRecord.heartbeat_at < stale))
+            lost_jobs = lost_tasks = []
+            if self.broker.do_qsize(QUEUE) == 0:  # nothing waits in Redis: whatever the database says waits, Redis lost
+                lost_jobs = list(session.scalars(select(JobRecord.id).where(JobRecord.status == "queued", JobRecord.created_at < stale)).all())
+                lost_tasks = list(session.scalars(select(TaskRecord.id).where(TaskRecord.status == "queued", TaskRecord.created_at < stale)).all())
         moment = time.monotonic()
-        for job_id in [*again, *waiting]:
-            if job_id in again or moment - self._sent.get(job_id, -1e9) >= self.stale_seconds:
-                self._sent[job_id] = moment
-                self.actor.send(job_id)
+        for actor, ids in ((self.task_actor, again), (self.job_actor, lost_jobs), (self.task_actor, lost_tasks)):
+            for item in ids:
+                if item in again or moment - self._sent.get(item, -1e9) >= self.stale_seconds:
+                    self._sent[item] = moment
+                    actor.send(item)
         self._sent = {k: v for k, v in self._sent.items() if moment - v < 10 * self.stale_seconds}
 
     def _leave(self) -> None:
         with self.sessions.begin() as session:
             session.execute(delete(RunnerRecord).where(RunnerRecord.id == self.name))
 
-    # one job ---------------------------------------------------------------------------------------------
+    # a job, and its tasks -------------------------------------------------------------------------------------
 
-    def execute(self, job_id: str) -> None:
-        """The actor: claim the job, run it in a solver process, store how it ended."""
+    def expand(self, job_id: str) -> None:
+        """The job actor: the job's independent parts become tasks (one for a solve or a what-if, one per point
+        of a sweep, one per scenario of a comparison), in one transaction, and each is sent to the queue."""
+        with self.sessions.begin() as session:
+            job = session.get(JobRecord, job_id, with_for_update=True)
+            if job is None or job.status != "queued":
+                return  # expanded already (this message was a second copy), or cancelled while queued
+            try:
+                payload, seconds = work.prepare(session, job)
+                pieces = work.parts(payload, seconds)
+            except Exception as exc:
+                finish(job, "failed", f"could not start: {_first_line(exc)}")
+                return
+            job.status, job.runner, job.started_at, job.heartbeat_at, job.attempts = "running", TASKS, now(), now(), 1
+            job.progress = {"stage": "queued", "done": 0, "total": len(pieces), "elapsed": 0}
+            for index, (label, _, _) in enumerate(pieces):
+                session.add(TaskRecord(id=f"{job_id}.{index}", job_id=job_id, index=index, label=label[:200], status="queued"))
+        for index in range(len(pieces)):
+            self.task_actor.send(f"{job_id}.{index}")
+
+    def execute(self, task_id: str) -> None:
+        """The task actor: claim the task, run it in a solver process, store how it ended, and end the job after its last task."""
         if self._stop.is_set():
             return
         solver = self._idle.get()
         try:
             with self.sessions.begin() as session:
-                if not claim(session, job_id, self.name, solver.process.pid):
-                    return  # taken by another worker, cancelled, or already done: this message was a second copy
+                claimed: Any = session.execute(
+                    update(TaskRecord)
+                    .where(TaskRecord.id == task_id, TaskRecord.status == "queued")
+                    .values(status="running", attempts=TaskRecord.attempts + 1, started_at=now(), heartbeat_at=now())
+                )
+                if not claimed.rowcount:
+                    return  # taken by another worker, or done: this message was a second copy
+                task = session.get(TaskRecord, task_id)
+                job = session.get(JobRecord, task.job_id, with_for_update=True)
+                task.workers = [*(task.workers or []), self.name]
+                job.workers = list(dict.fromkeys([*(job.workers or []), self.name]))
+                if job.cancel_requested or job.status != "running":
+                    task.status, task.finished_at, task.error = "cancelled", now(), "cancelled on request"
+                    self._settle(session, job.id)
+                    return
+                job_id, index = job.id, task.index
             with self._lock:
-                self._running[job_id] = time.monotonic()
+                self._running[task_id] = time.monotonic()
             try:
                 with self.sessions() as session:
                     payload, seconds = work.prepare(session, session.get(JobRecord, job_id))
+                    pieces = work.parts(payload, seconds)
+                    _, part, part_seconds = pieces[index]
+                    alone = len(pieces) == 1
             except Exception as exc:
                 ending = _Ending("failed", f"could not start: {exc}")
             else:
                 try:
-                    ending = self._run(job_id, solver, payload, seconds)
-                except Exception as exc:  # never leave a claimed job running: it fails, saying why
-                    log.exception("job %s failed in worker %s", job_id, self.name)
+                    ending = self._run(job_id, solver, part, part_seconds, live=alone)
+                except Exception as exc:  # never leave a claimed task running: it fails, saying why
+                    log.exception("task %s failed in worker %s", task_id, self.name)
                     _kill(solver)
                     ending = _Ending("failed", f"the worker failed running it: {_first_line(exc)}")
-            self._store(job_id, ending)
+            self._store(task_id, ending)
         finally:
             with self._lock:
-                self._running.pop(job_id, None)
+                self._running.pop(task_id, None)
             if solver.process.is_alive():
                 self._idle.put(solver)
             else:
                 solver.connection.close()
                 self._idle.put(self._spawn())
 
-    def _run(self, job_id: str, solver: _Solver, payload: dict[str, Any], seconds: float) -> _Ending:
+    def _run(self, job_id: str, solver: _Solver, payload: dict[str, Any], seconds: float, *, live: bool) -> _Ending:
         began, written = time.monotonic(), 0.0
         progress: dict[str, Any] = {}
         solver.connection.send((job_id, payload))
@@ -212,8 +262,10 @@ class QueueWorker:
                 elapsed = round(time.monotonic() - began, 2)
                 if kind == "progress":
                     progress.update(body)
-                    self._report(job_id, {**progress, "elapsed": elapsed}, database=time.monotonic() - written >= DATABASE_PROGRESS_SECONDS)
-                    written = time.monotonic() if time.monotonic() - written >= DATABASE_PROGRESS_SECONDS else written
+                    if live:  # a job of one task: its solve's progress is the job's
+                        due = time.monotonic() - written >= DATABASE_PROGRESS_SECONDS
+                        self._report(job_id, {**progress, "elapsed": elapsed}, database=due)
+                        written = time.monotonic() if due else written
                     continue
                 if kind == "done":
                     return _Ending("done", body, {**progress, "stage": "done", "elapsed": elapsed})
@@ -249,8 +301,7 @@ class QueueWorker:
                 return True
         except redis.RedisError:
             pass
-        started = self._running.get(job_id, 0.0)
-        if int(time.monotonic() - started) % 2 == 0:  # the database's word too, every other second or so
+        if int(time.monotonic() * 4) % 8 == 0:  # the database's word too, every two seconds or so
             try:
                 with self.sessions() as session:
                     return bool(session.scalar(select(JobRecord.cancel_requested).where(JobRecord.id == job_id)))
@@ -259,29 +310,75 @@ class QueueWorker:
                     raise
         return False
 
-    def _store(self, job_id: str, ending: _Ending) -> None:
-        """Store how the job ended; while the database cannot be reached, keep trying (the ending is held here)."""
+    def _store(self, task_id: str, ending: _Ending) -> None:
+        """Store how the task ended, and the job's ending after its last task; while the database cannot be
+        reached, keep trying (the ending is held here)."""
         while True:
             try:
                 with self.sessions.begin() as session:
-                    job = session.get(JobRecord, job_id)
-                    if job is None or job.status != "running" or job.runner != self.name:
-                        return  # ended or taken elsewhere meanwhile (cancelled while queued, or swept as stale)
+                    task = session.get(TaskRecord, task_id, with_for_update=True)
+                    if task is None or task.status != "running" or (task.workers or [None])[-1] != self.name:
+                        return  # swept as stale meanwhile and taken by another worker
                     if ending.status == "handed back":
-                        job.status, job.runner, job.worker_pid, job.attempts = "queued", None, None, job.attempts - 1
-                        job.progress = {"stage": "queued", "elapsed": 0}
+                        task.status, task.attempts = "queued", task.attempts - 1
                     else:
-                        record_ending(session, job, ending.status, ending.body, ending.progress)
+                        task.status, task.finished_at = ("succeeded" if ending.status == "done" else ending.status), now()
+                        task.result = ending.body if ending.status == "done" else None
+                        task.error = None if ending.status == "done" else str(ending.body)
+                        self._settle(session, task.job_id, ending.progress)
                 if ending.status == "handed back":
-                    self.actor.send(job_id)
+                    self.task_actor.send(task_id)
                 return
             except Exception as exc:
                 if not (storage_trouble(exc) or isinstance(exc, redis.RedisError)):
-                    log.exception("job %s: storing its result failed", job_id)
+                    log.exception("task %s: storing its result failed", task_id)
                     ending = _Ending("failed", f"its result could not be stored: {_first_line(exc)}", ending.progress)
                     continue
-                log.warning("job %s: the database cannot store its ending now (%s); retrying", job_id, _first_line(exc))
+                log.warning("task %s: the database cannot store its ending now (%s); retrying", task_id, _first_line(exc))
                 time.sleep(1.0)
+
+    def _settle(self, session: Session, job_id: str, progress: dict[str, Any] | None = None) -> None:
+        """After a task ended: the job's progress (tasks done of all, the best value so far), and once every
+        task has ended, the job's own ending. The job's row is locked, so of two tasks ending at once, one
+        settles after the other and the last one ends the job."""
+        job = session.get(JobRecord, job_id, with_for_update=True)
+        if job is None or job.status != "running":
+            return
+        tasks = session.scalars(select(TaskRecord).where(TaskRecord.job_id == job_id).order_by(TaskRecord.index)).all()
+        ended = [t for t in tasks if t.status in TERMINAL]
+        values = [_objective(t.result) for t in ended if t.status == "succeeded"]
+        best = max((v for v in values if v is not None), default=None)
+        stage = {"sweep": "sweeping", "comparison": "solving"}.get(job.kind, "solving")
+        job.progress = {**(job.progress or {}), "stage": stage, "done": len(ended), "total": len(tasks), "objective": best}
+        if len(ended) < len(tasks):
+            return
+        job.progress = {**job.progress, "elapsed": round((now() - job.started_at).total_seconds(), 2) if job.started_at else 0}
+        if job.cancel_requested or any(t.status == "cancelled" for t in tasks):
+            finish(job, "cancelled", "cancelled on request")
+            return
+        if len(tasks) == 1 and tasks[0].status != "succeeded":
+            record_ending(session, job, "failed", tasks[0].error, {**job.progress, **(progress or {})})
+            return
+        payload, _ = work.prepare(session, job)
+        try:
+            result = work.join(payload, [t.result for t in tasks], [None if t.status == "succeeded" else t.error for t in tasks])
+        except ValueError as exc:
+            record_ending(session, job, "failed", str(exc), job.progress)
+            return
+        record_ending(
+            session, job, "done", result, {**job.progress, **(progress or {}), "stage": "done"} if len(tasks) == 1 else {**job.progress, "stage": "done"}
+        )
+
+
+def _objective(result: dict[str, Any] | None) -> float | None:
+    """A finished task's value, for the job's best-so-far: a solve's or a scenario's plan, or a sweep point's."""
+    if not result:
+        return None
+    if "point" in result:
+        plan = result["point"][1]
+    else:
+        plan = result.get("plan") or (result.get("plans") or [None])[0]
+    return None if not plan else plan.get("objective")
 
 
 def _kill(solver: _Solver) -> None:

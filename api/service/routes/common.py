@@ -7,14 +7,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import g
+from sqlalchemy import select
 
 from api.service import store, work
 from api.service.context import service
-from api.service.db import JobRecord, PlanRecord, ScenarioRecord, ScenarioVersion
+from api.service.db import JobRecord, PlanRecord, ScenarioRecord, ScenarioVersion, TaskRecord
 from api.service.jobs import TERMINAL
 from api.service.openapi import JSON, Reply, reply
 from api.service.problems import MEDIA_TYPE, ApiProblem, ProblemDetails
-from api.service.schemas import JobOut, PageQuery, PlanSummary, Progress, ScenarioOut, ScenarioVersionOut
+from api.service.schemas import JobOut, PageQuery, PlanSummary, Progress, ScenarioOut, ScenarioVersionOut, TaskOut
 from planner.errors import did_you_mean
 from planner.scenario import Scenario
 
@@ -79,9 +80,30 @@ def job_out(job: JobRecord) -> JobOut:
         result=job.result,
         attempts=job.attempts,
         workers=job.workers or [],
+        tasks=_tasks(job),
         request=job.request,
         links=links,
     )
+
+
+def _tasks(job: JobRecord) -> list[TaskOut]:
+    if job.runner != "tasks":
+        return []  # the embedded runner runs a job whole
+    with service().session() as session:
+        rows = session.scalars(select(TaskRecord).where(TaskRecord.job_id == job.id).order_by(TaskRecord.index)).all()
+    return [
+        TaskOut(
+            index=t.index,
+            label=t.label,
+            status=t.status,
+            attempts=t.attempts,
+            workers=t.workers or [],
+            error=t.error,
+            started_at=t.started_at,
+            finished_at=t.finished_at,
+        )
+        for t in rows
+    ]
 
 
 def _live_progress(job: JobRecord) -> dict[str, Any] | None:
