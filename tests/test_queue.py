@@ -238,3 +238,28 @@ def test_a_sweep_point_that_failed_is_a_point_without_a_plan_and_a_comparison_fa
     comparison = {"kind": "comparison", "scenarios": [data, data], "settings": {"time_limit": 1}}
     with pytest.raises(ValueError, match="a scenario failed, 2: stopped after 61 s"):
         work.join(comparison, [{"plan": {}}, None], [None, "stopped after 61 s"])
+
+
+def test_the_database_restarting_mid_job_leaves_the_job_done(api: Api, workers: Workers, slow: str, postgres: Postgres) -> None:
+    job = submit(api, slow, time_limit=8, reasons=False)
+    running(api, job["id"])
+    postgres.restart()  # the workers' connections break mid-solve; what they hold waits and is stored once it is back
+    assert api.get(f"/jobs/{job['id']}").get_json()["status"] == "running"  # the restart came mid-job
+    ended = api.finished(job, timeout=120)
+    assert ended["status"] == "succeeded", ended["error"]
+    api.plan(ended["plan_id"])
+
+
+def test_the_service_restarting_leaves_every_job_accounted_for(api: Api, workers: Workers, database: str, queue_redis: Redis, tmp_path: Path) -> None:
+    first = make_api(tmp_path / "first", database_url=database, redis_url=queue_redis.url, stale_seconds=STALE, max_active_jobs=8)
+    first.tokens = api.tokens
+    scenario_id = api.reference()
+    jobs = [submit(first, scenario_id, reasons=False) for _ in range(3)]
+    close(first)  # the service stops (or dies): it holds no job, the database and the queue do
+    second = make_api(tmp_path / "second", database_url=database, redis_url=queue_redis.url, stale_seconds=STALE)
+    second.tokens = api.tokens
+    try:
+        done = [second.finished(job, timeout=180) for job in jobs]
+        assert [job["status"] for job in done] == ["succeeded"] * 3, [job["error"] for job in done]
+    finally:
+        close(second)
