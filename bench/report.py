@@ -751,6 +751,84 @@ def api_section(results: list[Result], targets: list[list[str]]) -> list[str]:
     )
 
 
+def queue_section(results: list[Result]) -> list[str]:
+    """The distributed queue against the embedded runner (bench/queue.py): the speed-up, the overhead per task, and N hosts on paper."""
+    measured = [r for r in results if r.get("status") == "measured"]
+    if not measured:
+        why = f": {results[0].get('status')}, {results[0].get('error')}" if results else ""
+        return ["## The queue", "", f"Not measured in this run{why}.", ""]
+    r = measured[0]
+    rows = r["rows"]
+    base = rows[0]
+    limit = r["sweep"]["settings"]["time_limit"]
+    steps = r["sweep"]["steps"]
+    per_point = base["sweep_seconds"] / steps
+    table_rows = [
+        [
+            row["setup"],
+            fmt(row["sweep_seconds"], 1),
+            fmt(base["sweep_seconds"] / row["sweep_seconds"], 2),
+            f"{row['sweep_points_with_plan']}/{steps}",
+            fmt(row["sweep_value"], 1),
+            fmt(row.get("task_median"), 2) if row["workers"] else "–",
+            ", ".join(row["workers_used"]) if row["workers"] else "–",
+            fmt(row["explain_seconds"], 1),
+            str(row["explain_tasks"]) if row["workers"] else "–",
+        ]
+        for row in rows
+    ]
+    queued = [row for row in rows if row["workers"]]
+    overhead = statistics.median([row["task_median"] - limit for row in queued if row.get("task_median") is not None]) if queued else None
+    paper = [
+        [str(n), fmt(-(-steps // n) * (limit + (overhead or 0)), 1), fmt(base["sweep_seconds"] / (-(-steps // n) * (limit + (overhead or 0))), 1)]
+        for n in (1, 2, 4, 6, 12)
+    ]
+    shape = " x ".join(map(str, r["shape"]))
+    return (
+        [
+            "## The queue",
+            "",
+            *(
+                [f"Measured alone by `{r['rerun']['command']}` at commit `{r['rerun']['commit']}`, {r['rerun']['date']}, after the run above.", ""]
+                if r.get("rerun")
+                else []
+            ),
+            f"A generated {shape} portfolio: a {steps}-point capacity sweep ({fmt(r['sweep']['low'], 1)} to {fmt(r['sweep']['high'], 1)}, "
+            f"{fmt(limit, 0)} s a point) and a solve explained with its reasons ({fmt(r['explained']['time_limit'], 0)} s), each timed by the client "
+            "from submit to the finished job. The embedded runner (one solver process, SQLite) runs the sweep's points in order, each warm-started "
+            "from the one before; on the queue (real Redis and PostgreSQL on loopback, `planner worker --concurrency 1` processes) each point is a "
+            f"task that any worker takes, without the warm start. All on this machine's {r.get('cores')} cores (`bench/queue.py`).",
+            "",
+        ]
+        + table(
+            [
+                "setup",
+                "sweep s",
+                "speed-up",
+                "points with a plan",
+                "sum of values",
+                "task s, median",
+                "workers that took points",
+                "explained solve s",
+                "its tasks",
+            ],
+            table_rows,
+        )
+        + [
+            f"Overhead per task: the median task's time on its worker less the {fmt(limit, 0)} s its solve may take (the points of this portfolio are "
+            f"not proven within it, so each solve runs to its limit): {fmt(overhead, 2)} s (loading the scenario version, the payload, checking the plan, "
+            "storing the task, settling the job). Two workers on two cores each solve with half the machine, so the sum of values, not only the time, "
+            "says what the speed-up costs. The explained solve is one task: its reasons are not split across workers yet, so it gains nothing from a second worker.",
+            "",
+            f"On paper, for N hosts of this machine's kind with one worker each: the sweep takes ceil({steps} / N) rounds of a point's limit plus the "
+            "overhead per task, the embedded runner's time divided by that is the speed-up (each host's solve keeps its cores):",
+            "",
+        ]
+        + table(["hosts", "sweep s", "speed-up"], paper)
+        + [f"The embedded runner's point takes {fmt(per_point, 2)} s on average, the queue's task {fmt(limit + (overhead or 0), 2)} s.", ""]
+    )
+
+
 def _pages(r: Result, targets: list[list[str]]) -> list[str]:
     """The web page's answer times (bench/api.py `web_pages`), against the issue's 200 ms for the reference plan's pages."""
     pages = r.get("pages") or []
@@ -809,6 +887,8 @@ def write(results_path: Path, out: Path) -> None:
     if suites["explain"]:
         body += explain_section(suites["explain"], targets)
     body += api_section(suites["api"], targets)
+    if suites["queue"]:
+        body += queue_section(suites["queue"])
     failures = [r for r in results if r.get("status") in ("crashed", "killed") or (solved(r) and not r.get("valid"))]
     versions = ", ".join(f"{k} {v}" for k, v in facts.get("versions", {}).items())
     head = [

@@ -98,6 +98,9 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
     # Explanations: a 30 s solve, then every re-solve of the explanation gets `resolve_limit` seconds.
     yield {"suite": "explain", "case": cases.generated_case(200, 10, 4), "solver": "cpsat", "time_limit": 30.0, "explain": True, "resolve_limit": 0.25}
 
+    # The distributed queue against the embedded runner: a sweep and an explained solve on 1 and 2 workers (bench/queue.py).
+    yield {"suite": "queue", "case": {"kind": "service", "name": "queue, 1 and 2 workers"}, "solver": "cpsat", "time_limit": 5.0, "deadline": 1500}
+
     # The service: `planner serve` on loopback, solve jobs and reads under load (bench/api.py).
     yield {
         "suite": "api",
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="Run the benchmarks and write docs/benchmarks.md.")
     parser.add_argument("--full", action="store_true", help="every instance and time limit (tens of minutes); default: a quick subset")
     parser.add_argument(
-        "--suite", action="append", help="run only this suite (repeatable): j30, j60, mknap1, mknapcb, large, uplift, scale, workers, explain, api"
+        "--suite", action="append", help="run only this suite (repeatable): j30, j60, mknap1, mknapcb, large, uplift, scale, workers, explain, queue, api"
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the report to write (default docs/benchmarks.md)")
     args = parser.parse_args(argv)

@@ -26,6 +26,10 @@ SOLVERS: dict[str, dict[str, Any]] = {
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
+    if job["suite"] == "queue":
+        from bench import queue
+
+        return queue.run(job)
     if job["suite"] == "api":
         from bench import api
 

@@ -11,7 +11,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import cached_property, partial
@@ -623,6 +623,8 @@ def explain(
     plan: Plan,
     *,
     initiative: str | None = None,
+    initiatives: Collection[str] | None = None,
+    prices: bool = True,
     counterfactuals: bool = True,
     policy_costs: bool = False,
     time_limit: float = 10.0,
@@ -635,7 +637,10 @@ def explain(
     alone, and each family of guardrails together, as the executive view does). An infeasible plan gets a
     diagnosis (with `counterfactuals`, its repairs too). Each re-solve gets `time_limit` seconds; with a
     `budget` (seconds for all of it), the most decision-relevant are explained first, and what is not
-    explained when it runs out is listed in `unexplained` (a diagnosis says what it left unfinished)."""
+    explained when it runs out is listed in `unexplained` (a diagnosis says what it left unfinished).
+
+    `initiatives` explains only those (a part of an explanation spread over workers); `prices=False` leaves
+    out the policies' prices and the value of full teams, which another part computes."""
     began = time.perf_counter()
     deadline = began + budget if budget is not None else math.inf
     if not plan.status.found:
@@ -654,7 +659,8 @@ def explain(
             seconds=round(time.perf_counter() - began, 3),
         )
     x = _Explainer(scenario, plan, plan.settings, time_limit, deadline)
-    chosen = [i for i in scenario.initiatives if initiative is None or i.id == initiative]
+    chosen = [i for i in scenario.initiatives if (initiative is None or i.id == initiative) and (initiatives is None or i.id in initiatives)]
+    whole = initiative is None and prices
     unexplained: list[str] = []
     unpriced: list[str] = []
 
@@ -672,11 +678,11 @@ def explain(
     for i in chosen:
         rank = (1, -initiative_value(i, scenario.policies)) if x.questioned(i) else (0 if not counterfactuals else 3, 0.0)
         ranked.append((rank, partial(run, partial(x.explain_one, i, counterfactuals), unexplained, i.id)))
-    if (counterfactuals or policy_costs) and initiative is None:
-        prices = (0.5 if policy_costs else 2, 0.0)
-        ranked += [(prices, partial(run, partial(x.policy_cost, r), unpriced, r.name)) for r in policy_rules(scenario)]
-        ranked += [(prices, partial(run, partial(x.joint_cost, *family), unpriced, family[0])) for family in x.families]
-    if counterfactuals and initiative is None:
+    if (counterfactuals or policy_costs) and whole:
+        first = (0.5 if policy_costs else 2, 0.0)
+        ranked += [(first, partial(run, partial(x.policy_cost, r), unpriced, r.name)) for r in policy_rules(scenario)]
+        ranked += [(first, partial(run, partial(x.joint_cost, *family), unpriced, family[0])) for family in x.families]
+    if counterfactuals and whole:
         ranked += [((4, 0.0), partial(run, partial(x.marginal, *b), [], "")) for b in x.binding()]
     jobs = [job for _, job in sorted(ranked, key=lambda pair: pair[0])]
     done = 0
@@ -699,7 +705,7 @@ def explain(
         binding=[r for r in results if isinstance(r, BindingCapacity)],
         what_ifs=counterfactuals,
         resolves=x.count,
-        unexplained=[i.id for i in scenario.initiatives if i.id in missed],
+        unexplained=[i.id for i in chosen if i.id in missed],
         unpriced=sorted(unpriced),
         seconds=round(time.perf_counter() - began, 3),
     )

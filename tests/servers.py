@@ -3,7 +3,8 @@ stopped after: Debian's `redis-server` and `postgresql` (`make test` installs bo
 for a server: a test that needs one gets the real program, as a user's deployment has it.
 
 PostgreSQL refuses to run as root, so as root (CI, the developers' machines) the server runs as Debian's
-`postgres` user, with trust authentication on loopback only.
+`postgres` user (a child of the test process, so that stopping it stops it), with trust authentication on
+loopback only.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.service import free_port
 
@@ -31,13 +34,13 @@ def _postgres_bin() -> Path:
     return Path(found[-1]).parent
 
 
-def _wait(what: str, ready: object, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
+def _wait(what: str, ready: Callable[[], Any], process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
         try:
-            if ready():  # type: ignore[operator]
+            if ready():
                 return
         except Exception:
             pass
@@ -99,10 +102,13 @@ class Postgres:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
-    def _as_postgres(self) -> list[str]:
+    def _as_postgres(self) -> dict[str, Any]:
+        """As root, run as Debian's postgres user: as this process's own child (not under runuser, which would
+        not pass on the signals that stop the server)."""
         if os.geteuid() != 0:
-            return []
-        return ["runuser", "-u", "postgres", "--"]
+            return {}
+        user = pwd.getpwnam("postgres")
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def start(self) -> Postgres:
         binaries = _postgres_bin()
@@ -114,9 +120,10 @@ class Postgres:
                 for path in (self.folder, data):
                     os.chown(path, user.pw_uid, user.pw_gid)
             subprocess.run(
-                [*self._as_postgres(), str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "planner", "--no-sync", "-E", "UTF8"],
+                [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "planner", "--no-sync", "-E", "UTF8"],
                 check=True,
                 capture_output=True,
+                **self._as_postgres(),
             )
         self.port = self.port or free_port()
         log = self.folder / "postgres.log"
@@ -127,14 +134,16 @@ class Postgres:
                 os.chown(log, user.pw_uid, user.pw_gid)
         settings = ["-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.folder}", "-c", "fsync=off", "-c", "max_connections=200"]
         self.process = subprocess.Popen(
-            [*self._as_postgres(), str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), *settings],
+            [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), *settings],
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            **self._as_postgres(),
         )
         _wait("postgres", lambda: self._connect("postgres").close() is None, self.process, log)
         return self
 
-    def _connect(self, database: str):  # type: ignore[no-untyped-def]
+    def _connect(self, database: str) -> Any:
         import psycopg
 
         return psycopg.connect(f"postgresql://planner@127.0.0.1:{self.port}/{database}", autocommit=True, connect_timeout=2)

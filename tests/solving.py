@@ -15,7 +15,7 @@ def verified(scenario: Scenario, plan: Plan) -> Plan:
     violations = check_plan(scenario, plan)
     assert violations == [], "\n".join(map(str, violations))
     assert plan.objective == score_plan(scenario, plan)
-    if plan.status is PlanStatus.optimal and plan.best_bound is not None:
+    if plan.status is PlanStatus.optimal and plan.best_bound is not None and plan.objective is not None:
         assert abs(plan.best_bound - plan.objective) < 1e-6
     return plan
 

@@ -125,7 +125,10 @@ def test_two_workers_share_the_jobs_and_each_job_names_who_ran_it(api: Api, work
     done = [api.finished(job, timeout=180) for job in jobs]
     assert [job["status"] for job in done] == ["succeeded"] * 4, [job["error"] for job in done]
     assert {job["workers"][0] for job in done} == {"worker-a", "worker-b"}  # both took jobs
-    assert all(len(job["tasks"]) == 1 and job["tasks"][0]["attempts"] == 1 and job["tasks"][0]["workers"] == job["workers"] for job in done)
+    for job in done:  # the search, then its reasons (the reference's 15 initiatives are one task of them)
+        assert [t["label"] for t in job["tasks"]] == ["search", "reasons 1/1"]
+        assert all(t["attempts"] == 1 for t in job["tasks"])
+        assert set(job["workers"]) == {w for t in job["tasks"] for w in t["workers"]}
     for job in done:
         api.plan(job["plan_id"])  # verified by the checker
 
@@ -241,7 +244,7 @@ def test_a_sweep_point_that_failed_is_a_point_without_a_plan_and_a_comparison_fa
 
 
 def test_the_database_restarting_mid_job_leaves_the_job_done(api: Api, workers: Workers, slow: str, postgres: Postgres) -> None:
-    job = submit(api, slow, time_limit=8, reasons=False)
+    job = submit(api, slow, time_limit=20, reasons=False)
     running(api, job["id"])
     postgres.restart()  # the workers' connections break mid-solve; what they hold waits and is stored once it is back
     assert api.get(f"/jobs/{job['id']}").get_json()["status"] == "running"  # the restart came mid-job
@@ -263,3 +266,24 @@ def test_the_service_restarting_leaves_every_job_accounted_for(api: Api, workers
         assert [job["status"] for job in done] == ["succeeded"] * 3, [job["error"] for job in done]
     finally:
         close(second)
+
+
+def test_an_explained_solve_spreads_its_reasons_over_workers_and_explains_what_one_process_does(api: Api, workers: Workers) -> None:
+    from bench.generate import portfolio
+
+    scenario_id = api.create(yaml.safe_dump(portfolio(60, 6, 4, seed=2), sort_keys=False))["id"]
+    job = api.finished(submit(api, scenario_id, time_limit=20, reasons=True, policy_costs=True), timeout=180)
+    assert job["status"] == "succeeded", job["error"]
+    labels = [t["label"] for t in job["tasks"]]
+    assert labels == ["search", "reasons 1/3", "reasons 2/3", "reasons 3/3"]
+    assert all(t["status"] == "succeeded" for t in job["tasks"])
+    assert {w for t in job["tasks"] for w in t["workers"]} == {"worker-a", "worker-b"}
+    plan = api.plan(job["plan_id"])
+    explanation = plan.explanation
+    assert explanation is not None
+    assert [i.id for i in explanation.initiatives] + explanation.unexplained == [
+        i["id"] for i in api.get(f"/scenarios/{scenario_id}").get_json()["scenario"]["initiatives"] if i["id"] not in explanation.unexplained
+    ] + explanation.unexplained
+    assert explanation.resolves > 0 and (explanation.policy_costs or explanation.unpriced)
+    reasons = {i.id: i.reason for i in explanation.initiatives}
+    assert all(reasons[u.id] is not None for u in plan.not_scheduled if u.id in reasons)  # every initiative left out says why

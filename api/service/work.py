@@ -20,9 +20,10 @@ from api.service.db import ComparisonRecord, JobRecord, PlanRecord, new_id
 from planner import __version__
 from planner.check import check_plan
 from planner.compare import changes, compare
+from planner.explanation import Explanation
 from planner.plan import Plan
 from planner.scenario import Scenario
-from planner.settings import SolveSettings, TimeSplit, split_time
+from planner.settings import PlanStatus, SolveSettings, TimeSplit, split_time
 from planner.sweep import Knob, assemble, label, point_scenario, settings_between, solve_points
 
 Report = Callable[..., None]
@@ -130,6 +131,25 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
             progress({"stage": "solving", "done": n, "total": len(payload["scenarios"])}, force=True)
             plans.append(run({"kind": "scenario", "scenario": data, "settings": payload["settings"]}, progress)["plan"])
         return _compared(payload["scenarios"], plans)
+    if kind == "search":  # a solve whose reasons are tasks of their own: the plan alone, in the search's share of the time
+        scenario, settings = Scenario.model_validate(payload["scenario"]), SolveSettings.model_validate(payload["settings"])
+        split = split_time(settings.time_limit, reasons=True, reasons_time=payload.get("reasons_time"))
+        return {"plans": [_solved(scenario, settings, split, progress, reasons=False)]}
+    if kind == "reasons":  # a part of a plan's explanation: some of its initiatives, and perhaps the prices
+        from solver.explain import explain
+
+        explanation = explain(
+            Scenario.model_validate(payload["scenario"]),
+            Plan.model_validate(payload["plan"]),
+            initiatives=payload["initiatives"],
+            prices=payload["prices"],
+            counterfactuals=False,
+            policy_costs=payload["prices"] and payload["policy_costs"],
+            time_limit=payload["resolve"],
+            budget=payload["budget"],
+            on_progress=lambda done, total: progress({"stage": "explaining", "done": done, "total": total}),
+        )
+        return {"explanation": explanation.model_dump(mode="json")}
     if kind == "scenario":  # one scenario of a comparison, solved and explained within its time limit
         settings = SolveSettings.model_validate(payload["settings"])
         return {"plan": _solved(Scenario.model_validate(payload["scenario"]), settings, split_time(settings.time_limit, reasons=True), progress)}
@@ -177,7 +197,38 @@ def parts(payload: dict[str, Any], seconds: float) -> list[tuple[str, dict[str, 
             (f"scenario {data.get('name', n)}", {"kind": "scenario", "scenario": data, "settings": payload["settings"]}, each)
             for n, data in enumerate(payload["scenarios"])
         ]
+    if kind == "solve" and (payload["reasons"] or payload["policy_costs"]):
+        split = split_time(SolveSettings.model_validate(payload["settings"]).time_limit, reasons=True, reasons_time=payload.get("reasons_time"))
+        return [("search", {**payload, "kind": "search"}, split.search + GRACE_SECONDS)]
     return [(kind, payload, seconds)]
+
+
+REASONS_PER_TASK = 25  # initiatives a task of reasons explains: 200 initiatives are 8 tasks
+
+
+def followups(payload: dict[str, Any], results: list[dict[str, Any] | None]) -> list[tuple[str, dict[str, Any], float]]:
+    """Parts that can start only when the first ones have ended: a solve's reasons, once its plan is found,
+    as tasks of `REASONS_PER_TASK` initiatives each (the first one also prices the guardrails). A plan that
+    was not found gets one task: its diagnosis."""
+    if payload["kind"] != "solve" or not (payload["reasons"] or payload["policy_costs"]) or not results or results[0] is None:
+        return []
+    plan = results[0]["plans"][0]
+    split = split_time(SolveSettings.model_validate(payload["settings"]).time_limit, reasons=True, reasons_time=payload.get("reasons_time"))
+    ids = [i["id"] for i in payload["scenario"]["initiatives"]]
+    chunks: list[list[str] | None] = (
+        [ids[n : n + REASONS_PER_TASK] for n in range(0, len(ids), REASONS_PER_TASK)] if PlanStatus(plan["status"]).found else [None]
+    )
+    common = {
+        "kind": "reasons",
+        "scenario": payload["scenario"],
+        "plan": plan,
+        "policy_costs": payload["policy_costs"],
+        "resolve": split.resolve,
+        "budget": split.reasons,
+    }
+    return [
+        (f"reasons {n + 1}/{len(chunks)}", {**common, "initiatives": chunk, "prices": n == 0}, split.reasons + GRACE_SECONDS) for n, chunk in enumerate(chunks)
+    ]
 
 
 def join(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: list[str | None]) -> dict[str, Any]:
@@ -193,6 +244,8 @@ def join(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: 
                 at, plan, problem = result["point"]
                 solved.append((at, None if plan is None else Plan.model_validate(plan), problem))
         return {"curve": assemble(Scenario.model_validate(payload["scenario"]), Knob(payload["knob"]), payload["team"], solved).model_dump(mode="json")}
+    if kind == "solve" and len(results) > 1:  # the plan, with its reasons gathered from their tasks
+        return {"plans": [_explained(payload, results, errors).model_dump(mode="json")]}
     failed = [f"{n + 1}: {error}" for n, error in enumerate(errors) if error is not None]
     if failed:
         raise ValueError(("a scenario failed, " if kind == "comparison" else "") + "; ".join(failed))
@@ -203,9 +256,11 @@ def join(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: 
     return result
 
 
-def _solved(scenario: Scenario, settings: SolveSettings, split: TimeSplit, progress: Report, *, policy_costs: bool = False) -> dict[str, Any]:
+def _solved(
+    scenario: Scenario, settings: SolveSettings, split: TimeSplit, progress: Report, *, policy_costs: bool = False, reasons: bool = True
+) -> dict[str, Any]:
     """Solve within the search's share of the time limit, then explain (when the split keeps time for the
-    reasons) within what is left of it."""
+    reasons, and `reasons` asks for them here rather than in tasks of their own) within what is left of it."""
     from solver import solve
     from solver.explain import explain
 
@@ -216,7 +271,7 @@ def _solved(scenario: Scenario, settings: SolveSettings, split: TimeSplit, progr
     plan = solve(scenario, settings, on_progress=solving, search_time=split.search)
     progress({"stage": "checking", "objective": plan.objective, "bound": plan.best_bound}, force=True)
     _verified(plan, scenario)
-    if split.reasons:
+    if split.reasons and reasons:
         explanation = explain(
             scenario,
             plan,
@@ -300,3 +355,34 @@ def _store_plan(session: Session, job: JobRecord, plan: Plan, source: tuple[str,
     session.add(record)
     session.flush()
     return record
+
+
+def _explained(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: list[str | None]) -> Plan:
+    """The search's plan with one explanation made of its reasons' tasks: their initiatives in the scenario's
+    order, the prices from the first, the re-solves added up. A task that failed leaves its initiatives
+    unexplained (and the prices unpriced), as a budget that ran out would."""
+    if results[0] is None:
+        raise ValueError(f"the search failed: {errors[0]}")
+    plan = Plan.model_validate(results[0]["plans"][0])
+    pairs = list(zip(followups(payload, results[:1]), results[1:]))
+    done = [(part, Explanation.model_validate(r["explanation"])) for (_, part, _), r in pairs if r is not None]
+    missed = [i for (_, part, _), r in pairs if r is None for i in (part["initiatives"] or [])]
+    position = {i["id"]: n for n, i in enumerate(payload["scenario"]["initiatives"])}
+    first = next((e for part, e in done if part["prices"]), None)
+    unpriced = [] if first is not None or not payload["policy_costs"] else ["guardrails"]
+    explanations = [e for _, e in done]
+    explanation = Explanation(
+        scenario=plan.scenario,
+        status=plan.status,
+        objective=plan.objective,
+        initiatives=sorted((i for e in explanations for i in e.initiatives), key=lambda i: position[i.id]),
+        policy_costs=first.policy_costs if first else [],
+        joint_costs=first.joint_costs if first else [],
+        diagnosis=next((e.diagnosis for e in explanations if e.diagnosis is not None), None),
+        what_ifs=False,
+        unexplained=sorted({*(i for e in explanations for i in e.unexplained), *missed}, key=lambda i: position.get(i, 0)),
+        unpriced=sorted({*(first.unpriced if first else []), *unpriced}),
+        resolves=sum(e.resolves for e in explanations),
+        seconds=max((e.seconds for e in explanations), default=0.0),
+    )
+    return plan.model_copy(update={"explanation": explanation})

@@ -74,6 +74,7 @@ class QueueWorker:
         self._sent: dict[str, float] = {}  # job or task id -> when this worker last sent it again
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: tasks made in its transaction not yet committed, sent after it
 
     # lifecycle -----------------------------------------------------------------------------------------
 
@@ -221,10 +222,7 @@ class QueueWorker:
                 self._running[task_id] = time.monotonic()
             try:
                 with self.sessions() as session:
-                    payload, seconds = work.prepare(session, session.get(JobRecord, job_id))
-                    pieces = work.parts(payload, seconds)
-                    _, part, part_seconds = pieces[index]
-                    alone = len(pieces) == 1
+                    part, part_seconds, alone = self._part(session, job_id, index)
             except Exception as exc:
                 ending = _Ending("failed", f"could not start: {exc}")
             else:
@@ -243,6 +241,21 @@ class QueueWorker:
             else:
                 solver.connection.close()
                 self._idle.put(self._spawn())
+
+    def _part(self, session: Session, job_id: str, index: int) -> tuple[dict[str, Any], float, bool]:
+        """A task's payload and seconds (from the job, read again: a version never changes), and whether it is the
+        job's only task so far (its solve's progress is then the job's). A follow-up part (a solve's reasons)
+        is made from the results of the parts before it."""
+        job = session.get(JobRecord, job_id)
+        assert job is not None  # a task's job is never removed
+        payload, seconds = work.prepare(session, job)
+        pieces = work.parts(payload, seconds)
+        if index < len(pieces):
+            _, part, part_seconds = pieces[index]
+            return part, part_seconds, len(pieces) == 1
+        first = session.scalars(select(TaskRecord.result).where(TaskRecord.job_id == job_id, TaskRecord.index < len(pieces)).order_by(TaskRecord.index)).all()
+        _, part, part_seconds = work.followups(payload, list(first))[index - len(pieces)]
+        return part, part_seconds, False
 
     def _run(self, job_id: str, solver: _Solver, payload: dict[str, Any], seconds: float, *, live: bool) -> _Ending:
         began, written = time.monotonic(), 0.0
@@ -328,6 +341,7 @@ class QueueWorker:
                         self._settle(session, task.job_id, ending.progress)
                 if ending.status == "handed back":
                     self.task_actor.send(task_id)
+                self._send_pending()
                 return
             except Exception as exc:
                 if not (storage_trouble(exc) or isinstance(exc, redis.RedisError)):
@@ -336,6 +350,13 @@ class QueueWorker:
                     continue
                 log.warning("task %s: the database cannot store its ending now (%s); retrying", task_id, _first_line(exc))
                 time.sleep(1.0)
+
+    def _send_pending(self) -> None:
+        """Send the tasks made while settling a job, once the transaction that made them is committed (a lost
+        send is found by the sweep: the task waits in the database)."""
+        pending, self._local.pending = getattr(self._local, "pending", []), []
+        for task_id in pending:
+            self.task_actor.send(task_id)
 
     def _settle(self, session: Session, job_id: str, progress: dict[str, Any] | None = None) -> None:
         """After a task ended: the job's progress (tasks done of all, the best value so far), and once every
@@ -359,7 +380,16 @@ class QueueWorker:
         if len(tasks) == 1 and tasks[0].status != "succeeded":
             record_ending(session, job, "failed", tasks[0].error, {**job.progress, **(progress or {})})
             return
-        payload, _ = work.prepare(session, job)
+        payload, seconds = work.prepare(session, job)
+        if len(tasks) == len(work.parts(payload, seconds)) and all(t.status == "succeeded" for t in tasks):
+            more = work.followups(payload, [t.result for t in tasks])
+            if more:  # the first parts are done: now the parts made from their results (a solve's reasons)
+                for offset, (label, _, _) in enumerate(more):
+                    index = len(tasks) + offset
+                    session.add(TaskRecord(id=f"{job_id}.{index}", job_id=job_id, index=index, label=label[:200], status="queued"))
+                job.progress = {**job.progress, "stage": "explaining", "total": len(tasks) + len(more)}
+                self._local.pending = [*getattr(self._local, "pending", []), *(f"{job_id}.{len(tasks) + offset}" for offset in range(len(more)))]
+                return
         try:
             result = work.join(payload, [t.result for t in tasks], [None if t.status == "succeeded" else t.error for t in tasks])
         except ValueError as exc:
