@@ -171,13 +171,15 @@ def test_a_worker_killed_mid_solve_loses_nothing_its_job_runs_again_on_another(a
         workers.start(victim, api)
 
 
-def test_redis_restarting_leaves_every_job_accounted_for(api: Api, workers: Workers, queue_redis: Redis) -> None:
+def test_redis_restarting_mid_job_leaves_every_job_accounted_for(api: Api, workers: Workers, queue_redis: Redis, slow: str) -> None:
     scenario_id = api.reference()
-    queue_redis.stop()
+    long = submit(api, slow, time_limit=15, reasons=False)
+    running(api, long["id"])
+    queue_redis.stop()  # mid-job: the running task's progress and the queue's messages have nowhere to go
     jobs = [submit(api, scenario_id, reasons=False) for _ in range(3)]  # stored; their messages cannot be sent
     queue_redis.start()  # empty: what it held is gone
-    done = [api.finished(job, timeout=180) for job in jobs]
-    assert [job["status"] for job in done] == ["succeeded"] * 3, [job["error"] for job in done]
+    done = [api.finished(job, timeout=180) for job in [long, *jobs]]
+    assert [job["status"] for job in done] == ["succeeded"] * 4, [job["error"] for job in done]
     for job in done:
         api.plan(job["plan_id"])
 
@@ -271,8 +273,8 @@ def test_the_service_restarting_leaves_every_job_accounted_for(api: Api, workers
 def test_an_explained_solve_spreads_its_reasons_over_workers_and_explains_what_one_process_does(api: Api, workers: Workers) -> None:
     from bench.generate import portfolio
 
-    scenario_id = api.create(yaml.safe_dump(portfolio(60, 6, 4, seed=2), sort_keys=False))["id"]
-    job = api.finished(submit(api, scenario_id, time_limit=20, reasons=True, policy_costs=True), timeout=180)
+    scenario_id = api.create(yaml.safe_dump(portfolio(120, 6, 4, seed=2), sort_keys=False))["id"]
+    job = api.finished(submit(api, scenario_id, time_limit=30, reasons=True, policy_costs=True), timeout=180)
     assert job["status"] == "succeeded", job["error"]
     labels = [t["label"] for t in job["tasks"]]
     assert labels == ["search", "reasons 1/3", "reasons 2/3", "reasons 3/3"]

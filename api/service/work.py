@@ -203,13 +203,13 @@ def parts(payload: dict[str, Any], seconds: float) -> list[tuple[str, dict[str, 
     return [(kind, payload, seconds)]
 
 
-REASONS_PER_TASK = 25  # initiatives a task of reasons explains: 200 initiatives are 8 tasks
+REASONS_PER_TASK = 50  # initiatives a task of reasons explains: 200 initiatives are 4 tasks
 
 
 def followups(payload: dict[str, Any], results: list[dict[str, Any] | None]) -> list[tuple[str, dict[str, Any], float]]:
     """Parts that can start only when the first ones have ended: a solve's reasons, once its plan is found,
-    as tasks of `REASONS_PER_TASK` initiatives each (the first one also prices the guardrails). A plan that
-    was not found gets one task: its diagnosis."""
+    as tasks of `REASONS_PER_TASK` initiatives each (the first one also prices the guardrails), sharing the
+    reasons' time. A plan that was not found gets one task: its diagnosis."""
     if payload["kind"] != "solve" or not (payload["reasons"] or payload["policy_costs"]) or not results or results[0] is None:
         return []
     plan = results[0]["plans"][0]
@@ -218,17 +218,18 @@ def followups(payload: dict[str, Any], results: list[dict[str, Any] | None]) -> 
     chunks: list[list[str] | None] = (
         [ids[n : n + REASONS_PER_TASK] for n in range(0, len(ids), REASONS_PER_TASK)] if PlanStatus(plan["status"]).found else [None]
     )
+    # The reasons' share of the time limit is shared between the tasks: the job asks for as much solver time
+    # in all as it does in one process, and more workers give it back sooner.
+    budget = split.reasons / len(chunks)
     common = {
         "kind": "reasons",
         "scenario": payload["scenario"],
         "plan": plan,
         "policy_costs": payload["policy_costs"],
         "resolve": split.resolve,
-        "budget": split.reasons,
+        "budget": budget,
     }
-    return [
-        (f"reasons {n + 1}/{len(chunks)}", {**common, "initiatives": chunk, "prices": n == 0}, split.reasons + GRACE_SECONDS) for n, chunk in enumerate(chunks)
-    ]
+    return [(f"reasons {n + 1}/{len(chunks)}", {**common, "initiatives": chunk, "prices": n == 0}, budget + GRACE_SECONDS) for n, chunk in enumerate(chunks)]
 
 
 def join(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: list[str | None]) -> dict[str, Any]:
