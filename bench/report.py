@@ -818,7 +818,11 @@ def queue_section(results: list[Result]) -> list[str]:
             f"Overhead per task: the median task's time on its worker less the {fmt(limit, 0)} s its solve may take (the points of this portfolio are "
             f"not proven within it, so each solve runs to its limit): {fmt(overhead, 2)} s (loading the scenario version, the payload, checking the plan, "
             "storing the task, settling the job). Two workers on two cores each solve with half the machine, so the sum of values, not only the time, "
-            "says what the speed-up costs. The explained solve is one task: its reasons are not split across workers yet, so it gains nothing from a second worker.",
+            f"says what the speed-up costs (here {fmt(100 * (1 - rows[-1]['sweep_value'] / base['sweep_value']), 1)}% of the sum of values, part of it the warm starts the queue's points do without). "
+            "The explained solve is a search task (three quarters of its time limit) and then tasks of 50 initiatives' reasons sharing the last "
+            f"quarter: a second worker shortens only the reasons ({fmt(base['explain_seconds'], 1)} s in one process, "
+            f"{fmt(rows[-1]['explain_seconds'], 1)} s on the queue's last setup). Many hosts speed up sweeps, comparisons and explanations "
+            "of many initiatives; one solve's search stays on one host.",
             "",
             f"On paper, for N hosts of this machine's kind with one worker each: the sweep takes ceil({steps} / N) rounds of a point's limit plus the "
             "overhead per task, the embedded runner's time divided by that is the speed-up (each host's solve keeps its cores):",
