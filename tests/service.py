@@ -5,6 +5,7 @@ plan a test fetches is re-verified by the solver-free checker against its scenar
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -109,15 +110,17 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, instance: Path) -> None:
+    def __init__(self, instance: Path, env: dict[str, str] | None = None) -> None:
         self.instance, self.port = instance, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
+        self.env = {**os.environ, **(env or {})}  # DATABASE_URL, REDIS_URL: the service on PostgreSQL and the queue
         self.token = subprocess.run(
             [PLANNER, "tokens", "create", "--role", "planner", "--name", "e2e", "--instance", str(instance)],
             capture_output=True,
             text=True,
             check=True,
+            env=self.env,
         ).stdout.strip()
 
     def start(self) -> None:
@@ -128,6 +131,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
             cwd=REPO,
+            env=self.env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -289,3 +289,23 @@ def test_an_explained_solve_spreads_its_reasons_over_workers_and_explains_what_o
     assert explanation.resolves > 0 and (explanation.policy_costs or explanation.unpriced)
     reasons = {i.id: i.reason for i in explanation.initiatives}
     assert all(reasons[u.id] is not None for u in plan.not_scheduled if u.id in reasons)  # every initiative left out says why
+
+
+def test_planner_serve_with_redis_url_queues_to_the_workers(workers: Workers, database: str, queue_redis: Redis, tmp_path: Path) -> None:
+    from tests.factories import REFERENCE
+    from tests.service import Server
+
+    server = Server(tmp_path, env={"DATABASE_URL": database, "REDIS_URL": queue_redis.url, "PLANNER_STALE_SECONDS": str(STALE)})
+    server.start()  # gunicorn, each of its processes with its own connection to the queue
+    try:
+        status, ready = server.call("GET", "/readyz", auth=False)
+        assert status == 200 and ready["workers"] >= 2, ready
+        status, created = server.call("POST", "/scenarios", REFERENCE.read_bytes(), content_type="application/yaml")
+        assert status == 201, created
+        status, job = server.call("POST", f"/scenarios/{created['id']}/solves?wait=30", {**FAST, "reasons": False})
+        job = server.finished(job)
+        assert job["status"] == "succeeded", job["error"]
+        assert job["tasks"][0]["workers"][0] in {"worker-a", "worker-b"}
+        server.verified_plan(job["plan_id"])
+    finally:
+        server.stop()
