@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
 
 SCALE = 100  # hundredths: the precision every amount is handled with exactly
 SHARE_SCALE = 10_000  # shares carry at most four decimals: ten-thousandths are exact
@@ -93,3 +93,102 @@ def spread(total: int, duration: int) -> list[int]:
     """
     base, remainder = divmod(total, duration)
     return [base + (1 if k < remainder else 0) for k in range(duration)]
+
+
+# --- three-point estimates ------------------------------------------------------------------------------
+
+
+class EstimatedAmount(Decimal):
+    """An effort estimated as `{low, likely, high}`: it is its likely value wherever the plan is made (so a
+    scenario plans exactly as with that point estimate), and carries its range for the simulation."""
+
+    low: Decimal
+    high: Decimal
+
+    def __new__(cls, likely: Decimal, low: Decimal, high: Decimal) -> EstimatedAmount:
+        made = super().__new__(cls, likely)
+        made.low, made.high = low, high
+        return made
+
+    def __reduce__(self) -> Any:  # pickled (to a solver process) with its range
+        return (EstimatedAmount, (Decimal(self), self.low, self.high))
+
+    @property
+    def likely(self) -> Decimal:
+        return Decimal(self)
+
+
+class EstimatedValue(float):
+    """A value estimated as `{low, likely, high}`: its likely value in the plan, its range in the simulation."""
+
+    low: float
+    high: float
+
+    def __new__(cls, likely: float, low: float, high: float) -> EstimatedValue:
+        made = super().__new__(cls, likely)
+        made.low, made.high = low, high
+        return made
+
+    def __reduce__(self) -> Any:
+        return (EstimatedValue, (float(self), self.low, self.high))
+
+    @property
+    def likely(self) -> float:
+        return float(self)
+
+
+_POINTS = ("low", "likely", "high")
+
+
+def _three(value: dict[Any, Any], parse: Any, what: str) -> tuple[Any, Any, Any]:
+    unknown = sorted(str(k) for k in value if k not in _POINTS)
+    if unknown:
+        raise ValueError(f"a three-point {what} has low, likely and high, not {', '.join(unknown)}")
+    missing = [k for k in _POINTS if k not in value]
+    if missing:
+        raise ValueError(f"a three-point {what} needs {', '.join(missing)} too: {{low, likely, high}}")
+    low, likely, high = (parse(value[k]) for k in _POINTS)
+    if not low <= likely <= high:
+        raise ValueError(f"a three-point {what} needs low <= likely <= high, got {plain(low)}, {plain(likely)}, {plain(high)}")
+    return low, likely, high
+
+
+def plain(value: Any) -> Any:
+    return plain_number(value) if isinstance(value, Decimal) else value
+
+
+def _effort(value: Any) -> Decimal:
+    if isinstance(value, EstimatedAmount):
+        return value
+    if isinstance(value, dict):
+        low, likely, high = _three(value, _amount, "effort")
+        return likely if low == likely == high else EstimatedAmount(likely, low, high)
+    return _amount(value)
+
+
+def _plain_effort(value: Decimal) -> Any:
+    if isinstance(value, EstimatedAmount):
+        return {"low": plain_number(value.low), "likely": plain_number(value.likely), "high": plain_number(value.high)}
+    return plain_number(value)
+
+
+Effort = Annotated[
+    Decimal,
+    PlainValidator(_effort),
+    PlainSerializer(_plain_effort),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "multipleOf": 0.01},
+                {
+                    "type": "object",
+                    "properties": {p: {"type": "number", "minimum": 0, "multipleOf": 0.01} for p in _POINTS},
+                    "required": list(_POINTS),
+                    "additionalProperties": False,
+                    "description": "A three-point estimate: the plan uses `likely`, the simulation draws between `low` and `high`.",
+                },
+            ]
+        }
+    ),
+]
+"""An effort: an exact amount, or a three-point estimate `{low, likely, high}` planned at `likely`."""

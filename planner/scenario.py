@@ -20,14 +20,16 @@ from pydantic import (
     Discriminator,
     Field,
     PlainSerializer,
+    PlainValidator,
     StringConstraints,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
 
 from planner.errors import ScenarioError
 from planner.periods import Granularity, period_labels, period_offset
-from planner.quantities import MAX_VALUE, Amount, Share, plain_number
+from planner.quantities import MAX_VALUE, Amount, Effort, EstimatedValue, Share, plain_number
 
 
 class Frozen(BaseModel):
@@ -98,6 +100,92 @@ Capacity = Annotated[
 ]
 
 
+class ThreePoint(Frozen):
+    """A share estimated as `{low, likely, high}`, each between 0 and 1."""
+
+    low: float = Field(ge=0, le=1, allow_inf_nan=False)
+    likely: float = Field(ge=0, le=1, allow_inf_nan=False)
+    high: float = Field(ge=0, le=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThreePoint:
+        if not self.low <= self.likely <= self.high:
+            raise ValueError(f"needs low <= likely <= high, got {self.low:g}, {self.likely:g}, {self.high:g}")
+        return self
+
+
+class Multipliers(Frozen):
+    """`estimate: {low, high}`: how far an initiative's efforts may fall short of or run past what is written."""
+
+    low: float = Field(gt=0, le=100, allow_inf_nan=False, description="The effort times this, at best (0.8: a fifth less).")
+    likely: float = Field(default=1, gt=0, le=100, allow_inf_nan=False, description="Usually 1: the efforts as written.")
+    high: float = Field(gt=0, le=100, allow_inf_nan=False, description="The effort times this, at worst (1.6: 60% more).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Multipliers:
+        if not self.low <= self.likely <= self.high:
+            raise ValueError(f"needs low <= likely <= high, got {self.low:g}, {self.likely:g}, {self.high:g}")
+        return self
+
+
+def _value(value: Any) -> float | None:
+    if value is None or isinstance(value, EstimatedValue):
+        return value
+    if isinstance(value, dict):
+        extra = sorted(str(k) for k in value if k not in ("low", "likely", "high"))
+        missing = [k for k in ("low", "likely", "high") if k not in value]
+        if extra or missing:
+            raise ValueError("a three-point value is {low, likely, high}" + (f": not {', '.join(extra)}" if extra else f": {', '.join(missing)} missing"))
+        low, likely, high = (_one_value(value[k]) for k in ("low", "likely", "high"))
+        if not low <= likely <= high:
+            raise ValueError(f"a three-point value needs low <= likely <= high, got {low:g}, {likely:g}, {high:g}")
+        return likely if low == likely == high else EstimatedValue(likely, low, high)
+    return _one_value(value)
+
+
+def _one_value(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"a value must be a number, got {value!r}")
+    try:
+        number = float(value)  # a string too, as YAML 1.1 reads `1e300`
+    except ValueError:
+        raise ValueError(f"a value must be a number, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"a value must be a finite number, got {value!r}")
+    if number < 0:
+        raise ValueError(f"a value must be at least 0, got {value}")
+    if number > MAX_VALUE:
+        raise ValueError(f"a value must be at most {MAX_VALUE}, got {value}")
+    return number
+
+
+def _plain_value(value: float | None) -> Any:
+    if isinstance(value, EstimatedValue):
+        return {"low": value.low, "likely": value.likely, "high": value.high}
+    return value
+
+
+EstimatedValueField = Annotated[
+    float | None,
+    PlainValidator(_value),
+    PlainSerializer(_plain_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": MAX_VALUE},
+                {
+                    "type": "object",
+                    "properties": {k: {"type": "number", "minimum": 0, "maximum": MAX_VALUE} for k in ("low", "likely", "high")},
+                    "required": ["low", "likely", "high"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+
+
 class Team(Frozen):
     """A team and its roadmap capacity per period (after on-call and support)."""
 
@@ -108,6 +196,10 @@ class Team(Frozen):
         "number per period, or a mapping `{default: n, <period>: n}`."
     )
     skills: list[Skill] = Field(default_factory=list, description="Skills this team can serve in `needs`.")
+    availability: ThreePoint | None = Field(
+        default=None,
+        description="`{low, likely, high}` shares of its capacity that materialise (holidays, incidents, on-call), for the simulation; the plan uses all of it.",
+    )
 
     @property
     def display_name(self) -> str:
@@ -127,7 +219,7 @@ class Need(Frozen):
 
     team: TeamId | None = Field(default=None, description="The team that must do this work.")
     skill: Skill | None = Field(default=None, description="Any one team with this skill may do this work.")
-    effort: Amount = Field(description="Total effort in the scenario's unit, spread evenly over the duration.")
+    effort: Effort = Field(description="Total effort in the scenario's unit, spread evenly over the duration; or `{low, likely, high}`, planned at likely.")
 
     @model_validator(mode="after")
     def _one_of_team_or_skill(self) -> Need:
@@ -216,10 +308,22 @@ class Initiative(Frozen):
     )
     theme: ThemeId | None = Field(default=None, description="The theme it serves.")
     description: str | None = Field(default=None, description="Longer notes.")
-    effort: dict[TeamId, Amount] = Field(default_factory=dict, description="Total effort per team, spread evenly over the duration.")
+    effort: dict[TeamId, Effort] = Field(
+        default_factory=dict, description="Total effort per team, spread evenly over the duration; each may be `{low, likely, high}`, planned at likely."
+    )
     needs: list[Need] = Field(default_factory=list, description="Long form of effort: per team or per skill.")
     duration: int = Field(default=1, ge=1, description="Consecutive periods the work occupies.")
-    value: float | None = Field(default=None, ge=0, le=MAX_VALUE, allow_inf_nan=False, description="Explicit value; overrides the scoring inputs.")
+    value: EstimatedValueField = Field(default=None, description="Explicit value; overrides the scoring inputs. `{low, likely, high}`: planned at likely.")
+    estimate: Multipliers | None = Field(
+        default=None, description="`{low, high}` (likely 1): multipliers of all its efforts, for the simulation; the plan uses the efforts as written."
+    )
+    success: float = Field(
+        default=1,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="The probability that it delivers its value at all (the data exists, the model reaches its metric); its effort is spent either way.",
+    )
     rice: RiceInputs | None = Field(default=None, description="RICE inputs (policies.scoring: rice).")
     ice: IceInputs | None = Field(default=None, description="ICE inputs (policies.scoring: ice).")
     wsjf: WsjfInputs | None = Field(default=None, description="WSJF inputs (policies.scoring: wsjf).")
@@ -408,6 +512,22 @@ class Stability(Frozen):
     )
 
 
+class Uncertainty(Frozen):
+    """How three-point estimates are drawn (docs/scenario-format.md, "Uncertainty", states the sampling model)."""
+
+    distribution: Literal["pert", "triangular"] = Field(
+        default="pert", description="pert: a beta between low and high with its mode at likely (weight 4); triangular: a triangle on the three points."
+    )
+    correlation: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="How much an initiative's efforts (and its multiplier) move together: Spearman's rank correlation of any two of its draws "
+        "(0: independent, 1: all at the same quantile).",
+    )
+
+
 class Policies(Frozen):
     """How value is scored and which guardrails every plan must respect."""
 
@@ -428,6 +548,7 @@ class Policies(Frozen):
         description="Delivered one period later = worth this fraction less (0.1 = 10%).",
     )
     invisible_work: InvisibleWorkPolicy = Field(default_factory=InvisibleWorkPolicy, description="Invisible-work floors and caps.")
+    uncertainty: Uncertainty = Field(default_factory=lambda: Uncertainty(), description="How the simulation draws the three-point estimates.")
     targets: dict[KpiId, _Outcome] = Field(
         default_factory=dict, description="A hard minimum per KPI: the scheduled initiatives' outcomes add up to at least this."
     )
