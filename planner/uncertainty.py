@@ -18,8 +18,9 @@ distribution at a uniform u. An initiative has one common uniform; each of its e
 multiplier uses the common uniform with probability sqrt(rho) and an independent uniform otherwise. So each
 draw keeps its own distribution exactly, and any two of an initiative's draws have Spearman's rank
 correlation rho exactly (both take the common uniform with probability rho; otherwise they are
-independent): rho = 1 puts them all at the same quantile, rho = 0 makes them independent. Values,
-successes and availabilities are independent.
+independent): rho = 1 puts them all at the same quantile, rho = 0 makes them independent. (That is of
+the draws; an `estimate` multiplier, one per initiative, then moves all its efforts together whatever rho.)
+Values, successes and availabilities are independent.
 """
 
 from __future__ import annotations

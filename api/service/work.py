@@ -107,7 +107,9 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
 
 
 def _scenario(session: Session, workspace: str, scenario_id: str | None, version: int | None) -> dict[str, Any]:
-    record = store.scenario_record(session, workspace, scenario_id or "")
+    # A job keeps the version it was asked for: deleting the scenario after it was queued does not stop it
+    # (on the queue a job's parts read the version again, later).
+    record = store.scenario_record(session, workspace, scenario_id or "", deleted=True)
     stored = store.version_record(session, record, version)
     return store.load_version(session, workspace, stored).scenario.model_dump(mode="json")
 
@@ -216,7 +218,7 @@ def followups(payload: dict[str, Any], results: list[dict[str, Any] | None]) -> 
     split = split_time(SolveSettings.model_validate(payload["settings"]).time_limit, reasons=True, reasons_time=payload.get("reasons_time"))
     ids = [i["id"] for i in payload["scenario"]["initiatives"]]
     chunks: list[list[str] | None] = (
-        [ids[n : n + REASONS_PER_TASK] for n in range(0, len(ids), REASONS_PER_TASK)] if PlanStatus(plan["status"]).found else [None]
+        [ids[n : n + REASONS_PER_TASK] for n in range(0, len(ids), REASONS_PER_TASK)] or [[]] if PlanStatus(plan["status"]).found else [None]
     )
     # The reasons' share of the time limit is shared between the tasks: the job asks for as much solver time
     # in all as it does in one process, and more workers give it back sooner.

@@ -149,18 +149,20 @@ class QueueWorker:
                 else:
                     task.status, task.finished_at = "failed", now()
                     task.error = f"its worker stopped while it ran, {task.attempts} times ({ran}); it is not tried again"
-                    self._settle(session, task.job_id)
+                    self._settle_apart(session, task.job_id)
             for job in session.scalars(select(JobRecord).where(JobRecord.status == "running", JobRecord.cancel_requested.is_(True))).all():
                 waiting = session.scalars(select(TaskRecord).where(TaskRecord.job_id == job.id, TaskRecord.status == "queued")).all()
                 for task in waiting:
                     task.status, task.finished_at, task.error = "cancelled", now(), "cancelled on request"
                 if waiting:
-                    self._settle(session, job.id)
+                    self._settle_apart(session, job.id)
             session.execute(delete(RunnerRecord).where(RunnerRecord.heartbeat_at < stale))
-            lost_jobs = lost_tasks = []
-            if self.broker.do_qsize(QUEUE) == 0:  # nothing waits in Redis: whatever the database says waits, Redis lost
-                lost_jobs = list(session.scalars(select(JobRecord.id).where(JobRecord.status == "queued", JobRecord.created_at < stale)).all())
-                lost_tasks = list(session.scalars(select(TaskRecord.id).where(TaskRecord.status == "queued", TaskRecord.created_at < stale)).all())
+            # Waiting longer than twice the stale time: its message may be lost (Redis restarted, a claim that failed
+            # on a database error was dead-lettered). Sent again, at most once per stale time by each worker: a second
+            # copy costs one failed claim.
+            waited = now() - timedelta(seconds=2 * self.stale_seconds)
+            lost_jobs = list(session.scalars(select(JobRecord.id).where(JobRecord.status == "queued", JobRecord.created_at < waited)).all())
+            lost_tasks = list(session.scalars(select(TaskRecord.id).where(TaskRecord.status == "queued", TaskRecord.created_at < waited)).all())
         moment = time.monotonic()
         for actor, ids in ((self.task_actor, again), (self.job_actor, lost_jobs), (self.task_actor, lost_tasks)):
             for item in ids:
@@ -198,26 +200,26 @@ class QueueWorker:
     def execute(self, task_id: str) -> None:
         """The task actor: claim the task, run it in a solver process, store how it ended, and end the job after its last task."""
         if self._stop.is_set():
+            self.task_actor.send(task_id)  # this worker is leaving: the message goes back for another
             return
         solver = self._idle.get()
+        if not solver.process.is_alive():  # died while idle: the task gets a fresh one, not a broken pipe
+            solver.connection.close()
+            solver = self._spawn()
         try:
-            with self.sessions.begin() as session:
-                claimed: Any = session.execute(
-                    update(TaskRecord)
-                    .where(TaskRecord.id == task_id, TaskRecord.status == "queued")
-                    .values(status="running", attempts=TaskRecord.attempts + 1, started_at=now(), heartbeat_at=now())
-                )
-                if not claimed.rowcount:
-                    return  # taken by another worker, or done: this message was a second copy
-                task = session.get(TaskRecord, task_id)
-                job = session.get(JobRecord, task.job_id, with_for_update=True)
-                task.workers = [*(task.workers or []), self.name]
-                job.workers = list(dict.fromkeys([*(job.workers or []), self.name]))
-                if job.cancel_requested or job.status != "running":
-                    task.status, task.finished_at, task.error = "cancelled", now(), "cancelled on request"
-                    self._settle(session, job.id)
-                    return
-                job_id, index = job.id, task.index
+            try:
+                taken = self._claim(task_id)
+            except Exception as exc:
+                if not storage_trouble(exc):
+                    raise
+                # The database does not answer: the task stays queued there; its message goes back after a pause.
+                log.warning("task %s: could not be claimed now (%s); sent again", task_id, _first_line(exc))
+                time.sleep(1.0)
+                self.task_actor.send(task_id)
+                return
+            if taken is None:
+                return
+            job_id, index = taken
             with self._lock:
                 self._running[task_id] = time.monotonic()
             try:
@@ -241,6 +243,27 @@ class QueueWorker:
             else:
                 solver.connection.close()
                 self._idle.put(self._spawn())
+
+    def _claim(self, task_id: str) -> tuple[str, int] | None:
+        """Take a queued task for this worker: (its job, its index); None when another worker took it, it is
+        done (this message was a second copy), or its job was cancelled meanwhile (then it is cancelled too)."""
+        with self.sessions.begin() as session:
+            claimed: Any = session.execute(
+                update(TaskRecord)
+                .where(TaskRecord.id == task_id, TaskRecord.status == "queued")
+                .values(status="running", attempts=TaskRecord.attempts + 1, started_at=now(), heartbeat_at=now())
+            )
+            if not claimed.rowcount:
+                return None
+            task = session.get(TaskRecord, task_id)
+            job = session.get(JobRecord, task.job_id, with_for_update=True)
+            task.workers = [*(task.workers or []), self.name]
+            job.workers = list(dict.fromkeys([*(job.workers or []), self.name]))
+            if job.cancel_requested or job.status != "running":
+                task.status, task.finished_at, task.error = "cancelled", now(), "cancelled on request"
+                self._settle(session, job.id)
+                return None
+            return job.id, task.index
 
     def _part(self, session: Session, job_id: str, index: int) -> tuple[dict[str, Any], float, bool]:
         """A task's payload and seconds (from the job, read again: a version never changes), and whether it is the
@@ -325,13 +348,16 @@ class QueueWorker:
 
     def _store(self, task_id: str, ending: _Ending) -> None:
         """Store how the task ended, and the job's ending after its last task; while the database cannot be
-        reached, keep trying (the ending is held here)."""
+        reached, keep trying (the ending is held here). Anything else that fails storing it fails the task,
+        and if that fails too, the task and its job, without joining the job's results."""
+        refused = 0
         while True:
             try:
                 with self.sessions.begin() as session:
                     task = session.get(TaskRecord, task_id, with_for_update=True)
                     if task is None or task.status != "running" or (task.workers or [None])[-1] != self.name:
                         return  # swept as stale meanwhile and taken by another worker
+                    job_id = task.job_id
                     if ending.status == "handed back":
                         task.status, task.attempts = "queued", task.attempts - 1
                     else:
@@ -339,17 +365,58 @@ class QueueWorker:
                         task.result = ending.body if ending.status == "done" else None
                         task.error = None if ending.status == "done" else str(ending.body)
                         self._settle(session, task.job_id, ending.progress)
-                if ending.status == "handed back":
-                    self.task_actor.send(task_id)
-                self._send_pending()
+                self._after_commit(task_id if ending.status == "handed back" else None, job_id)
                 return
             except Exception as exc:
                 if not (storage_trouble(exc) or isinstance(exc, redis.RedisError)):
                     log.exception("task %s: storing its result failed", task_id)
+                    refused += 1
+                    if refused > 1:
+                        self._fail_outright(task_id, f"its result could not be stored: {_first_line(exc)}")
+                        return
                     ending = _Ending("failed", f"its result could not be stored: {_first_line(exc)}", ending.progress)
                     continue
                 log.warning("task %s: the database cannot store its ending now (%s); retrying", task_id, _first_line(exc))
                 time.sleep(1.0)
+
+    def _after_commit(self, again: str | None, job_id: str) -> None:
+        """Once a task's ending is committed: its message again (handed back), the tasks its job made (a solve's
+        reasons), and the job's live progress dropped from Redis: the database's now says more (tasks done)."""
+        try:
+            if again is not None:
+                self.task_actor.send(again)
+            self._send_pending()
+            self.redis.delete(PROGRESS_KEY.format(job=job_id))
+        except redis.RedisError as exc:  # the sweep sends what waits in the database
+            log.warning("worker %s: Redis did not take what follows a task (%s); the sweep sends it again", self.name, _first_line(exc))
+
+    def _fail_outright(self, task_id: str, reason: str) -> None:
+        """The task and its job failed, said in the simplest writes there are, when even failing the task through
+        the job's settling would not store (say, its job's scenario cannot be read)."""
+        try:
+            with self.sessions.begin() as session:
+                task = session.get(TaskRecord, task_id, with_for_update=True)
+                if task is None or task.status != "running":
+                    return
+                task.status, task.finished_at, task.error = "failed", now(), reason
+                job = session.get(JobRecord, task.job_id, with_for_update=True)
+                if job is not None and job.status == "running":
+                    finish(job, "failed", f"task {task.label}: {reason}")
+        except Exception:
+            log.exception("task %s: could not be failed either; the sweep finds it when this worker stops beating", task_id)
+
+    def _settle_apart(self, session: Session, job_id: str) -> None:
+        """`_settle` in a savepoint: a job whose results cannot be joined fails alone, not the whole sweep."""
+        try:
+            with session.begin_nested():
+                self._settle(session, job_id)
+        except Exception as exc:
+            if storage_trouble(exc):
+                raise
+            log.exception("job %s could not be settled", job_id)
+            job = session.get(JobRecord, job_id)
+            if job is not None and job.status == "running":
+                finish(job, "failed", f"its results could not be joined: {_first_line(exc)}")
 
     def _send_pending(self) -> None:
         """Send the tasks made while settling a job, once the transaction that made them is committed (a lost
