@@ -140,7 +140,8 @@ class EstimatedValue(float):
 _POINTS = ("low", "likely", "high")
 
 
-def _three(value: dict[Any, Any], parse: Any, what: str) -> tuple[Any, Any, Any]:
+def three_points(value: dict[Any, Any], parse: Any, what: str) -> tuple[Any, Any, Any]:
+    """`{low, likely, high}`, each read by `parse`, in order (else a ValueError naming `what`)."""
     unknown = sorted(str(k) for k in value if k not in _POINTS)
     if unknown:
         raise ValueError(f"a three-point {what} has low, likely and high, not {', '.join(unknown)}")
@@ -154,6 +155,9 @@ def _three(value: dict[Any, Any], parse: Any, what: str) -> tuple[Any, Any, Any]
 
 
 def plain(value: Any) -> Any:
+    """A number as written: 14 rather than Decimal('14') or 14.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return plain_number(value) if isinstance(value, Decimal) else value
 
 
@@ -161,7 +165,7 @@ def _effort(value: Any) -> Decimal:
     if isinstance(value, EstimatedAmount):
         return value
     if isinstance(value, dict):
-        low, likely, high = _three(value, _amount, "effort")
+        low, likely, high = three_points(value, _amount, "effort")
         return likely if low == likely == high else EstimatedAmount(likely, low, high)
     return _amount(value)
 

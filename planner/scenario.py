@@ -29,7 +29,7 @@ from pydantic import (
 
 from planner.errors import ScenarioError
 from planner.periods import Granularity, period_labels, period_offset
-from planner.quantities import MAX_VALUE, Amount, Effort, EstimatedValue, Share, plain_number
+from planner.quantities import MAX_VALUE, Amount, Effort, EstimatedValue, Share, plain_number, three_points
 
 
 class Frozen(BaseModel):
@@ -100,6 +100,13 @@ Capacity = Annotated[
 ]
 
 
+def _in_order(points: Any) -> Any:
+    """A model of `low`, `likely` and `high`, once they are in that order."""
+    if not points.low <= points.likely <= points.high:
+        raise ValueError(f"needs low <= likely <= high, got {points.low:g}, {points.likely:g}, {points.high:g}")
+    return points
+
+
 class ThreePoint(Frozen):
     """A share estimated as `{low, likely, high}`, each between 0 and 1."""
 
@@ -109,9 +116,7 @@ class ThreePoint(Frozen):
 
     @model_validator(mode="after")
     def _ordered(self) -> ThreePoint:
-        if not self.low <= self.likely <= self.high:
-            raise ValueError(f"needs low <= likely <= high, got {self.low:g}, {self.likely:g}, {self.high:g}")
-        return self
+        return _in_order(self)
 
 
 class Multipliers(Frozen):
@@ -123,22 +128,14 @@ class Multipliers(Frozen):
 
     @model_validator(mode="after")
     def _ordered(self) -> Multipliers:
-        if not self.low <= self.likely <= self.high:
-            raise ValueError(f"needs low <= likely <= high, got {self.low:g}, {self.likely:g}, {self.high:g}")
-        return self
+        return _in_order(self)
 
 
 def _value(value: Any) -> float | None:
     if value is None or isinstance(value, EstimatedValue):
         return value
     if isinstance(value, dict):
-        extra = sorted(str(k) for k in value if k not in ("low", "likely", "high"))
-        missing = [k for k in ("low", "likely", "high") if k not in value]
-        if extra or missing:
-            raise ValueError("a three-point value is {low, likely, high}" + (f": not {', '.join(extra)}" if extra else f": {', '.join(missing)} missing"))
-        low, likely, high = (_one_value(value[k]) for k in ("low", "likely", "high"))
-        if not low <= likely <= high:
-            raise ValueError(f"a three-point value needs low <= likely <= high, got {low:g}, {likely:g}, {high:g}")
+        low, likely, high = three_points(value, _one_value, "value")
         return likely if low == likely == high else EstimatedValue(likely, low, high)
     return _one_value(value)
 
