@@ -30,18 +30,22 @@ def teams_of(scenario: Scenario, allocation: Allocation) -> list[str]:
     return list(allocation.teams) if allocation.teams is not None else [t.id for t in scenario.teams]
 
 
-def reserves_of(scenario: Scenario, team: str) -> list[Allocation]:
-    """The reserves that hold part of a team's capacity."""
-    return [a for a in scenario.policies.allocations if a.mode is AllocationMode.reserve and team in teams_of(scenario, a)]
+def reserves_of(scenario: Scenario, team: str, period: str | None = None) -> list[Allocation]:
+    """The reserves that hold part of a team's capacity (in `period` only, when given)."""
+    return [
+        a
+        for a in scenario.policies.allocations
+        if a.mode is AllocationMode.reserve and team in teams_of(scenario, a) and (period is None or a.share_in(period) > 0)
+    ]
 
 
 def floors(scenario: Scenario) -> list[Allocation]:
     return [a for a in scenario.policies.allocations if a.mode is AllocationMode.floor]
 
 
-def reserved(allocation: Allocation, capacity: int) -> int:
-    """Hundredths of a capacity (in hundredths) a reserve keeps: `share x capacity`, rounded down."""
-    return int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE
+def reserved(allocation: Allocation, capacity: int, period: str) -> int:
+    """Hundredths of a capacity (in hundredths) a reserve keeps in a period: `share x capacity`, rounded down (0 outside its periods)."""
+    return int(allocation.share_in(period) * SHARE_SCALE) * capacity // SHARE_SCALE
 
 
 def floor_amount(allocation: Allocation, capacity: int) -> int:
@@ -69,7 +73,7 @@ def reserve_uses(scenario: Scenario, load: KindLoad) -> list[ReserveUse]:
             continue
         for team in teams_of(scenario, allocation):
             for k in range(len(scenario.periods)):
-                kept = reserved(allocation, hundredths(scenario.capacity(team)[k]))
+                kept = reserved(allocation, hundredths(scenario.capacity(team)[k]), scenario.periods[k])
                 out.append(ReserveUse(allocation, team, k, kept, min(kept, load_of(load, team, k, allocation.kinds))))
     return out
 
@@ -78,7 +82,7 @@ def reserves_hold(scenario: Scenario, load: KindLoad, team: str, k: int, total: 
     """The team's loads in period k (`total` of them) fit its capacity and its reserves."""
     reserves = reserves_of(scenario, team)
     capacity = hundredths(scenario.capacity(team)[k])
-    kept = [reserved(a, capacity) for a in reserves]
+    kept = [reserved(a, capacity, scenario.periods[k]) for a in reserves]
     listed = [load_of(load, team, k, a.kinds) for a in reserves]
     other = total - sum(listed)
     return other + sum(max(0, used - r) for used, r in zip(listed, kept)) <= capacity - sum(kept)

@@ -20,6 +20,7 @@ from planner.quantities import SHARE_SCALE, hundredths, plain_number, spread
 from planner.rules import FIGURES, RuleKind, need_name, pair, rule_name
 from planner.scenario import Allocation, Frozen, Objective, Scenario
 from planner.scoring import VALUE_SCALE, finish_value, stability_cost, synergy_value, thousandths
+from planner.uncertainty import valued
 
 
 class Violation(Frozen):
@@ -78,6 +79,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[Violation]:
             fail(RuleKind.status, f"a plan with status {plan.status.value} lists scheduled initiatives")
         return out
 
+    scenario = valued(scenario, plan.settings)  # `--objective expected` scores the plan by expected values
     index = scenario.period_index
     labels = scenario.periods
     by_id = scenario.initiative_by_id
@@ -343,9 +345,10 @@ def _teams(scenario: Scenario, allocation: Allocation) -> list[str]:
     return [t.id for t in scenario.teams] if allocation.teams is None else list(dict.fromkeys(allocation.teams))
 
 
-def _kept(allocation: Allocation, capacity: int) -> int:
-    """Hundredths a reserve keeps of a capacity in hundredths: share x capacity, rounded down."""
-    return int(allocation.share * SHARE_SCALE) * capacity // SHARE_SCALE
+def _kept(allocation: Allocation, capacity: int, period: str) -> int:
+    """Hundredths a reserve keeps of a capacity in hundredths in a period: share x capacity, rounded down; 0 outside its `periods`."""
+    share = allocation.share if allocation.periods is None or period in allocation.periods else 0
+    return int(share * SHARE_SCALE) * capacity // SHARE_SCALE
 
 
 def _floor_spans(scenario: Scenario, allocation: Allocation, by_kind: KindLoads) -> list[tuple[str | None, int, int, int]]:
@@ -373,7 +376,7 @@ def _check_allocations(scenario: Scenario, load: Cells, by_kind: KindLoads, fail
         reserves = [a for a in allocations if a.mode.value == "reserve" and team.id in _teams(scenario, a)]
         for k in range(len(scenario.periods)) if reserves else ():
             capacity = hundredths(scenario.capacity(team.id)[k])
-            kept = [_kept(a, capacity) for a in reserves]
+            kept = [_kept(a, capacity, scenario.periods[k]) for a in reserves]
             listed = [given(team.id, k, a.kinds) for a in reserves]
             other = load[team.id, k] - sum(listed)
             # The reserves their kinds do not fill are what other work (and the overflow of the rest) took from.
@@ -488,7 +491,7 @@ def _check_planning_report(scenario: Scenario, plan: Plan, by_kind: KindLoads, f
         if allocation.mode.value == "reserve":
             for team in _teams(scenario, allocation):
                 for k, label in enumerate(scenario.periods):
-                    kept = _kept(allocation, hundredths(scenario.capacity(team)[k]))
+                    kept = _kept(allocation, hundredths(scenario.capacity(team)[k]), label)
                     used = min(kept, sum(by_kind[team, k, kind] for kind in allocation.kinds))
                     reserves.append((name, team, label, kept, used, kept - used))
         else:
@@ -518,6 +521,7 @@ def score_plan(scenario: Scenario, plan: Plan) -> float | None:
     horizon or runs past its end (which the checker reports) counts for nothing."""
     if plan.status in (PlanStatus.infeasible, PlanStatus.unknown):
         return None
+    scenario = valued(scenario, plan.settings)
     index = scenario.period_index
     by_id = scenario.initiative_by_id
     ends = {s.id: index[s.start] + by_id[s.id].duration - 1 for s in plan.scheduled if s.id in by_id and s.start in index}

@@ -16,6 +16,10 @@ from planner.explanation import Reason
 from planner.plan import Plan
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, Scenario, TeamId
 from planner.settings import PlanStatus
+from planner.simulation import simulate
+from planner.uncertainty import uncertain
+
+SAMPLES = 1000  # of a simulation of each plan compared, when its scenario is uncertain
 
 
 class Outcome(Frozen):
@@ -36,6 +40,11 @@ class Outcome(Frozen):
     deadlines: int = Field(description="Initiatives with a deadline.")
     deadlines_met: int = Field(description="Of those, scheduled (a scheduled initiative always meets its deadline).")
     kpis: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan delivers in total (initiatives' `outcomes`).")
+    value_range: tuple[float, float, float] | None = Field(
+        default=None,
+        description=f"When the scenario has three-point estimates: the value's P10, P50 and P90 over {SAMPLES} simulated samples (the plan's seed).",
+    )
+    delivery: float | None = Field(default=None, description="Then too: the least delivery confidence of a required or deadline item.")
 
 
 class ChangeKind(str, Enum):
@@ -84,6 +93,8 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
     total = sum(capacity.values(), Decimal(0))
     scheduled = {s.id for s in plan.scheduled}
     with_deadline = [i.id for i in scenario.initiatives if i.deadline]
+    simulated = simulate(scenario, plan, SAMPLES, plan.settings.seed) if plan.status.found and uncertain(scenario) else None
+    spread = simulated.value if simulated is not None else None
     return Outcome(
         scenario=plan.scenario,
         status=plan.status,
@@ -100,6 +111,8 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
         deadlines=len(with_deadline),
         deadlines_met=sum(1 for i in with_deadline if i in scheduled),
         kpis=plan.outcomes,
+        value_range=(spread.p10, spread.p50, spread.p90) if spread is not None else None,
+        delivery=simulated.confidence if simulated is not None else None,
     )
 
 

@@ -114,6 +114,22 @@ class SynergyReport(Frozen):
     earned: bool
 
 
+class ConfidenceReport(Frozen):
+    """How a robust plan (`SolveSettings.confidence`) was made, and the confidence an independent simulation gives it."""
+
+    asked: float = Field(description="The confidence asked: every hard deadline and required item holds in at least this share of samples.")
+    achieved: float | None = Field(description="The least delivery confidence of those items in the independent simulation; None when there are none.")
+    met: bool = Field(description="achieved >= asked (or there is nothing to hold).")
+    samples: int = Field(description="Samples of the independent simulation.")
+    seed: int = Field(description="Its seed: the solve's seed plus 1,000,003, independent of the samples the search used.")
+    headroom: dict[TeamId, dict[PeriodLabel, float]] = Field(
+        description="Share of a team's capacity the plan leaves free for overruns, per period (where it keeps any)."
+    )
+    rounds: int = Field(description="Solves the search took (each one simulated).")
+    unbuffered_objective: float | None = Field(description="The objective without headroom: the plan planned on likely estimates alone.")
+    items: dict[InitiativeId, float] = Field(default_factory=dict, description="Each such item's delivery confidence in the independent simulation.")
+
+
 class Plan(Frozen):
     """The outcome of a solve."""
 
@@ -148,6 +164,7 @@ class Plan(Frozen):
     )
     bound_by: str | None = Field(default=None, description="The search that proved best_bound (or the infeasibility): CP-SAT, HiGHS or CBC.")
     explanation: Explanation | None = Field(default=None, description="Why each initiative is in, out or late (and with --explain, what would change it).")
+    confidence: ConfidenceReport | None = Field(default=None, description="Robust plans (`--confidence`): the headroom kept and the confidence achieved.")
 
     def scheduled_by_id(self) -> dict[str, ScheduledInitiative]:
         return {s.id: s for s in self.scheduled}

@@ -449,8 +449,8 @@ class AllocationMode(str, Enum):
 class Allocation(Frozen):
     """A share of capacity for some kinds of work: set aside (`reserve`) or a minimum (`floor`).
 
-    reserve: `share` of each listed team's capacity (every team when `teams` is absent), in every period,
-    is kept for work of the kinds. Other work cannot use it; listed work of the kinds uses it first and may
+    reserve: `share` of each listed team's capacity (every team when `teams` is absent), in every period
+    (or in those of `periods`), is kept for work of the kinds. Other work cannot use it; listed work of the kinds uses it first and may
     use the rest of the capacity too; what listed work leaves is for unlisted work (bugs, upgrades, paper
     cuts), and the plan reports it. Never infeasible on its own.
     floor: at least `share` of the listed teams' combined capacity goes to listed work of the kinds, in
@@ -465,10 +465,15 @@ class Allocation(Frozen):
     over: Literal["period", "horizon"] = Field(default="period", description="floor: every period, or the horizon in all.")
     teams: list[TeamId] | None = Field(default=None, description="The teams whose capacity it takes a share of; all when omitted.")
     soft: SoftFloor | None = Field(default=None, description="floor: missing it costs value instead of being infeasible.")
+    periods: list[PeriodLabel] | None = Field(default=None, description="reserve: the periods it is kept in; every period when omitted.")
 
     @property
     def name(self) -> str:
         return self.id or "+".join(self.kinds)
+
+    def share_in(self, period: str) -> Decimal:
+        """The share it keeps in a period: `share`, or 0 outside its `periods`."""
+        return self.share if self.periods is None or period in self.periods else Decimal(0)
 
 
 class InvisibleWorkPolicy(Frozen):

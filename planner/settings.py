@@ -58,6 +58,17 @@ class SolveSettings(Frozen):
         description="cpsat: a MILP solver (SCIP on small models, HiGHS on larger ones) joins CP-SAT on the same model when the "
         "search lasts over a second, and the plan is the better of the two (`solver.race`); not with work_limit, which must be reproducible.",
     )
+    confidence: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=0.99,
+        description="Robust planning: every hard deadline and every mandatory or committed item holds in at least this share of "
+        "simulated samples (`solver.robust`); the plan reports the confidence an independent simulation achieves.",
+    )
+    objective: Literal["planned", "expected"] = Field(
+        default="planned",
+        description="planned: value at the likely estimate; expected: each value's mean times its `success` (value mode).",
+    )
     force_in: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must schedule.")
     force_out: list[InitiativeId] = Field(default_factory=list, description="Initiatives the plan must leave out.")
 

@@ -1,7 +1,8 @@
 """Trade-off curves: one scenario solved at a row of settings of one knob, and what changes along the row.
 
-Two knobs: a team's capacity (or every team's), scaled by a percentage, answers "what do two more ML
-engineers buy"; the organisation-wide invisible-work floor answers "what does a 25% floor cost". Pure:
+Three knobs: a team's capacity (or every team's), scaled by a percentage, answers "what do two more ML
+engineers buy"; the organisation-wide invisible-work floor answers "what does a 25% floor cost"; the
+confidence asked of a robust plan (`SolveSettings.confidence`) answers "what does 90% instead of 70% cost". Pure:
 `point_scenario` builds each point's scenario, `solve_points` walks the points with the solve the caller
 passes in, and `assemble` reads the solved plans. The knee is where the curve bends most: past it, each step buys (or costs) much less.
 """
@@ -19,13 +20,13 @@ from planner.plan import Plan
 from planner.rules import Rule, RuleKind
 from planner.scenario import Frozen, InitiativeId, Scenario, TeamId
 from planner.scoring import improvement
-from planner.settings import PlanStatus
+from planner.settings import PlanStatus, SolveSettings
 from planner.whatif import with_capacity_scaled, with_policy
 
 SHARE_PLACES = Decimal("0.0001")  # a scenario's shares have at most four decimal places
 
-# A point's scenario and the plan of the point before it (None for the first), given as a warm start -> its plan.
-PointSolver = Callable[[Scenario, Plan | None], Plan]
+# A point's scenario, the plan of the point before it (None for the first), given as a warm start, and the setting -> its plan.
+PointSolver = Callable[[Scenario, Plan | None, float], Plan]
 # (setting, its plan, why its scenario is not valid): a point has a plan or a problem.
 Solved = tuple[float, Plan | None, str | None]
 
@@ -33,12 +34,15 @@ Solved = tuple[float, Plan | None, str | None]
 class Knob(str, Enum):
     capacity = "capacity"  # capacity scaled by (1 + setting) in every period
     invisible_floor = "invisible_floor"  # policies.invisible_work.min_share = setting
+    confidence = "confidence"  # the solve's settings.confidence = setting: the scenario stays as it is
 
 
 class Point(Frozen):
     """One solve of the sweep."""
 
-    setting: float = Field(description="capacity: the change as a share (-0.2 = 20% less); invisible_floor: the floor's share.")
+    setting: float = Field(
+        description="capacity: the change as a share (-0.2 = 20% less); invisible_floor: the floor's share; confidence: the confidence asked."
+    )
     status: PlanStatus | None = Field(description="None when this point's scenario is not valid (see `problem`).")
     objective: float | None
     gap: float | None
@@ -78,11 +82,18 @@ def settings_between(low: float, high: float, steps: int) -> list[float]:
 def point_scenario(scenario: Scenario, knob: Knob, setting: float, team: str | None = None) -> Scenario:
     """The scenario at one setting of the knob (raises ScenarioError when that setting breaks a rule of it)."""
     value = Decimal(str(setting)).quantize(SHARE_PLACES)
+    if knob is Knob.confidence:
+        return scenario.model_copy(update={"name": f"{scenario.name} at {label(knob, setting)}"})
     if knob is Knob.capacity:
         edited = with_capacity_scaled(scenario, 1 + value, team)
     else:
         edited = with_policy(scenario, Rule(kind=RuleKind.invisible_floor), value)
     return edited.model_copy(update={"name": f"{scenario.name} at {label(knob, setting)}"})
+
+
+def point_settings(knob: Knob, setting: float, settings: SolveSettings) -> SolveSettings:
+    """The solve's settings at a point: the confidence asked, for that knob; else as given."""
+    return settings.model_copy(update={"confidence": setting}) if knob is Knob.confidence else settings
 
 
 def label(knob: Knob, setting: float) -> str:
@@ -111,7 +122,7 @@ def solve_points(
         except ScenarioError as exc:
             out.append((setting, None, "not valid: " + "; ".join(p.message for p in exc.problems)))
         else:
-            plan = solve(at, previous)
+            plan = solve(at, previous, setting)
             out.append((setting, plan, None))
             previous = plan if plan.status.found else previous
         if on_point:

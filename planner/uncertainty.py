@@ -25,14 +25,18 @@ Values, successes and availabilities are independent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from planner.quantities import EstimatedAmount, EstimatedValue
-from planner.scenario import Scenario
+from planner.scenario import Initiative, Objective, Scenario
+from planner.scoring import initiative_value
+from planner.settings import SolveSettings
 
 GRID = 2049  # points of the tabulated PERT quantile function: its error is far below a sample's noise
 
@@ -115,3 +119,45 @@ def sample(scenario: Scenario, n: int, seed: int = 0) -> Samples:
             a = team.availability
             out.availability[(team.id, period)] = np.ones(n) if a is None else quantile(rng.random(n), a.low, a.likely, a.high, dist)
     return out
+
+
+def uncertain(scenario: Scenario) -> bool:
+    """Anything in the scenario is drawn rather than written: a three-point effort or value, a multiplier, a
+    success below 1, or an availability."""
+    return any(t.availability is not None for t in scenario.teams) or any(
+        i.estimate is not None or i.success < 1 or isinstance(i.value, EstimatedValue) or any(isinstance(need.effort, EstimatedAmount) for need in i.all_needs)
+        for i in scenario.initiatives
+    )
+
+
+def mean(low: float, likely: float, high: float, distribution: str) -> float:
+    """The distribution's mean, in closed form: PERT (low + 4 likely + high) / 6; triangular (low + likely + high) / 3."""
+    return pert_mean(low, likely, high) if distribution == "pert" else (low + likely + high) / 3
+
+
+def expected_value(initiative: Initiative, scenario: Scenario) -> float:
+    """What an initiative is worth on average: its value's mean (a three-point value; else the value) times `success`."""
+    value = initiative_value(initiative, scenario.policies)
+    if isinstance(initiative.value, EstimatedValue):
+        value = mean(initiative.value.low, initiative.value.likely, initiative.value.high, scenario.policies.uncertainty.distribution)
+    return value * initiative.success
+
+
+def valued(scenario: Scenario, settings: SolveSettings) -> Scenario:
+    """The scenario a solve with these settings values plans by: as written (`objective: planned`), or with each
+    initiative's value replaced by its expected value, and each synergy's by its value times the chance that all
+    of its initiatives succeed (`objective: expected`). The checker re-scores a plan on the same scenario."""
+    if settings.objective == "planned" or scenario.policies.objective is Objective.makespan:
+        return scenario
+    by_id = scenario.initiative_by_id
+
+    def change(data: dict[str, Any]) -> None:
+        for item in data.get("initiatives", []):  # success is in the value now: the view is its own view (idempotent)
+            item["value"] = round(expected_value(by_id[item["id"]], scenario), 6)
+            item.pop("success", None)
+        for synergy in data.get("synergies", []):
+            synergy["value"] = round(synergy["value"] * math.prod(by_id[i].success for i in synergy["ids"]), 6)
+
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    change(data)
+    return Scenario.model_validate(data)

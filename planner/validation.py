@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from planner.errors import Path, PathProblem, Severity, did_you_mean
 from planner.periods import period_offset
@@ -442,7 +442,8 @@ class _Checker:
     def _allocations(self) -> None:
         allocations = self.s.policies.allocations
         first_at: dict[tuple[str, str], int] = {}
-        shares: dict[str, Decimal] = {}
+        shares: dict[tuple[str, str], Decimal] = {}  # (team, period) -> the reserves' shares
+        counts: dict[tuple[str, str], int] = {}
         kinds_reserved: dict[tuple[str, str], int] = {}  # (team, kind) -> the reserve holding it
         for n, allocation in enumerate(allocations):
             at: Path = ("policies", "allocations", n)
@@ -458,23 +459,45 @@ class _Checker:
             for kind, count in Counter(allocation.kinds).items():
                 if count > 1:
                     self.error(at + ("kinds",), f"kind '{kind}' is listed {count} times")
+            if allocation.mode is not AllocationMode.reserve and allocation.periods is not None:
+                self.error(at + ("periods",), "a floor holds in every period (`over: period`) or over the horizon: `periods` is for reserves")
             if allocation.mode is AllocationMode.reserve:
                 if allocation.over == "horizon":
                     self.error(at + ("over",), "a reserve is kept in every period: `over: horizon` is for floors")
                 if allocation.soft is not None:
                     self.error(at + ("soft",), "a reserve is never infeasible on its own: `soft` is for floors")
+                listed = allocation.periods or []
+                for k, label in enumerate(listed):
+                    if self._period(at + ("periods", k), label) is not None and listed.index(label) != k:
+                        self.error(at + ("periods", k), f"period '{label}' is listed twice")
                 for team in dict.fromkeys(allocation.teams) if allocation.teams is not None else sorted(self.team_ids):
-                    shares[team] = shares.get(team, Decimal(0)) + allocation.share
+                    for label in self.labels or ():
+                        share = allocation.share_in(label)
+                        shares[team, label] = shares.get((team, label), Decimal(0)) + share
+                        counts[team, label] = counts.get((team, label), 0) + (share > 0)
                     for kind in allocation.kinds:
                         if (team, kind) in kinds_reserved and kinds_reserved[team, kind] != n:
                             self.error(at + ("kinds",), f"kind '{kind}' is reserved for team '{team}' by allocations[{kinds_reserved[team, kind]}] already")
                         kinds_reserved.setdefault((team, kind), n)
-        for team, total in shares.items():
-            if total > 1:
-                self.error(("policies", "allocations"), f"the reserves of team '{team}' add up to {total} of its capacity, more than all of it")
-            reserves = sum(1 for a in allocations if a.mode is AllocationMode.reserve and (a.teams is None or team in a.teams))
-            if reserves > self.MAX_RESERVES:
-                self.error(("policies", "allocations"), f"team '{team}' has {reserves} reserves; at most {self.MAX_RESERVES}: combine some kinds")
+        for team in dict.fromkeys(team for team, _ in shares):
+            over = {label: total for (t, label), total in shares.items() if t == team and total > 1}
+            if over:
+                self.error(
+                    ("policies", "allocations"),
+                    f"the reserves of team '{team}' add up to {max(over.values())} of its capacity{self._when(over)}, more than all of it",
+                )
+            many = {label: n for (t, label), n in counts.items() if t == team and n > self.MAX_RESERVES}
+            if many:
+                self.error(
+                    ("policies", "allocations"),
+                    f"team '{team}' has {max(many.values())} reserves{self._when(many)}; at most {self.MAX_RESERVES}: combine some kinds",
+                )
+
+    def _when(self, periods: dict[str, Any]) -> str:
+        """` in 2027-Q1, 2027-Q2` when a team's reserves break a limit in some periods only (nothing when in all, alike)."""
+        if len(periods) == len(self.labels or ()) and len(set(periods.values())) == 1:
+            return ""
+        return " in " + ", ".join(periods)
 
     # --- previous plan ---------------------------------------------------------------------------------
 

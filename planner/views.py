@@ -19,8 +19,11 @@ from planner.quantities import Amount
 from planner.scenario import Frozen, InitiativeId, MoSCoW, PeriodLabel, Scenario, TeamId
 from planner.scoring import combined_confidence
 from planner.settings import PlanStatus
+from planner.simulation import simulate
+from planner.uncertainty import uncertain
 
 FULL = 0.95  # utilisation above which a team is a delivery risk: no room for the unplanned
+DELIVERY_SAMPLES = 1000
 
 
 class LeftOut(Frozen):
@@ -47,6 +50,15 @@ class DeadlineRisk(Frozen):
     id: InitiativeId
     title: str
     deadline: PeriodLabel
+
+
+class DeliveryConfidence(Frozen):
+    """A required item (mandatory or committed) or one with a hard deadline, and how likely it is delivered on time."""
+
+    id: InitiativeId
+    title: str
+    by: PeriodLabel | None = Field(description="Its deadline; None: within the horizon.")
+    confidence: float = Field(description="Share of simulated samples in which it finishes by then.")
 
 
 class FullTeam(Frozen):
@@ -78,6 +90,11 @@ class ExecutiveView(Frozen):
     full_teams: list[FullTeam] = Field(description=f"Teams loaded above {FULL:.0%} of capacity in a period.")
     outcomes: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan moves, in total.")
     confidence: list[ConfidenceFactors] = Field(default_factory=list, description="The confidence factors of the initiatives that name them.")
+    delivery: list[DeliveryConfidence] = Field(
+        default_factory=list,
+        description="When the scenario has three-point estimates: each required or deadline item's delivery confidence, from the robust plan's "
+        f"independent simulation, or from a simulation of {DELIVERY_SAMPLES} samples with the plan's seed.",
+    )
 
 
 class Cell(Frozen):
@@ -173,7 +190,20 @@ def executive(scenario: Scenario, plan: Plan) -> ExecutiveView:
         full_teams=[FullTeam(team=u.team, period=u.period, utilisation=u.utilisation) for u in plan.utilisation if u.utilisation > FULL],
         outcomes=plan.outcomes,
         confidence=_confidence_factors(scenario, plan),
+        delivery=_delivery(scenario, plan),
     )
+
+
+def _delivery(scenario: Scenario, plan: Plan) -> list[DeliveryConfidence]:
+    """Delivery confidence of the items that must hold, when anything about the scenario is uncertain."""
+    if not plan.status.found or not uncertain(scenario):
+        return []
+    if plan.confidence is not None:
+        held = plan.confidence.items
+    else:
+        held = {o.id: o.delivery for o in simulate(scenario, plan, DELIVERY_SAMPLES, plan.settings.seed).initiatives if o.required or o.deadline}
+    by_id = scenario.initiative_by_id
+    return [DeliveryConfidence(id=i, title=by_id[i].title, by=by_id[i].deadline, confidence=c) for i, c in held.items()]
 
 
 def _confidence_factors(scenario: Scenario, plan: Plan) -> list[ConfidenceFactors]:

@@ -13,6 +13,7 @@ from planner.check import check_plan
 from planner.plan import Placement, Plan, PlanStatus, SolveSettings, build_plan, placements_of
 from planner.scenario import Scenario
 from planner.scoring import improvement
+from planner.uncertainty import valued
 from solver.cpsat import Progress, solve_cpsat
 from solver.greedy import greedy_plan
 
@@ -43,6 +44,12 @@ def solve(
     """
     began = time.perf_counter()
     settings = settings or SolveSettings()
+    if settings.confidence is not None:  # the robust plan: solves with headroom, each one simulated
+        from solver.robust import solve_robust
+
+        total = search_time or settings.time_limit
+        return solve_robust(scenario, settings, solve, total=total, on_progress=on_progress, warm_start=warm_start)
+    scenario = valued(scenario, settings)  # `--objective expected`: planned on expected values
     asked = settings
     if search_time is not None:
         settings = settings.model_copy(update={"time_limit": search_time})

@@ -366,8 +366,8 @@ def add_allocations(f: Formulation) -> None:
     `short[...]` hundredths, each costing its penalty in the objective."""
     s = f.scenario
     for team in s.teams:
-        reserves = reserves_of(s, team.id)
         for k, label in enumerate(s.periods):
+            reserves = reserves_of(s, team.id, label)  # a reserve that keeps nothing in the period only repeats a row without it
             capacity = hundredths(s.capacity(team.id)[k])
             for size in range(1, len(reserves) + 1):
                 for held in combinations(reserves, size):
@@ -378,7 +378,7 @@ def add_allocations(f: Formulation) -> None:
                         # dropping that reserve relaxes every row it is in (dropping another relaxes its own rows only).
                         first = held[0]
                         rule = Rule(kind=RuleKind.reserve, group=first.name, team=team.id, period=label, limit=str(first.share))
-                        rhs = capacity - sum(reserved(a, capacity) for a in held)
+                        rhs = capacity - sum(reserved(a, capacity, label) for a in held)
                         f.linear(RuleKind.reserve, (team.id, group, label), terms, "<=", rhs, rule)
     for allocation in floors(s):
         if allocation.soft is not None and f.diagnosing:

@@ -397,6 +397,28 @@ def test_a_capacity_sweep_runs_as_a_job(api: Api, solved: dict[str, Any]) -> Non
     assert "did you mean 'ml'" in body["errors"][0]["message"]
 
 
+def test_a_simulation_runs_as_a_job_of_a_stored_plan_or_of_a_robust_solve(api: Api, solved: dict[str, Any]) -> None:
+    scenario = solved["scenario"]
+    request = {"plan": solved["plan"], "samples": 200, "seed": 4}
+    job = api.finished(api.post(f"/scenarios/{scenario}/simulations?wait=60", json=request).get_json())
+    assert job["status"] == "succeeded", job["error"]
+    outlook = job["result"]["simulation"]
+    plan = api.plan(solved["plan"])  # the reference scenario has point estimates only: every sample is the plan
+    assert outlook["samples"] == 200 and outlook["value"]["p10"] == outlook["value"]["p90"] == plan.objective
+    assert [o["id"] for o in outlook["initiatives"]] == [s.id for s in plan.scheduled]
+    assert job["result"]["plan"] == solved["plan"]
+    ai = api.create((REFERENCE.parent / "ai-platform-2027.yaml").read_bytes())["id"]
+    robust = {"samples": 300, "seed": 1, "settings": {**FAST, "confidence": 0.9}}
+    job = api.finished(api.post(f"/scenarios/{ai}/simulations?wait=60", json=robust).get_json())
+    assert job["status"] == "succeeded", job["error"]
+    made = api.plan(job["plan_id"])  # the robust plan is stored, checked, with the confidence it achieved
+    assert made.confidence is not None and made.confidence.asked == 0.9
+    assert job["result"]["simulation"]["seed"] == 1
+    body = problem(api.post(f"/scenarios/{ai}/simulations", json={"plan": solved["plan"]}), 422)
+    assert "is a plan of scenario" in body["errors"][0]["message"]
+    problem(api.post(f"/scenarios/{scenario}/simulations", json={"samples": 5}), 422)
+
+
 # --- security --------------------------------------------------------------------------------------------
 
 

@@ -79,7 +79,13 @@ def test_every_example_is_valid_for_its_schema(document):
 
 def test_every_operation_that_runs_a_job_states_the_ceiling_on_its_time_limit(document):
     limited = {path: op["description"] for path, method, op in operations(document) if "time_limit" in op.get("description", "")}
-    assert sorted(limited) == ["/comparisons", "/plans/{plan_id}/counterfactuals", "/scenarios/{scenario_id}/solves", "/scenarios/{scenario_id}/sweeps"]
+    assert sorted(limited) == [
+        "/comparisons",
+        "/plans/{plan_id}/counterfactuals",
+        "/scenarios/{scenario_id}/simulations",
+        "/scenarios/{scenario_id}/solves",
+        "/scenarios/{scenario_id}/sweeps",
+    ]
     assert "`time_limit` is at most 600 s" in limited["/scenarios/{scenario_id}/solves"]
     assert "`settings.time_limit` is at most 600 s" in limited["/scenarios/{scenario_id}/sweeps"]
     assert "at most 600 s" in document["info"]["description"]

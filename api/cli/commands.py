@@ -17,14 +17,16 @@ from api.cli import batch, csvfile, importing, plan_check, sweeping
 from api.cli.exits import EXIT_FAILED, EXIT_FOR_STATUS, EXIT_INVALID, EXIT_OK, UsageError
 from api.cli.files import write_atomically
 from api.cli.options import existing, solve_settings
-from api.render import comparisons, plans, sweeps, tables, views
+from api.render import comparisons, plans, simulations, sweeps, tables, views
+from planner.check import check_plan
 from planner.compare import Comparison, compare
 from planner.errors import NotFound, PlannerError, Problem, ScenarioError, Severity, did_you_mean
 from planner.explanation import Explanation
-from planner.loader import Loaded, load, parse_scenario
+from planner.loader import Loaded, load, load_plan, parse_scenario
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.settings import TimeSplit, split_time
+from planner.simulation import simulate
 from planner.sweep import Knob, settings_between
 from planner.views import view
 from solver import solve
@@ -193,6 +195,28 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FOR_STATUS[plan.status]
 
 
+def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    if args.plan:
+        scenario = load(existing(args.file)).scenario
+        plan = load_plan(existing(args.plan))
+        broken = check_plan(scenario, plan)
+        if broken:
+            more = f"; and {len(broken) - 1} more" if len(broken) > 1 else ""
+            raise PlannerError(
+                f"{args.plan}: the plan does not hold on {args.file} ({broken[0].message}{more}): see planner check {args.file} --plan {args.plan}"
+            )
+    else:
+        args.force_in, args.force_out, args.previous = [], [], None
+        scenario, plan = _solved(args, split_time(args.time_limit, reasons=False))
+    if not plan.status.found:
+        print(plans.headline(plan, scenario), file=sys.stderr)
+        print(plan.message, file=sys.stderr)
+        return EXIT_FOR_STATUS[plan.status]
+    result = simulate(scenario, plan, args.samples, args.seed)
+    _emit(args, simulations.FORMATS[args.format](result, scenario), simulations.headline(result), out)
+    return EXIT_OK
+
+
 def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     _view_format(args)
     settings = solve_settings(args)
@@ -238,8 +262,13 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
                 raise NotFound(f"--capacity {team}: no team '{team}' in {path}" + did_you_mean(team, loaded.scenario.team_by_id))
     else:
         if args.low is not None or args.high is not None:
-            raise UsageError("--from and --to set a capacity change; with --invisible-floor give the range as LOW..HIGH")
-        knob, (low, high) = Knob.invisible_floor, args.invisible_floor
+            raise UsageError("--from and --to set a capacity change; with --invisible-floor or --confidence-levels give the range as LOW..HIGH")
+        if args.confidence_levels:
+            if args.confidence is not None:
+                raise UsageError("--confidence-levels sweeps the confidence: --confidence does not go with it")
+            knob, (low, high) = Knob.confidence, args.confidence_levels
+        else:
+            knob, (low, high) = Knob.invisible_floor, args.invisible_floor
 
     def report(done: int, total: int) -> None:
         print(f"  solved {done}/{total} points", file=sys.stderr, flush=True)

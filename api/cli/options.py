@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -55,14 +56,40 @@ def capacity_change(text: str) -> float:
     return value
 
 
-def share_range(text: str) -> tuple[float, float]:
+def _range(text: str, each: Callable[[str], float], what: str) -> tuple[float, float]:
+    """LOW..HIGH, each end read by `each`, the low end below the high one."""
     low, sep, high = text.partition("..")
     if not sep:
-        raise argparse.ArgumentTypeError(f"'{text}': write a range of shares as LOW..HIGH, e.g. 0..0.4")
-    bounds = (share(low), share(high))
+        raise argparse.ArgumentTypeError(f"'{text}': write a range of {what} as LOW..HIGH")
+    bounds = (each(low), each(high))
     if bounds[0] >= bounds[1]:
         raise argparse.ArgumentTypeError(f"'{text}': the range's low end must be below its high end")
     return bounds
+
+
+def share_range(text: str) -> tuple[float, float]:
+    return _range(text, share, "shares, e.g. 0..0.4")
+
+
+def confidence(text: str) -> float:
+    value = _fraction(text, "a confidence: write 90% or 0.9")
+    if not 0.5 <= value <= 0.99:
+        raise argparse.ArgumentTypeError(f"{text}: give a confidence from 0.5 to 0.99 (50% to 99%)")
+    return value
+
+
+def confidence_range(text: str) -> tuple[float, float]:
+    return _range(text, confidence, "confidence levels, e.g. 0.7..0.95")
+
+
+def samples(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 100 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text}: give a whole number of samples from 100 to 100000")
+    return value
 
 
 def seconds(text: str) -> float:

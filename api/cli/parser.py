@@ -8,7 +8,7 @@ import re
 from typing import get_args
 
 from api.cli import commands, csvfile, options
-from api.render import comparisons, plans, sweeps
+from api.render import comparisons, plans, simulations, sweeps
 from planner import __version__
 from planner.settings import MilpSolver
 from planner.views import VIEWS
@@ -87,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="cpsat: CP-SAT searches alone; by default a MILP solver (SCIP on small models, HiGHS on larger ones) joins it on "
         "the same model when the search lasts over a second, and the plan is the better of the two (see docs/solver.md)",
+    )
+    search.add_argument(
+        "--confidence",
+        type=options.confidence,
+        metavar="SHARE",
+        help="robust planning: every hard deadline and required item holds in at least this share of simulated samples, "
+        "0.5 to 0.99 (e.g. 0.9 or 90%%); the plan reports the confidence an independent simulation gives it (docs/solver.md)",
+    )
+    search.add_argument(
+        "--objective",
+        choices=["planned", "expected"],
+        default="planned",
+        help="planned (default): value at the likely estimates; expected: each value's mean times its success",
     )
     reasons_time = argparse.ArgumentParser(add_help=False)
     reasons_time.add_argument(
@@ -169,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     knob = sweep_.add_mutually_exclusive_group(required=True)
     knob.add_argument("--capacity", metavar="TEAM|all", help="scale this team's capacity, or every team's with 'all'")
     knob.add_argument("--invisible-floor", type=options.share_range, metavar="LOW..HIGH", help="sweep policies.invisible_work.min_share, e.g. 0..0.4")
+    knob.add_argument(
+        "--confidence-levels",
+        type=options.confidence_range,
+        metavar="LOW..HIGH",
+        help="sweep the confidence asked of a robust plan (--confidence), e.g. 0.7..0.95: what each step of confidence costs",
+    )
     sweep_.add_argument("--from", dest="low", type=options.capacity_change, metavar="PCT", help="with --capacity: the first change (default: -20%%)")
     sweep_.add_argument("--to", dest="high", type=options.capacity_change, metavar="PCT", help="with --capacity: the last change (default: +30%%)")
     sweep_.add_argument("--steps", type=options.steps, default=6, metavar="N", help="points on the curve, both ends included: 2 to 64 (default: 6)")
@@ -239,6 +258,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch_.add_argument("--quiet", action="store_true", help="no progress bar on a terminal")
     batch_.set_defaults(func=commands.cmd_batch, parser=batch_)
+
+    simulate_ = subcommands.add_parser(
+        "simulate",
+        parents=[search, output],
+        help="Monte Carlo of a plan: how likely it is to hold when the three-point estimates are drawn",
+        description="Draw the scenario's uncertain estimates (three-point efforts and values, estimate multipliers, success, "
+        "availability) --samples times and play the plan forward by the execution rule of docs/scenario-format.md "
+        '("Simulating a plan"): each team works its scheduled items in plan order, what does not fit slips, dependents wait. '
+        "Reports per initiative the chance of finishing by its deadline and by its planned finish and its P50 and P80 finish, "
+        "the plan's value P10, P50 and P90, each team's chance of overload per period, and the estimates that drive the risk "
+        "most. The plan is --plan's, or the one solve returns (without reasons). The same --seed gives the same result. "
+        "Exit 0 when simulated, 1 invalid input (or a plan that does not hold on the scenario), 2 usage error, 3 infeasible "
+        "scenario, 4 no plan within the time limit.",
+    )
+    simulate_.add_argument("file", metavar="FILE", help="scenario file (YAML or JSON; overlays resolved)")
+    simulate_.add_argument("--plan", metavar="PLAN.json", help="simulate this plan (from solve --format json) instead of solving")
+    simulate_.add_argument("--samples", type=options.samples, default=1000, metavar="N", help="samples to draw, 100 to 100000 (default: 1000)")
+    simulate_.add_argument("--format", choices=sorted(simulations.FORMATS), default="table", help="output format (default: table)")
+    simulate_.set_defaults(func=commands.cmd_simulate, parser=simulate_)
 
     instance = argparse.ArgumentParser(add_help=False)
     instance.add_argument(

@@ -15,7 +15,7 @@ from api.cli.processes import Crashed, run_each
 from planner.loader import load
 from planner.scenario import Scenario
 from planner.settings import SolveSettings
-from planner.sweep import Knob, Solved, Sweep, assemble, solve_points
+from planner.sweep import Knob, Solved, Sweep, assemble, point_settings, solve_points
 from solver import solve
 
 
@@ -36,7 +36,7 @@ def solve_run(run: Run) -> list[Solved]:
         run.knob,
         run.team,
         run.settings,
-        lambda at, previous: solve(at, run.solve, warm_start=previous),
+        lambda at, previous, setting: solve(at, point_settings(run.knob, setting, run.solve), warm_start=previous),
     )
 
 

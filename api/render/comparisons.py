@@ -41,6 +41,10 @@ def summary_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
         ]
         for o in all_outcomes(comparison)
     ]
+    if any(o.value_range is not None for o in all_outcomes(comparison)):  # the value distributions side by side
+        header += ["value P10 / P50 / P90", "delivery confidence"]
+        for row, o in zip(rows, all_outcomes(comparison)):
+            row += [" / ".join(_num(x) for x in o.value_range) if o.value_range else "-", "-" if o.delivery is None else f"{o.delivery:.0%}"]
     return header, rows
 
 

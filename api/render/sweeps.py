@@ -16,12 +16,14 @@ def _num(value: float | None) -> str:
 def _title(s: Sweep) -> str:
     if s.knob is Knob.invisible_floor:
         return f"{s.scenario}: value against the invisible-work floor"
+    if s.knob is Knob.confidence:
+        return f"{s.scenario}: value against the confidence asked of the plan"
     whose = f"team {s.team}" if s.team else "every team"
     return f"{s.scenario}: value against the capacity of {whose}"
 
 
 def rows(s: Sweep) -> tuple[list[str], list[list[str]]]:
-    knob = "capacity" if s.knob is Knob.capacity else "floor"
+    knob = {Knob.capacity: "capacity", Knob.invisible_floor: "floor", Knob.confidence: "confidence"}[s.knob]
     header = [knob, "status", "value", "change", "gap", "entered", "left"]
     out = []
     for p in s.points:

@@ -86,6 +86,13 @@ def executive_sections(v: ExecutiveView, scenario: Scenario) -> list[Section]:
                 ],
             )
         )
+    if v.delivery:
+        sections.append(
+            (
+                "Delivery confidence (share of simulated samples delivered on time)",
+                [f"{d.title}: {d.confidence:.0%} by {d.by or 'the end of the horizon'}" for d in v.delivery],
+            )
+        )
     risks = [f"{r.title} finishes in {r.deadline}, its deadline: no slack" for r in v.deadline_risks]
     risks += [f"team {t.team} is at {t.utilisation:.0%} in {t.period}" for t in v.full_teams]
     sections.append(("Risks", risks or [f"none: every deadline has slack and no team is above {FULL:.0%}"]))

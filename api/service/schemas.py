@@ -19,7 +19,7 @@ from planner.scenario import Scenario
 from planner.settings import SolveSettings
 from planner.sweep import Sweep
 
-JobKind = Literal["solve", "counterfactual", "comparison", "sweep"]
+JobKind = Literal["solve", "counterfactual", "comparison", "sweep", "simulation"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 PlanFormat = Literal["json", "csv", "md"]
 ViewName = Literal["executive", "engineering", "public"]
@@ -158,7 +158,7 @@ class WaitQuery(Body):
 
 
 class Progress(Body):
-    stage: str = Field(description="What the job is doing: queued, solving, explaining, comparing, sweeping, done.")
+    stage: str = Field(description="What the job is doing: queued, solving, explaining, comparing, sweeping, simulating, done.")
     objective: float | None = Field(default=None, description="The incumbent plan's objective.")
     bound: float | None = Field(default=None, description="The best bound proven so far.")
     elapsed: float = Field(default=0, description="Seconds since the job started.")
@@ -212,7 +212,9 @@ class JobOut(Body):
     progress: Progress | None
     error: str | None = Field(description="Why the job failed or was cancelled.")
     plan_id: str | None = Field(description="The plan a finished solve or counterfactual produced.")
-    result: dict[str, Any] | None = Field(description="A finished counterfactual's explanation, comparison's id or sweep's curve.")
+    result: dict[str, Any] | None = Field(
+        description="A finished counterfactual's explanation, comparison's id, sweep's curve or simulation's outlook (`simulation`)."
+    )
     attempts: int = Field(description="Runs started: 2 when the service stopped during the first run and the job was queued again.")
     workers: list[str] = Field(
         default_factory=list,
@@ -339,9 +341,13 @@ class SweepRequest(Body):
     model_config = example({"knob": "capacity", "team": "ml", "low": -0.2, "high": 0.3, "steps": 6, "settings": {"time_limit": 5}})
 
     version: int | None = Field(default=None, ge=1)
-    knob: Literal["capacity", "invisible_floor"]
+    knob: Literal["capacity", "invisible_floor", "confidence"]
     team: str | None = Field(default=None, max_length=200, description="capacity: the team to scale; every team when left out.")
-    low: float = Field(ge=-0.95, le=10, description="capacity: the change at the first point (-0.2 = 20% less); invisible_floor: the first floor.")
+    low: float = Field(
+        ge=-0.95,
+        le=10,
+        description="capacity: the change at the first point (-0.2 = 20% less); invisible_floor: the first floor; confidence: the first confidence asked.",
+    )
     high: float = Field(ge=-0.95, le=10)
     steps: int = Field(default=6, ge=2, le=50)
     settings: SolveSettings = Field(default_factory=SolveSettings)
@@ -349,6 +355,19 @@ class SweepRequest(Body):
 
 class SweepResult(Body):
     curve: Sweep
+
+
+class SimulationRequest(Body):
+    """A Monte Carlo of a plan, as `planner simulate` runs it, as a job: of a plan already made, or of the one a
+    solve with `settings` returns."""
+
+    model_config = example({"samples": 1000, "seed": 0, "settings": {"time_limit": 10, "confidence": 0.9}})
+
+    version: int | None = Field(default=None, ge=1, description="The version to solve (without `plan`); the newest when left out.")
+    plan: str | None = Field(default=None, max_length=200, description="A plan of this scenario to simulate, instead of solving it.")
+    samples: int = Field(default=1000, ge=100, le=100_000, description="Samples to draw.")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="The samples' seed: the same seed gives the same result.")
+    settings: SolveSettings = Field(default_factory=SolveSettings, description="The solve's settings, without `plan`.")
 
 
 # --- tokens and health ---------------------------------------------------------------------------------

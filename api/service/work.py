@@ -24,10 +24,12 @@ from planner.explanation import Explanation
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.settings import PlanStatus, SolveSettings, TimeSplit, split_time
-from planner.sweep import Knob, assemble, label, point_scenario, settings_between, solve_points
+from planner.simulation import simulate
+from planner.sweep import Knob, assemble, label, point_scenario, point_settings, settings_between, solve_points
 
 Report = Callable[..., None]
 GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
+SIMULATION_SECONDS = 60.0  # what a simulation may take: 100,000 samples of a 500-initiative plan take about 30 s here
 
 
 def warm_up() -> None:
@@ -59,6 +61,10 @@ def solver_time(kind: str, request: dict[str, Any], plan_time_limit: float | Non
         return count * limit, f"{count} scenarios, each solved and explained in {limit:g} s"
     if kind == "sweep":
         return request["steps"] * limit, f"{request['steps']} steps x {limit:g} s"
+    if kind == "simulation":
+        if request.get("plan"):
+            return SIMULATION_SECONDS, f"{SIMULATION_SECONDS:g} s to simulate a plan made already"
+        return limit + SIMULATION_SECONDS, f"{limit:g} s to solve, {SIMULATION_SECONDS:g} s to simulate"
     raise ValueError(f"unknown job kind {kind!r}")
 
 
@@ -103,6 +109,17 @@ def prepare(session: Session, job: JobRecord) -> tuple[dict[str, Any], float]:
             "points": settings_between(request["low"], request["high"], request["steps"]),
             "settings": settings.model_dump(mode="json"),
         }, solver_time("sweep", request)[0] + GRACE_SECONDS
+    if job.kind == "simulation":
+        scenario = _scenario(session, job.workspace_id, job.scenario_id, job.scenario_version)
+        given = store.plan_of(store.plan_record(session, job.workspace_id, request["plan"])) if request.get("plan") else None
+        return {
+            "kind": "simulation",
+            "scenario": scenario,
+            "plan": None if given is None else given.model_dump(mode="json"),
+            "samples": request["samples"],
+            "seed": request["seed"],
+            "settings": SolveSettings.model_validate(request["settings"]).model_dump(mode="json"),
+        }, solver_time("simulation", request)[0] + GRACE_SECONDS
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 
@@ -127,6 +144,8 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
         return {"plans": [_solved(scenario, settings, split, progress, policy_costs=payload["policy_costs"])]}
     if kind == "counterfactual":
         return _counterfactual(payload, progress)
+    if kind == "simulation":
+        return _simulated(payload, progress)
     if kind == "comparison":
         plans = []
         for n, data in enumerate(payload["scenarios"]):
@@ -170,7 +189,14 @@ def _points(payload: dict[str, Any], on_point: Callable[[int, int], None]) -> li
     scenario = Scenario.model_validate(payload["scenario"])
     knob = Knob(payload["knob"])
     settings = SolveSettings.model_validate(payload["settings"])
-    points = solve_points(scenario, knob, payload["team"], payload["points"], lambda at, previous: solve(at, settings, warm_start=previous), on_point=on_point)
+    points = solve_points(
+        scenario,
+        knob,
+        payload["team"],
+        payload["points"],
+        lambda at, previous, setting: solve(at, point_settings(knob, setting, settings), warm_start=previous),
+        on_point=on_point,
+    )
     for setting, plan, _ in points:
         if plan is not None:
             _verified(plan, point_scenario(scenario, knob, setting, payload["team"]))
@@ -296,6 +322,23 @@ def _verified(plan: Plan, scenario: Scenario) -> None:
         raise RuntimeError(f"the solver's plan breaks {len(violations)} rule(s), first: {violations[0]}")
 
 
+def _simulated(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
+    """The plan given, or the one a solve (without reasons) returns, simulated; a solved plan is stored with the job."""
+    scenario = Scenario.model_validate(payload["scenario"])
+    plans: list[dict[str, Any]] = []
+    if payload["plan"] is None:
+        settings = SolveSettings.model_validate(payload["settings"])
+        plans = [_solved(scenario, settings, split_time(settings.time_limit, reasons=False), progress)]
+        plan = Plan.model_validate(plans[0])
+    else:
+        plan = Plan.model_validate(payload["plan"])
+    if not plan.status.found:
+        return {"plans": plans, "simulation": None, "message": f"no plan to simulate: {plan.message}"}
+    progress({"stage": "simulating", "objective": plan.objective, "bound": plan.best_bound}, force=True)
+    result = simulate(scenario, plan, payload["samples"], payload["seed"])
+    return {"plans": plans, "simulation": result.model_dump(mode="json")}
+
+
 def _counterfactual(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
     from solver.explain import explain
 
@@ -333,6 +376,8 @@ def apply(session: Session, job: JobRecord, result: dict[str, Any]) -> None:
         job.result = {k: v for k, v in result.items() if k != "plans"}
     elif job.kind == "sweep":
         job.result = result
+    elif job.kind == "simulation":
+        job.result = {k: v for k, v in result.items() if k != "plans"} | ({"plan": job.request["plan"]} if job.request.get("plan") else {})
 
 
 def _plan_sources(job: JobRecord) -> list[tuple[str, int]]:

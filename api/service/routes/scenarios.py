@@ -18,6 +18,7 @@ from api.service.schemas import (
     ScenarioDetail,
     ScenarioPage,
     ScenarioQuery,
+    SimulationRequest,
     SolveRequest,
     SweepRequest,
     Validation,
@@ -260,7 +261,44 @@ def sweep(scenario_id: str, query: WaitQuery, body: SweepRequest) -> object:
             )
         if body.knob == "invisible_floor" and (body.team is not None or body.low < 0 or body.high > 1):
             raise ApiProblem(422, "an invisible-work floor is a share between 0 and 1 of the whole organisation's capacity (no `team`)")
+        if body.knob == "confidence" and (body.team is not None or body.low < 0.5 or body.high > 0.99 or body.settings.confidence is not None):
+            raise ApiProblem(422, "a confidence sweep asks for 0.5 to 0.99 of the whole plan (no `team`, and no `settings.confidence`)")
         job = store.submit(session, g.token, "sweep", {**body.model_dump(mode="json"), "version": source[1]}, source, svc.config.max_active_jobs)
+    return queued(job.id, query.wait)
+
+
+@bp.post("/<scenario_id>/simulations")
+@operation(
+    "simulate scenario",
+    role="planner",
+    tag="jobs",
+    query=WaitQuery,
+    body=SimulationRequest,
+    replies=JOB_REPLIES,
+    description="Starts a simulation job, as `planner simulate` runs: a plan of the scenario (`plan`, or the one a solve with `settings` "
+    "returns) played forward over `samples` draws of its three-point estimates. The finished job's `result.simulation` is the outlook "
+    "(per initiative the chance of finishing by its deadline and by its planned finish, the value's P10, P50 and P90, overload per team "
+    "and period, the estimates that drive the risk); a solved plan is the job's `plan`.",
+)
+def simulation(scenario_id: str, query: WaitQuery, body: SimulationRequest) -> object:
+    svc = service()
+    if body.plan is None:
+        within_time_limit(body.settings.time_limit, "settings.time_limit")
+    within_job_budget("simulation", body.model_dump(mode="json"), "settings.time_limit")
+    with svc.sessions.begin() as session:
+        if body.plan is not None:
+            record = store.plan_record(session, g.token.workspace_id, body.plan)
+            if record.scenario_id != scenario_id:
+                message = f"plan '{body.plan}' is a plan of scenario '{record.scenario_id}', not of '{scenario_id}'"
+                raise ApiProblem(422, message, errors=[store.locate(message, "plan")])
+            if body.version is not None and body.version != record.scenario_version:
+                message = f"plan '{body.plan}' was made for version {record.scenario_version}, not {body.version}"
+                raise ApiProblem(422, message, errors=[store.locate(message, "version")])
+            source = (record.scenario_id, record.scenario_version)
+        else:
+            source, _ = _version(session, scenario_id, body.version)
+        request = {**body.model_dump(mode="json"), "version": source[1]}
+        job = store.submit(session, g.token, "simulation", request, source, svc.config.max_active_jobs)
     return queued(job.id, query.wait)
 
 
