@@ -101,6 +101,9 @@ def jobs(full: bool) -> Iterator[dict[str, Any]]:
     # The distributed queue against the embedded runner: a sweep and an explained solve on 1 and 2 workers (bench/queue.py).
     yield {"suite": "queue", "case": {"kind": "service", "name": "queue, 1 and 2 workers"}, "solver": "cpsat", "time_limit": 5.0, "deadline": 1500}
 
+    # Uncertainty: samples per second of a simulation, and the cost of --confidence against the deterministic plan (bench/uncertainty.py).
+    yield {"suite": "uncertainty", "case": {"kind": "service", "name": "simulate and --confidence"}, "solver": "cpsat", "time_limit": 20.0, "deadline": 900}
+
     # The service: `planner serve` on loopback, solve jobs and reads under load (bench/api.py).
     yield {
         "suite": "api",
@@ -137,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="Run the benchmarks and write docs/benchmarks.md.")
     parser.add_argument("--full", action="store_true", help="every instance and time limit (tens of minutes); default: a quick subset")
     parser.add_argument(
-        "--suite", action="append", help="run only this suite (repeatable): j30, j60, mknap1, mknapcb, large, uplift, scale, workers, explain, queue, api"
+        "--suite",
+        action="append",
+        help="run only this suite (repeatable): j30, j60, mknap1, mknapcb, large, uplift, scale, workers, explain, queue, uncertainty, api",
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="the report to write (default docs/benchmarks.md)")
     args = parser.parse_args(argv)

@@ -34,6 +34,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         from bench import api
 
         return api.run(job)
+    if job["suite"] == "uncertainty":
+        from bench import uncertainty
+
+        return uncertainty.run(job)
     from bench.cases import load
     from planner.check import check_plan
     from planner.settings import SolveSettings

@@ -112,7 +112,7 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
         deadlines_met=sum(1 for i in with_deadline if i in scheduled),
         kpis=plan.outcomes,
         value_range=(spread.p10, spread.p50, spread.p90) if spread is not None else None,
-        delivery=simulated.confidence if simulated is not None else None,
+        delivery=(plan.confidence.achieved if plan.confidence is not None else simulated.confidence) if simulated is not None else None,
     )
 
 

@@ -465,7 +465,7 @@ class Allocation(Frozen):
     over: Literal["period", "horizon"] = Field(default="period", description="floor: every period, or the horizon in all.")
     teams: list[TeamId] | None = Field(default=None, description="The teams whose capacity it takes a share of; all when omitted.")
     soft: SoftFloor | None = Field(default=None, description="floor: missing it costs value instead of being infeasible.")
-    periods: list[PeriodLabel] | None = Field(default=None, description="reserve: the periods it is kept in; every period when omitted.")
+    periods: list[PeriodLabel] | None = Field(default=None, min_length=1, description="reserve: the periods it is kept in; every period when omitted.")
 
     @property
     def name(self) -> str:

@@ -76,6 +76,10 @@ class SolveSettings(Frozen):
     def _work_limit_is_cpsats(self) -> SolveSettings:
         if self.work_limit is not None and self.backend == "pulp":
             raise ValueError("a work limit is CP-SAT's (HiGHS and CBC stop on the wall clock): use --backend cpsat, or no --work-limit")
+        if self.work_limit is not None and self.confidence is not None:
+            raise ValueError(
+                "a work limit makes a plan reproducible, and a robust plan's rounds share the wall clock: use --confidence or --work-limit, not both"
+            )
         return self
 
 

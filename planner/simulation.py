@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from planner.plan import Plan, need_loads
+from planner.plan import Plan, is_required, need_loads
 from planner.scenario import Frozen, InitiativeId, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, finish_value, thousandths
 from planner.uncertainty import Samples, sample
@@ -46,7 +46,7 @@ class InitiativeOutlook(Frozen):
 
     id: InitiativeId
     title: str
-    required: bool = Field(description="Mandatory or committed: the plan had to schedule it.")
+    required: bool = Field(description="Mandatory or committed (every initiative under makespan): the plan had to schedule it.")
     deadline: PeriodLabel | None = Field(description="Its hard deadline, if any.")
     planned_finish: PeriodLabel
     by_deadline: float | None = Field(description="Share of samples in which it finishes by its deadline (None without one).")
@@ -63,7 +63,9 @@ class InitiativeOutlook(Frozen):
 class ValueOutlook(Frozen):
     """The plan's value (value mode) over the samples."""
 
-    planned: float = Field(description="The plan's objective: every estimate at likely, every initiative succeeding.")
+    planned: float = Field(
+        description="The plan's objective: every estimate at likely and every initiative succeeding (an expected value, for a plan made by expected value)."
+    )
     mean: float
     p10: float
     p50: float
@@ -224,7 +226,7 @@ def outlook(scenario: Scenario, plan: Plan, drawn: Samples, seed: int) -> Simula
             InitiativeOutlook(
                 id=s.id,
                 title=s.title,
-                required=initiative.mandatory or initiative.committed is not None,
+                required=is_required(initiative, scenario),
                 deadline=initiative.deadline,
                 planned_finish=s.finish,
                 by_deadline=by_deadline,

@@ -145,15 +145,22 @@ def expected_value(initiative: Initiative, scenario: Scenario) -> float:
 
 def valued(scenario: Scenario, settings: SolveSettings) -> Scenario:
     """The scenario a solve with these settings values plans by: as written (`objective: planned`), or with each
-    initiative's value replaced by its expected value, and each synergy's by its value times the chance that all
-    of its initiatives succeed (`objective: expected`). The checker re-scores a plan on the same scenario."""
+    initiative's value replaced by its expected value (its cost of delay and lateness cost times its `success`
+    too), and each synergy's by its value times the chance that all of its initiatives succeed (`objective:
+    expected`). The checker re-scores a plan on the same scenario."""
     if settings.objective == "planned" or scenario.policies.objective is Objective.makespan:
         return scenario
     by_id = scenario.initiative_by_id
 
     def change(data: dict[str, Any]) -> None:
         for item in data.get("initiatives", []):  # success is in the value now: the view is its own view (idempotent)
+            success = by_id[item["id"]].success
             item["value"] = round(expected_value(by_id[item["id"]], scenario), 6)
+            # An initiative that fails delivers nothing, lateness costs included (as the simulation counts it): they are expected too.
+            if item.get("cost_of_delay") is not None:
+                item["cost_of_delay"] = round(item["cost_of_delay"] * success, 6)
+            if item.get("due") is not None:
+                item["due"]["late_cost"] = round(item["due"]["late_cost"] * success, 6)
             item.pop("success", None)
         for synergy in data.get("synergies", []):
             synergy["value"] = round(synergy["value"] * math.prod(by_id[i].success for i in synergy["ids"]), 6)

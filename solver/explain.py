@@ -42,6 +42,7 @@ from planner.scoring import finish_value, initiative_value
 from planner.whatif import GUARDRAILS, guardrails, policy_rules, with_capacity, with_initiative, without, without_policies
 from solver.cpsat import solve_cpsat
 from solver.diagnose import diagnose
+from solver.robust import solved_on
 
 FAMILIES: dict[GuardrailFamily, frozenset[RuleKind]] = {
     "floors": frozenset({RuleKind.invisible_floor, RuleKind.team_invisible_floor, RuleKind.allocation_floor}),
@@ -658,7 +659,10 @@ def explain(
             resolves=count,
             seconds=round(time.perf_counter() - began, 3),
         )
-    x = _Explainer(scenario, plan, plan.settings, time_limit, deadline)
+    # A robust or expected-value plan is explained on what it was solved on: the values it planned by, with the headroom it
+    # keeps (each re-solve deterministic, the headroom fixed), so that its re-solves and its objective speak of one model.
+    scenario, settings = solved_on(scenario, plan)
+    x = _Explainer(scenario, plan, settings, time_limit, deadline)
     chosen = [i for i in scenario.initiatives if (initiative is None or i.id == initiative) and (initiatives is None or i.id in initiatives)]
     whole = initiative is None and prices
     unexplained: list[str] = []

@@ -15,7 +15,10 @@ Method: capacity headroom, found by sample-average approximation and confirmed b
 3. The first plan whose items all pass is kept; when none does within the time limit, or the headroom
    cannot grow (`MAX_HEADROOM`, or no plan fits), the plan with the highest confidence found is kept, and
    the plan says it falls short.
-4. The kept plan is simulated again on `CHECK_SAMPLES` samples of another seed, and that confidence is the
+4. Growth is coarse (every risky cell at once), so a passing plan gives back what it does not need: each
+   cell's headroom, largest first, is set to 0 and the plan solved again, and the lighter plan is kept when
+   its items still pass (at most `TRIM_ROUNDS` more solves).
+5. The kept plan is simulated again on `CHECK_SAMPLES` samples of another seed, and that confidence is the
    one reported (`Plan.confidence`).
 
 Why headroom: an overrun delays an item only when its team's capacity in that period is used up (the
@@ -33,20 +36,24 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from planner.errors import ScenarioError
 from planner.plan import ConfidenceReport, Plan, build_plan, placements_of
 from planner.scenario import Scenario
-from planner.settings import SolveSettings
+from planner.scoring import improvement
+from planner.settings import PlanStatus, SolveSettings
 from planner.simulation import Simulation, outlook
-from planner.uncertainty import sample, valued
+from planner.uncertainty import sample, uncertain, valued
 from planner.whatif import edited
 
-SEARCH_SAMPLES = 500
+SEARCH_SAMPLES = 2000
 CHECK_SAMPLES = 2000
 SEED_OFFSET = 1_000_003
 STEP = 0.05
 MAX_HEADROOM = 0.6
 MAX_ROUNDS = 12
-ROUND_SHARE = 0.25  # the most of the time limit one round's solve may take
+TRIM_ROUNDS = 12  # solves spent giving back headroom a passing plan does not need
+FIRST_SHARE = 0.5  # of the time limit, for the first (deterministic) round: the plan every other is measured against
+ROUND_SHARE = 0.25  # the most of the time limit any other round's solve may take
 HEADROOM_KIND = "confidence-headroom"  # the kind a headroom reserve is kept for: no initiative has it
 
 Solve = Callable[..., Plan]
@@ -69,11 +76,11 @@ def with_headroom(scenario: Scenario, headroom: dict[Cell, float]) -> Scenario:
 
     def change(data: dict[str, Any]) -> None:
         allocations = data.setdefault("policies", {}).setdefault("allocations", [])
-        for (team, period), share in sorted(kept.items()):
+        for n, ((team, period), share) in enumerate(sorted(kept.items()), 1):
             allocations.append(
                 {
-                    "id": f"headroom-{team}-{period}",
-                    "kinds": [f"{HEADROOM_KIND}-{period}"],
+                    # Its kind is its name too, one per reserve (names are unique); the rules name its team and period apart.
+                    "kinds": [f"{HEADROOM_KIND}-{n}"],
                     "share": str(Decimal(str(share)).quantize(Decimal("0.0001"))),
                     "teams": [team],
                     "periods": [period],
@@ -81,6 +88,14 @@ def with_headroom(scenario: Scenario, headroom: dict[Cell, float]) -> Scenario:
             )
 
     return edited(scenario, change)
+
+
+def solved_on(scenario: Scenario, plan: Plan) -> tuple[Scenario, SolveSettings]:
+    """The scenario a plan was solved on and settings that re-solve it deterministically: the values it planned by
+    (`objective: expected`) and, for a robust plan, the headroom it keeps, with no confidence asked again."""
+    settings = plan.settings.model_copy(update={"confidence": None})
+    kept = {(team, period): share for team, shares in (plan.confidence.headroom if plan.confidence else {}).items() for period, share in shares.items()}
+    return with_headroom(valued(scenario, plan.settings), kept), settings
 
 
 def held_items(scenario: Scenario, simulation: Simulation) -> dict[str, float]:
@@ -109,23 +124,28 @@ def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, t
     grown: set[Cell] = set()
     late: set[Cell] = set()
     rounds = 0
+    passed = False
+    stopped = "the time limit came first"
+    certain = not uncertain(scenario)  # every sample is the plan: one round, with the whole time
     while rounds < MAX_ROUNDS:
         left = total - (time.perf_counter() - began)
         if rounds and left < 0.2:
             break
         rounds += 1
-        limit = max(0.2, min(left, total * ROUND_SHARE))
-        found = solve(with_headroom(scenario, headroom), plain.model_copy(update={"time_limit": limit}), **options)
-        if not found.status.found:
+        limit = total if certain else max(0.2, min(left, total * (FIRST_SHARE if rounds == 1 else ROUND_SHARE)))
+        found = _solve(solve, scenario, headroom, plain.model_copy(update={"time_limit": limit}), options)
+        if found is None or not found.status.found:
             if first is None:  # not even the deterministic plan: nothing to make robust
-                first = found
+                first = found or solve(scenario, plain, **options)
+                break
+            if found is not None and found.status is PlanStatus.unknown:  # no plan within the round's time: not the headroom's doing
                 break
             # The last growth left no plan: take it back, and stop growing the cells of the short items' own periods
             # (the headroom that squeezes them out), or all of that growth when it held none of those.
             headroom = dict(before)
             frozen |= (grown & late) or grown
         else:
-            plan = _on(scored, scenario, found, settings, began)
+            plan = _on(scored, scenario, found, settings, began, headroom)
             first = first or plan
             simulation = outlook(scenario, plan, drawn, settings.seed)
             items = held_items(scenario, simulation)
@@ -134,18 +154,41 @@ def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, t
                 chosen = (least, plan, dict(headroom))
             short = [i for i, confidence in items.items() if confidence < target]
             if not short:
+                passed = True
                 break
             candidates, late = _cells(short, plan, by_id, index, scenario.periods, simulation, asked)
         grow = {cell for cell in candidates if headroom[cell] < MAX_HEADROOM and cell not in frozen}
         if not grow:
+            stopped = "the headroom that would reach it leaves no plan" if frozen else f"the headroom reached its cap ({MAX_HEADROOM:.0%} of a team's capacity)"
             break
         before, grown = dict(headroom), grow
         for cell in grow:
             headroom[cell] = round(min(MAX_HEADROOM, headroom[cell] + STEP), 4)
+    else:
+        stopped = f"{MAX_ROUNDS} rounds of headroom did not reach it"
     if chosen is None:
         assert first is not None
         return first.model_copy(update={"settings": settings})
     _, plan, kept = chosen
+    if passed:  # give back the headroom the items do not need, a cell at a time, largest first
+        for cell in sorted((c for c, share in kept.items() if share > 0), key=lambda c: (-kept[c], c)):
+            if rounds >= MAX_ROUNDS + TRIM_ROUNDS or total - (time.perf_counter() - began) < 0.2:
+                break
+            rounds += 1
+            trial = {**kept, cell: 0.0}
+            limit = max(0.2, min(total - (time.perf_counter() - began), total * ROUND_SHARE))
+            found = _solve(solve, scenario, trial, plain.model_copy(update={"time_limit": limit}), options)
+            if found is None or not found.status.found:
+                continue
+            lighter = _on(scored, scenario, found, settings, began, trial)
+            holds = min(held_items(scenario, outlook(scenario, lighter, drawn, settings.seed)).values(), default=1.0) >= target
+            if (
+                holds
+                and lighter.objective is not None
+                and plan.objective is not None
+                and improvement(scenario.policies.objective, plan.objective, lighter.objective) >= 0
+            ):
+                plan, kept = lighter, trial
     seed = (settings.seed + SEED_OFFSET) % 2**31
     check = held_items(scenario, outlook(scenario, plan, sample(scenario, CHECK_SAMPLES, seed), seed))
     achieved = min(check.values()) if check else None
@@ -166,21 +209,36 @@ def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, t
     )
     said = f"confidence {achieved:.1%} in an independent simulation" if achieved is not None else "nothing to hold"
     if not met:
-        said += f", short of the {asked:.0%} asked: the headroom that would reach it leaves no plan, or the time limit came first"
+        why = "its search's samples passed, these did not" if passed else stopped
+        said += f", short of the {asked * 100:g}% asked: {why}"
     return plan.model_copy(update={"confidence": report, "message": f"{plan.message}; {said}", "solve_seconds": round(time.perf_counter() - began, 3)})
 
 
-def _on(scored: Scenario, scenario: Scenario, found: Plan, settings: SolveSettings, began: float) -> Plan:
-    """The plan found with headroom, reported on the scenario itself (without the headroom reserves)."""
+def _solve(solve: Solve, scenario: Scenario, headroom: dict[Cell, float], settings: SolveSettings, options: dict[str, Any]) -> Plan | None:
+    """The plan with this headroom; None when the headroom breaks a rule of the scenario's own (its reserves would add up
+    to more than the capacity, or one period would hold too many): growth that cannot be kept."""
+    try:
+        edited_scenario = with_headroom(scenario, headroom)
+    except ScenarioError:
+        return None
+    return solve(edited_scenario, settings, **options)
+
+
+def _on(scored: Scenario, scenario: Scenario, found: Plan, settings: SolveSettings, began: float, headroom: dict[Cell, float]) -> Plan:
+    """The plan found with headroom, reported on the scenario itself (without the headroom reserves). What the search
+    proved holds for the scenario with the headroom, not for the scenario as written: a plan that keeps headroom is
+    `feasible`, without a bound, and its message says so."""
+    keeps = any(share > 0 for share in headroom.values())
+    optimal = found.status is PlanStatus.optimal
     rebuilt = build_plan(
         scored,
         placements_of(scenario, found),
-        status=found.status,
-        best_bound=found.best_bound,
+        status=PlanStatus.feasible if keeps and optimal else found.status,
+        best_bound=None if keeps else found.best_bound,
         solve_seconds=time.perf_counter() - began,
         backend=found.backend,
         settings=settings,
-        message=found.message,
+        message=f"{found.message} with the headroom kept" if keeps else found.message,
     )
     return rebuilt.model_copy(
         update={"found_by": found.found_by, "bound_by": found.bound_by, "baseline_objective": found.baseline_objective, "uplift": found.uplift}

@@ -125,8 +125,12 @@ def test_the_robust_plan_meets_the_confidence_asked_where_the_deterministic_plan
     assert independent["robust"].confidence is not None and independent["robust"].confidence >= 0.9
     report = robust.confidence
     assert report is not None and report.met and report.achieved is not None and report.achieved >= 0.9
-    assert report.headroom and report.unbuffered_objective == deterministic.objective
-    assert robust.objective is not None and deterministic.objective is not None and robust.objective < deterministic.objective
+    assert report.unbuffered_objective == deterministic.objective
+    # The CV ranker's audit, whose overrun on Responsible AI's first quarter would slip into the assessment's, moves away:
+    # headroom kept there, and (here) no value given up for it, since the audit can go elsewhere.
+    assert "rai" in report.headroom and "2027-Q1" in report.headroom["rai"]
+    assert robust.scheduled_by_id()["cv-ranker-fairness-audit"].load.get("rai", {}).get("2027-Q1") is None
+    assert robust.objective is not None and deterministic.objective is not None and robust.objective <= deterministic.objective
     assert "independent simulation" in robust.message
 
 
@@ -243,3 +247,29 @@ def test_sweep_can_sweep_the_confidence_asked(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         main(["sweep", str(AI), "--confidence-levels", "0.9..0.7"])
     assert "low end must be below its high end" in capsys.readouterr().err
+
+
+def test_a_robust_plans_reasons_are_re_solved_with_the_headroom_it_keeps() -> None:
+    from planner.explanation import Reason
+    from solver.explain import explain
+
+    scenario = load_scenario(AI)
+    robust = verified(scenario, solve(scenario, SolveSettings(workers=1, seed=0, time_limit=30, confidence=0.9)))
+    assert robust.status.value == "feasible" and robust.best_bound is None and "with the headroom kept" in robust.message
+    explanation = explain(scenario, robust, counterfactuals=False, time_limit=2.0, budget=60)
+    reasons = {i.id: i.reason for i in explanation.initiatives if i.reason is not None}
+    assert reasons and Reason.search_stopped not in reasons.values()  # a re-solve without the headroom would "beat" the plan
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--seed", "-1"], "--seed -1: must be at least 0"),
+        (["--confidence", "0.9", "--work-limit", "1"], "use --confidence or --work-limit, not both"),
+    ],
+)
+def test_simulate_checks_every_option_with_a_plan_given_or_not(tmp_path: Path, extra: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text("{}")
+    assert main(["simulate", str(AI), "--plan", str(plan_file), *extra]) == 2
+    assert words in capsys.readouterr().err

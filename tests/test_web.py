@@ -335,3 +335,22 @@ def test_an_initiatives_what_ifs_run_as_a_job_whose_page_shows_each_re_solved_an
     assert lines[0].startswith(f"{out}: not scheduled")
     assert any(line.startswith("capacity to fit") for line in lines)
     assert any(line.startswith("force in") for line in lines)
+
+
+def test_a_plan_is_simulated_from_its_page_and_the_job_page_draws_the_outlook(api: Api, planner: FlaskClient) -> None:
+    scenario_id = api.create((REFERENCE.parent / "ai-platform-2027.yaml").read_bytes())["id"]
+    job = api.solve(scenario_id, reasons=False, confidence=0.9)
+    assert job["status"] == "succeeded", job["error"]
+    plan_page = words(planner.get(f"/ui/plans/{job['plan_id']}"))
+    assert "Made for 90% confidence:" in plan_page and "in an independent simulation of 2000 samples" in plan_page
+    answer = planner.post(f"/ui/plans/{job['plan_id']}/simulations", data={"samples": "500", "seed": "3", "csrf": csrf(planner)})
+    assert answer.status_code == 303
+    job_id = answer.headers["Location"].rsplit("/", 1)[1]
+    assert api.finished(api.get(f"/jobs/{job_id}").get_json())["status"] == "succeeded"
+    page = planner.get(f"/ui/jobs/{job_id}").text
+    assert 'id="value-histogram"' in page and page.count('class="bin"') == 20
+    grid = page.split('id="finish-grid"')[1].split("</table>")[0]
+    assert "<code><bdi>eu-ai-act-conformity</bdi></code> *" in grid and "⚑" in grid and 'planned"' in grid
+    assert "ai-platform-2027: 500 samples, seed 3" in words(planner.get(f"/ui/jobs/{job_id}"))
+    bad = planner.post(f"/ui/plans/{job['plan_id']}/simulations", data={"samples": "5", "csrf": csrf(planner)})
+    assert bad.status_code == 422 and "samples" in words(bad)

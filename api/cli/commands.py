@@ -196,6 +196,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    solve_settings(args)  # every option is checked, --seed (the samples' seed) included, with a plan given or not
     if args.plan:
         scenario = load(existing(args.file)).scenario
         plan = load_plan(existing(args.plan))

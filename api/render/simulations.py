@@ -29,7 +29,7 @@ def value_line(simulation: Simulation) -> str:
     v = simulation.value
     if v is None:
         return "Value: not simulated (makespan objective)"
-    return f"Value: planned {_num(v.planned)}; P10 {_num(v.p10)}, P50 {_num(v.p50)}, P90 {_num(v.p90)}; mean {_num(v.mean)}"
+    return f"Value: the plan's objective {_num(v.planned)}; P10 {_num(v.p10)}, P50 {_num(v.p50)}, P90 {_num(v.p90)}; mean {_num(v.mean)}"
 
 
 def _rows(simulation: Simulation) -> list[list[str]]:
@@ -52,7 +52,7 @@ def _rows(simulation: Simulation) -> list[list[str]]:
 HEADER = ["initiative", "planned finish", "deadline", "by deadline", "by planned finish", "P50 finish", "P80 finish", "success", "expected value"]
 
 
-def _overload_rows(simulation: Simulation, scenario: Scenario) -> tuple[list[str], list[list[str]]]:
+def overload_rows(simulation: Simulation, scenario: Scenario) -> tuple[list[str], list[list[str]]]:
     """Teams down, periods across: the share of samples the team's work overflows; teams that never do are left out."""
     cells = {(o.team, o.period): o.probability for o in simulation.overloads}
     rows = [
@@ -68,7 +68,7 @@ def _driver_rows(simulation: Simulation) -> list[list[str]]:
 def table(simulation: Simulation, scenario: Scenario) -> str:
     out = [headline(simulation), value_line(simulation), "", "Initiatives (* required):"]
     out += ["  " + line for line in tables.aligned(HEADER, _rows(simulation))]
-    header, rows = _overload_rows(simulation, scenario)
+    header, rows = overload_rows(simulation, scenario)
     out += ["", "Overload (share of samples in which the work a team carries wants more than the capacity that materialised):"]
     out += ["  " + line for line in tables.aligned(header, rows)] if rows else ["  none"]
     out += ["", "What drives the risk (rank correlation with periods late in all, and with value):"]
@@ -82,7 +82,7 @@ def markdown(simulation: Simulation, scenario: Scenario) -> str:
     out = [f"# Simulation of the plan for {simulation.scenario}", "", headline(simulation) + ".", "", value_line(simulation) + ".", "", "## Initiatives", ""]
     out += tables.markdown(HEADER, _rows(simulation))
     out += ["Required items are marked *.", "", "## Overload", ""]
-    header, rows = _overload_rows(simulation, scenario)
+    header, rows = overload_rows(simulation, scenario)
     out += tables.markdown(header, rows) if rows else ["No team overflows in any sample.", ""]
     out += ["## What drives the risk", ""]
     out += tables.markdown(["estimate", "lateness", "value"], _driver_rows(simulation)) if simulation.drivers else ["Nothing is uncertain.", ""]
@@ -161,7 +161,7 @@ def page(simulation: Simulation, scenario: Scenario) -> str:
         "<h2>Initiatives</h2>",
         pages.table(HEADER, _rows(simulation)),
     ]
-    header, rows = _overload_rows(simulation, scenario)
+    header, rows = overload_rows(simulation, scenario)
     parts += ["<h2>Overload</h2>", pages.table(header, rows) if rows else "<p>No team overflows in any sample.</p>"]
     parts += ["<h2>What drives the risk</h2>", pages.table(["estimate", "lateness", "value"], _driver_rows(simulation))]
     return pages.document(title, parts)

@@ -29,7 +29,7 @@ from planner.sweep import Knob, assemble, label, point_scenario, point_settings,
 
 Report = Callable[..., None]
 GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
-SIMULATION_SECONDS = 60.0  # what a simulation may take: 100,000 samples of a 500-initiative plan take about 30 s here
+SIMULATION_SECONDS = 60.0  # what a simulation may take: 10,000 samples of a 500-initiative plan took 1.8 s here (docs/benchmarks.md)
 
 
 def warm_up() -> None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from planner.plan import Plan, ScheduledInitiative
 from planner.scenario import Scenario
+from planner.simulation import ValueOutlook
 from planner.sweep import Sweep, label
 
 # The timeline's layout, in SVG user units (one is one CSS pixel at 100%): a column for the names, one column
@@ -226,3 +227,56 @@ def curve(sweep: Sweep) -> Curve:
     chart.x_ticks = [(d.x, d.label) for d in chart.dots]
     chart.y_ticks = [(y_of(low_y + (high_y - low_y) * k / 4), f"{low_y + (high_y - low_y) * k / 4:,.0f}") for k in range(5)]
     return chart
+
+
+@dataclass
+class Bin:
+    x: float
+    y: float
+    width: float
+    height: float
+    tip: str
+
+
+@dataclass
+class Histogram:
+    """The simulated value's distribution: a bar per bin, and the planned value and P10/P50/P90 marked."""
+
+    bars: list[Bin]
+    marks: list[tuple[float, str, str]]  # (x, class, label)
+    ticks: list[tuple[float, str]]
+    width: float = 720
+    height: float = 220
+    left: float = 40
+    bottom: float = 180
+
+
+def histogram(outlook: ValueOutlook, samples: int) -> Histogram:
+    chart = Histogram(bars=[], marks=[], ticks=[])
+    low, high = outlook.histogram[0][0], outlook.histogram[-1][1]
+    span = (high - low) or 1.0
+    tallest = max(count for _, _, count in outlook.histogram) or 1
+    plot_width, plot_height = chart.width - chart.left - 20, chart.bottom - 30
+
+    def x_of(value: float) -> float:
+        return chart.left + (value - low) / span * plot_width
+
+    for a, b, count in outlook.histogram:
+        height = count / tallest * plot_height
+        share = count / samples if samples else 0.0
+        chart.bars.append(Bin(x_of(a), chart.bottom - height, max(1.0, x_of(b) - x_of(a) - 1), height, f"{a:,.1f} to {b:,.1f}: {count} samples ({share:.1%})"))
+    for value, css, name in (
+        (outlook.p10, "quantile", "P10"),
+        (outlook.p50, "median", "P50"),
+        (outlook.p90, "quantile", "P90"),
+        (outlook.planned, "planned", "planned"),
+    ):
+        if low <= value <= high:
+            chart.marks.append((x_of(value), css, f"{name} {value:,.1f}"))
+    chart.ticks = [(x_of(low + span * k / 4), f"{low + span * k / 4:,.0f}") for k in range(5)]
+    return chart
+
+
+def shade(share: float) -> int:
+    """A share of samples as one of eleven shades (0 to 10), for the finish grid's cells (classes, not styles: the page's CSP)."""
+    return min(10, max(0, round(share * 10)))

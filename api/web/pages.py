@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as Answer  # a page, a redirect or a down
 
 from api.render import comparisons as comparison_words
 from api.render import plans as plan_words
+from api.render import simulations as simulation_words
 from api.render import views as view_words
 from api.service import auth, store
 from api.service.context import service
@@ -28,7 +29,7 @@ from api.service.openapi import parse, readable_text
 from api.service.problems import TITLES, ApiProblem
 from api.service.routes import comparisons, jobs, plans, scenarios
 from api.service.routes.common import job_out
-from api.service.schemas import ComparisonRequest, CounterfactualRequest, SolveRequest, SweepRequest, ViewName, WaitQuery
+from api.service.schemas import ComparisonRequest, CounterfactualRequest, SimulationRequest, SolveRequest, SweepRequest, ViewName, WaitQuery
 from api.web import charts, session
 from planner import views
 from planner.compare import Change as Difference
@@ -37,6 +38,7 @@ from planner.errors import NotFound, Problem, ScenarioError, did_you_mean
 from planner.explanation import InitiativeExplanation
 from planner.plan import Plan
 from planner.scenario import Scenario
+from planner.simulation import Simulation
 from planner.sweep import Sweep
 
 bp = Blueprint("ui", __name__, url_prefix=session.PATH, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -71,6 +73,12 @@ def num(value: float | None, places: int = 1) -> str:
 @bp.app_template_filter("share")
 def share(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
+
+
+@bp.app_template_filter("pct")
+def pct(value: float | None) -> str:
+    """A share of samples, to a tenth of a percent."""
+    return "–" if value is None else f"{value:.1%}"
 
 
 @bp.app_template_filter("gap")
@@ -302,6 +310,8 @@ def _next(job: JobRecord) -> str | None:
         return None
     if job.kind == "solve" and job.plan_id:
         return url_for("ui.plan", plan_id=job.plan_id)
+    if job.kind == "simulation":
+        return url_for("ui.job", job_id=job.id)
     if job.kind == "comparison" and job.result:
         return url_for("ui.comparison", comparison_id=job.result["comparison_id"])
     return url_for("ui.job", job_id=job.id)
@@ -319,7 +329,29 @@ def job(job_id: str) -> Answer:
             context = {"sweep": curve, "chart": chart, "sweep_rows": list(zip(curve.points, chart.dots))}
         if record.status == "succeeded" and record.kind == "counterfactual" and record.result:
             context = _what_if_result(s, record)
+        if record.status == "succeeded" and record.kind == "simulation" and record.result and record.result.get("simulation"):
+            context = _simulation_result(s, record)
     return page("job.html", job=out, terminal=record.status in TERMINAL, next_url=_next(record), **context)
+
+
+def _simulation_result(s: Session, record: JobRecord) -> dict[str, Any]:
+    outlook = Simulation.model_validate((record.result or {})["simulation"])
+    stored = store.version_record(s, store.scenario_record(s, record.workspace_id, record.scenario_id or "", deleted=True), record.scenario_version)
+    scenario = store.load_version(s, record.workspace_id, stored).scenario
+    columns = [*scenario.periods, "later"]
+    grid = [(o, [(label, o.finishes.get(label, 0.0), charts.shade(o.finishes.get(label, 0.0))) for label in columns]) for o in outlook.initiatives]
+    header, overloads = simulation_words.overload_rows(outlook, scenario)
+    return {
+        "simulation": outlook,
+        "simulation_headline": simulation_words.headline(outlook),
+        "value_line": simulation_words.value_line(outlook),
+        "histogram": charts.histogram(outlook.value, outlook.samples) if outlook.value is not None else None,
+        "finish_columns": columns,
+        "finish_grid": grid,
+        "overload_header": header,
+        "overload_rows": overloads,
+        "simulated_plan": (record.result or {}).get("plan") or record.plan_id,
+    }
 
 
 def _what_if_result(s: Session, record: JobRecord) -> dict[str, Any]:
@@ -438,6 +470,16 @@ def what_if(plan_id: str) -> Answer:
         data["initiative"] = initiative_id
     body = parse(CounterfactualRequest, data, "form")
     job = act(plans.counterfactual, plan_id=plan_id, query=WaitQuery(), body=body)
+    return redirect(url_for("ui.job", job_id=job["id"]), 303)
+
+
+@bp.post("/plans/<plan_id>/simulations")
+def simulate_plan(plan_id: str) -> Answer:
+    with service().session() as s:
+        record = store.plan_record(s, g.token.workspace_id, plan_id)
+    data = {"plan": plan_id, "samples": _form_number("samples", 1000), "seed": _form_number("seed", 0)}
+    body = parse(SimulationRequest, data, "form")
+    job = act(scenarios.simulation, scenario_id=record.scenario_id, query=WaitQuery(), body=body)
     return redirect(url_for("ui.job", job_id=job["id"]), 303)
 
 

@@ -296,7 +296,8 @@ def simulation(scenario_id: str, query: WaitQuery, body: SimulationRequest) -> o
                 raise ApiProblem(422, message, errors=[store.locate(message, "version")])
             source = (record.scenario_id, record.scenario_version)
         else:
-            source, _ = _version(session, scenario_id, body.version)
+            source, scenario = _version(session, scenario_id, body.version)
+            known_initiatives(scenario, {"settings.force_in": body.settings.force_in, "settings.force_out": body.settings.force_out})
         request = {**body.model_dump(mode="json"), "version": source[1]}
         job = store.submit(session, g.token, "simulation", request, source, svc.config.max_active_jobs)
     return queued(job.id, query.wait)
