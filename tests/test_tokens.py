@@ -35,7 +35,8 @@ def listed(instance: str, *options: str) -> list[dict[str, str]]:
 
 
 def test_tokens_list_shows_name_role_workspace_and_creation_but_never_the_secret_or_its_hash(instance):
-    secret = create(instance, "ci", role="viewer", workspace="team-a").rsplit("_", 1)[-1]
+    # pp_tok_<id>_<secret>: the secret is URL-safe base64 and may hold underscores itself, so it is all after the third one.
+    secret = create(instance, "ci", role="viewer", workspace="team-a").split("_", 3)[3]
     code, out = planner("tokens", "list", "--instance", instance)
     assert code == 0
     header, row = out.splitlines()
