@@ -26,6 +26,7 @@ period (the plan's loads fit its capacities), and the value is the plan's object
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -33,7 +34,7 @@ from pydantic import Field
 from planner.plan import Plan, is_required, need_loads
 from planner.scenario import Frozen, InitiativeId, Objective, PeriodLabel, Scenario, TeamId
 from planner.scoring import VALUE_SCALE, finish_value, thousandths
-from planner.uncertainty import Samples, sample
+from planner.uncertainty import Samples, blocks, sample_block
 
 DEFAULT_SAMPLES = 1000
 MAX_SAMPLES = 100_000
@@ -119,16 +120,78 @@ class _Work:
     share: list[float]
 
 
+@dataclass
+class Tally:
+    """What a block of samples adds to a simulation: counts and sums that add up over blocks, and the per-sample
+    value and lateness that the quantiles and the risk drivers need. Blocks are played apart (in one process or
+    on queue workers) and merged in block order, so the outlook does not depend on how they were spread."""
+
+    n: int
+    finish: np.ndarray  # (items, periods + 1): samples finishing in each period, and after the horizon
+    worth: np.ndarray  # (items,): value delivered, summed over the samples
+    overload: np.ndarray  # (teams, periods): samples in which the team's work overflows
+    values: np.ndarray | None  # (n,): the plan's value per sample (value mode)
+    lateness: np.ndarray  # (n,): periods late in all (past each planned finish) per sample
+
+    def merged(self, other: Tally) -> Tally:
+        return Tally(
+            n=self.n + other.n,
+            finish=self.finish + other.finish,
+            worth=self.worth + other.worth,
+            overload=self.overload + other.overload,
+            values=None if self.values is None or other.values is None else np.concatenate([self.values, other.values]),
+            lateness=np.concatenate([self.lateness, other.lateness]),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "finish": self.finish.tolist(),
+            "worth": self.worth.tolist(),
+            "overload": self.overload.tolist(),
+            "values": None if self.values is None else self.values.tolist(),
+            "lateness": self.lateness.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], items: int, teams: int, periods: int) -> Tally:
+        return cls(
+            n=data["n"],
+            finish=np.asarray(data["finish"], dtype=np.int64).reshape(items, periods + 1),
+            worth=np.asarray(data["worth"], dtype=float).reshape(items),
+            overload=np.asarray(data["overload"], dtype=np.int64).reshape(teams, periods),
+            values=None if data["values"] is None else np.asarray(data["values"], dtype=float),
+            lateness=np.asarray(data["lateness"], dtype=np.int64),
+        )
+
+
 def simulate(scenario: Scenario, plan: Plan, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> Simulation:
-    """Play `plan` forward `samples` times (module docstring); the same seed gives the same outlook."""
-    drawn = sample(scenario, samples, seed)
-    return outlook(scenario, plan, drawn, seed)
+    """Play `plan` forward `samples` times (module docstring), block by block (`planner.uncertainty.blocks`); the same
+    seed gives the same outlook, however the blocks are spread."""
+    tallies = [tally_block(scenario, plan, seed, k, size) for k, size in enumerate(blocks(samples))]
+    return report(scenario, plan, tallies, seed)
 
 
-def finishes(scenario: Scenario, plan: Plan, drawn: Samples) -> np.ndarray:
-    """Each scheduled initiative's finish period index per sample, shape (items, n), in plan order;
-    `len(periods)` means after the horizon."""
-    return _play(scenario, plan, drawn)[0]
+def tally_block(scenario: Scenario, plan: Plan, seed: int, k: int, size: int) -> Tally:
+    """Block `k` of a simulation: its samples drawn and played."""
+    return tally(scenario, plan, sample_block(scenario, size, seed, k))
+
+
+def tally(scenario: Scenario, plan: Plan, drawn: Samples) -> Tally:
+    """Samples played forward, as counts and sums."""
+    horizon = len(scenario.periods)
+    index = scenario.period_index
+    finish, overload = _play(scenario, plan, drawn)
+    delivered, values = _values(scenario, plan, drawn, finish)
+    planned = np.array([index[s.finish] for s in plan.scheduled], dtype=np.int64).reshape(-1, 1)
+    return Tally(
+        n=drawn.n,
+        finish=np.array([np.bincount(f, minlength=horizon + 1) for f in finish], dtype=np.int64).reshape(len(plan.scheduled), horizon + 1),
+        worth=delivered.sum(axis=1) if delivered is not None else np.zeros(len(plan.scheduled)),
+        overload=overload.sum(axis=2).astype(np.int64),
+        values=values,
+        lateness=np.maximum(finish - planned, 0).sum(axis=0).astype(np.int64) if len(plan.scheduled) else np.zeros(drawn.n, dtype=np.int64),
+    )
 
 
 def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, np.ndarray]:
@@ -207,21 +270,28 @@ def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, n
 
 
 def outlook(scenario: Scenario, plan: Plan, drawn: Samples, seed: int) -> Simulation:
-    """The simulation's report from samples already drawn."""
-    n, periods, index = drawn.n, scenario.periods, scenario.period_index
-    horizon = len(periods)
+    """The simulation's report from samples already drawn (one block of them)."""
+    return report(scenario, plan, [tally(scenario, plan, drawn)], seed, drawn)
+
+
+def report(scenario: Scenario, plan: Plan, tallies: list[Tally], seed: int, first: Samples | None = None) -> Simulation:
+    """The outlook from each block's tally, in block order. The risk drivers are ranked on the first block (`first`, its
+    samples drawn again when not given): up to `BLOCK` samples pin a rank correlation to about 0.014."""
+    periods, index = scenario.periods, scenario.period_index
     by_id = scenario.initiative_by_id
-    items = plan.scheduled
-    finish, overload = _play(scenario, plan, drawn)
-    delivered_value, values = _values(scenario, plan, drawn, finish)
+    total = tallies[0]
+    for more in tallies[1:]:
+        total = total.merged(more)
+    n = total.n
+    drawn = first if first is not None else sample_block(scenario, tallies[0].n, seed, 0)
     initiatives = []
-    for m, s in enumerate(items):
+    for m, s in enumerate(plan.scheduled):
         initiative = by_id[s.id]
-        f = finish[m]
+        counts = total.finish[m]
+        cumulative = np.cumsum(counts)
         deadline = index[initiative.deadline] if initiative.deadline else None
-        in_horizon = float(np.mean(f < horizon))
-        by_deadline = float(np.mean(f <= deadline)) if deadline is not None else None
-        counts = np.bincount(f, minlength=horizon + 1) / n
+        in_horizon = float(cumulative[-2] / n) if len(periods) else 0.0
+        by_deadline = float(cumulative[deadline] / n) if deadline is not None else None
         initiatives.append(
             InitiativeOutlook(
                 id=s.id,
@@ -230,39 +300,39 @@ def outlook(scenario: Scenario, plan: Plan, drawn: Samples, seed: int) -> Simula
                 deadline=initiative.deadline,
                 planned_finish=s.finish,
                 by_deadline=by_deadline,
-                by_planned_finish=float(np.mean(f <= index[s.finish])),
+                by_planned_finish=float(cumulative[index[s.finish]] / n),
                 in_horizon=in_horizon,
                 delivery=by_deadline if by_deadline is not None else in_horizon,
-                p50_finish=_label(periods, f, 0.5),
-                p80_finish=_label(periods, f, 0.8),
-                finishes={label: round(float(c), 6) for label, c in zip([*periods, "later"], counts) if c},
+                p50_finish=_label(periods, cumulative, 0.5),
+                p80_finish=_label(periods, cumulative, 0.8),
+                finishes={label: round(float(c / n), 6) for label, c in zip([*periods, "later"], counts) if c},
                 success=initiative.success,
-                expected_value=round(float(np.mean(delivered_value[m])), 6) if delivered_value is not None else 0.0,
+                expected_value=round(float(total.worth[m] / n), 6),
             )
         )
     held = [o.delivery for o in initiatives if o.required or o.deadline is not None]
-    lateness = np.sum(np.maximum(finish - np.array([[index[s.finish]] for s in items]).reshape(-1, 1), 0), axis=0) if items else np.zeros(n)
+    head = tallies[0]
     return Simulation(
         scenario=scenario.name,
         samples=n,
         seed=seed,
         distribution=scenario.policies.uncertainty.distribution,
         correlation=scenario.policies.uncertainty.correlation,
-        value=_value_outlook(plan, values) if values is not None else None,
+        value=_value_outlook(plan, total.values) if total.values is not None else None,
         confidence=min(held) if held else None,
         initiatives=initiatives,
         overloads=[
-            TeamOverload(team=t.id, period=label, probability=round(float(np.mean(overload[r, k])), 6))
+            TeamOverload(team=t.id, period=label, probability=round(float(total.overload[r, k] / n), 6))
             for r, t in enumerate(scenario.teams)
             for k, label in enumerate(periods)
         ],
-        drivers=_drivers(scenario, plan, drawn, lateness, values),
+        drivers=_drivers(scenario, plan, drawn, head.lateness, head.values),
     )
 
 
-def _label(periods: tuple[str, ...], finish: np.ndarray, q: float) -> str | None:
+def _label(periods: tuple[str, ...], cumulative: np.ndarray, q: float) -> str | None:
     """The first period by which a share q of the samples have finished; None when that is after the horizon."""
-    k = int(np.sort(finish)[min(len(finish) - 1, int(np.ceil(q * len(finish))) - 1)])
+    k = int(np.searchsorted(cumulative, int(np.ceil(q * cumulative[-1])), side="left"))
     return periods[k] if k < len(periods) else None
 
 

@@ -84,9 +84,38 @@ class Samples:
     availability: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (team, period) -> share of capacity
 
 
+BLOCK = 5000
+"""Samples are drawn in blocks of this many, block k from its own generator (`block_seed`): so a simulation can be
+split into blocks (over processes or queue workers) and give the same samples as when drawn at once."""
+
+
+def blocks(n: int) -> list[int]:
+    """The sizes of the blocks `n` samples are drawn in."""
+    return [min(BLOCK, n - start) for start in range(0, n, BLOCK)]
+
+
+def block_seed(seed: int, k: int) -> int | list[int]:
+    """Block 0 draws from `seed` itself (so up to `BLOCK` samples are what one generator of the seed draws); block k
+    from the seed sequence (seed, k)."""
+    return seed if k == 0 else [seed, k]
+
+
 def sample(scenario: Scenario, n: int, seed: int = 0) -> Samples:
-    """`n` samples of the scenario's uncertain numbers, reproducible from `seed` (numpy's PCG64)."""
-    rng = np.random.default_rng(seed)
+    """`n` samples of the scenario's uncertain numbers, reproducible from `seed` (numpy's PCG64), in `blocks`."""
+    drawn = [sample_block(scenario, size, seed, k) for k, size in enumerate(blocks(n))]
+    if len(drawn) == 1:
+        return drawn[0]
+    out = Samples(n=n)
+    for name in ("effort", "value", "success", "availability"):
+        fields: dict[Any, np.ndarray] = getattr(out, name)
+        for key in getattr(drawn[0], name):
+            fields[key] = np.concatenate([getattr(d, name)[key] for d in drawn])
+    return out
+
+
+def sample_block(scenario: Scenario, n: int, seed: int, k: int = 0) -> Samples:
+    """Block `k` of the samples of `seed`: `n` (at most `BLOCK`) draws of every uncertain number."""
+    rng = np.random.default_rng(block_seed(seed, k))
     model = scenario.policies.uncertainty
     rho, dist = model.correlation, model.distribution
     out = Samples(n=n)

@@ -221,6 +221,25 @@ def test_a_comparison_solves_its_scenarios_as_separate_tasks(api: Api, workers: 
         api.plan(plan_id)
 
 
+def test_a_plans_simulation_spreads_its_blocks_of_samples_and_joins_what_one_process_makes(api: Api, workers: Workers) -> None:
+    from planner.loader import load
+    from planner.simulation import simulate
+    from planner.source import parse_text
+    from tests.factories import BUNDLED
+
+    text = (BUNDLED / "ai-platform-2027.yaml").read_bytes()
+    scenario_id = api.create(text)["id"]
+    solved = api.solve(scenario_id, reasons=False)
+    assert solved["status"] == "succeeded", solved["error"]
+    answer = api.post(f"/scenarios/{scenario_id}/simulations", json={"plan": solved["plan_id"], "samples": 12_000, "seed": 5})
+    job = api.finished(answer.get_json(), timeout=180)
+    assert job["status"] == "succeeded", job["error"]
+    assert [t["label"] for t in job["tasks"]] == ["samples 1-5000", "samples 5001-10000", "samples 10001-12000"]
+    scenario = load(parse_text(text, name="ai")).scenario
+    one_process = simulate(scenario, api.plan(solved["plan_id"]), 12_000, 5)
+    assert job["result"]["simulation"] == one_process.model_dump(mode="json")  # the same samples, however they were spread
+
+
 def test_a_sweep_point_that_failed_is_a_point_without_a_plan_and_a_comparison_fails_naming_its_scenario() -> None:
     from api.service import work
     from planner.loader import load

@@ -24,8 +24,9 @@ from planner.explanation import Explanation
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.settings import PlanStatus, SolveSettings, TimeSplit, split_time
-from planner.simulation import simulate
+from planner.simulation import Tally, report, simulate, tally_block
 from planner.sweep import Knob, assemble, label, point_scenario, point_settings, settings_between, solve_points
+from planner.uncertainty import blocks
 
 Report = Callable[..., None]
 GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
@@ -146,6 +147,9 @@ def run(payload: dict[str, Any], progress: Report) -> dict[str, Any]:
         return _counterfactual(payload, progress)
     if kind == "simulation":
         return _simulated(payload, progress)
+    if kind == "block":  # a block of a simulation's samples, on the queue
+        played = Plan.model_validate(payload["plan"])
+        return {"tally": tally_block(Scenario.model_validate(payload["scenario"]), played, payload["seed"], payload["block"], payload["size"]).as_json()}
     if kind == "comparison":
         plans = []
         for n, data in enumerate(payload["scenarios"]):
@@ -213,7 +217,7 @@ def _compared(scenarios: list[dict[str, Any]], plans: list[dict[str, Any]]) -> d
 
 def parts(payload: dict[str, Any], seconds: float) -> list[tuple[str, dict[str, Any], float]]:
     """(label, payload, seconds) of each independent part of a job, which workers take one at a time: a
-    sweep's points and a comparison's scenarios. Any other job is one part, itself. A point is solved without
+    sweep's points, a comparison's scenarios and a stored plan's simulation's blocks of samples. Any other job is one part, itself. A point is solved without
     the warm start from its neighbour that a sweep run in one process has: that is the price of spreading it."""
     kind = payload["kind"]
     if kind == "sweep":
@@ -225,10 +229,22 @@ def parts(payload: dict[str, Any], seconds: float) -> list[tuple[str, dict[str, 
             (f"scenario {data.get('name', n)}", {"kind": "scenario", "scenario": data, "settings": payload["settings"]}, each)
             for n, data in enumerate(payload["scenarios"])
         ]
+    if _spread(payload):
+        # A plan's simulation, block by block (`planner.uncertainty.blocks`): the same outlook as in one process.
+        ranges = [(k, sum(blocks(payload["samples"])[:k]), size) for k, size in enumerate(blocks(payload["samples"]))]
+        return [
+            (f"samples {start + 1}-{start + size}", {**payload, "kind": "block", "block": k, "size": size}, SIMULATION_SECONDS + GRACE_SECONDS)
+            for k, start, size in ranges
+        ]
     if kind == "solve" and (payload["reasons"] or payload["policy_costs"]):
         split = split_time(SolveSettings.model_validate(payload["settings"]).time_limit, reasons=True, reasons_time=payload.get("reasons_time"))
         return [("search", {**payload, "kind": "search"}, split.search + GRACE_SECONDS)]
     return [(kind, payload, seconds)]
+
+
+def _spread(payload: dict[str, Any]) -> bool:
+    """A simulation of a plan made already (with a solution) is spread over its blocks; one that solves first is one task."""
+    return payload["kind"] == "simulation" and payload["plan"] is not None and PlanStatus(payload["plan"]["status"]).found
 
 
 REASONS_PER_TASK = 50  # initiatives a task of reasons explains: 200 initiatives are 4 tasks
@@ -273,6 +289,14 @@ def join(payload: dict[str, Any], results: list[dict[str, Any] | None], errors: 
                 at, plan, problem = result["point"]
                 solved.append((at, None if plan is None else Plan.model_validate(plan), problem))
         return {"curve": assemble(Scenario.model_validate(payload["scenario"]), Knob(payload["knob"]), payload["team"], solved).model_dump(mode="json")}
+    if _spread(payload):  # the outlook from each block's tally, in block order
+        failed_blocks = [f"{n + 1}: {error}" for n, error in enumerate(errors) if error is not None]
+        if failed_blocks:
+            raise ValueError("a block of samples failed, " + "; ".join(failed_blocks))
+        scenario, plan = Scenario.model_validate(payload["scenario"]), Plan.model_validate(payload["plan"])
+        shape = (len(plan.scheduled), len(scenario.teams), len(scenario.periods))
+        tallies = [Tally.from_json(r["tally"], *shape) for r in results if r is not None]
+        return {"plans": [], "simulation": report(scenario, plan, tallies, payload["seed"]).model_dump(mode="json")}
     if kind == "solve" and len(results) > 1:  # the plan, with its reasons gathered from their tasks
         return {"plans": [_explained(payload, results, errors).model_dump(mode="json")]}
     failed = [f"{n + 1}: {error}" for n, error in enumerate(errors) if error is not None]
