@@ -51,6 +51,9 @@ class Point(Frozen):
     left: list[InitiativeId] = Field(default_factory=list, description="Scheduled at the previous point but not here.")
     change: float | None = Field(default=None, description="objective minus the previous point's, when both have one.")
     problem: str | None = Field(default=None, description="Why this point's scenario is not valid, e.g. a floor above its cap.")
+    confidence: float | None = Field(
+        default=None, description="confidence: what an independent simulation gives the point's robust plan (`Plan.confidence.achieved`)."
+    )
 
 
 class Sweep(Frozen):
@@ -144,6 +147,7 @@ def assemble(scenario: Scenario, knob: Knob, team: str | None, solved: list[Solv
             gap=plan.gap if plan else None,
             scheduled=scheduled,
             problem=problem,
+            confidence=plan.confidence.achieved if plan is not None and plan.confidence is not None else None,
         )
         if previous is not None and point.status is not None and point.status.found and previous.status is not None and previous.status.found:
             point = point.model_copy(

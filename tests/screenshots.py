@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
                 {"knob": "capacity", "low": -0.3, "high": 0.3, "steps": 7, "settings": {"time_limit": 3}},
             )[1]
         )
+        status, ai = server.call("POST", "/scenarios", (SCENARIOS / "ai-platform-2027.yaml").read_bytes(), content_type="application/yaml")
+        assert status == 201, ai
+        planned = server.finished(server.call("POST", f"/scenarios/{ai['id']}/solves?wait=30", {"time_limit": 10, "workers": 1, "reasons": False})[1])
+        server.verified_plan(planned["plan_id"])
+        simulated = server.finished(
+            server.call("POST", f"/scenarios/{ai['id']}/simulations?wait=30", {"plan": planned["plan_id"], "samples": 2000, "seed": 3})[1]
+        )
         sign_in(driver, server.url, server.token)
         pages = {
             "scenarios": "/ui/",
@@ -65,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             "initiative": f"/ui/plans/{plan_id}/initiatives/{_left_out(server, plan_id)}",
             "comparison": f"/ui/comparisons/{compared['result']['comparison_id']}",
             "sweep": f"/ui/jobs/{sweep['id']}",
+            "simulation": f"/ui/jobs/{simulated['id']}",
         }
         for name, path in pages.items():
             driver.get(server.url + path)

@@ -244,6 +244,7 @@ def test_sweep_can_sweep_the_confidence_asked(capsys: pytest.CaptureFixture[str]
     assert curve["knob"] == "confidence" and [p["setting"] for p in curve["points"]] == [0.7, 0.9]
     low, high = (p["objective"] for p in curve["points"])
     assert high <= low  # asking for more confidence never buys value
+    assert all(p["confidence"] >= p["setting"] for p in curve["points"])  # each level holds in an independent simulation
     with pytest.raises(SystemExit):
         main(["sweep", str(AI), "--confidence-levels", "0.9..0.7"])
     assert "low end must be below its high end" in capsys.readouterr().err

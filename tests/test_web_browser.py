@@ -185,6 +185,29 @@ def test_a_sweep_draws_its_curve_with_the_knee_and_marks_settings_without_a_plan
     assert len(knees) <= 1 and len(knees) == len(browser.find_elements(By.CSS_SELECTOR, "tr.knee-row"))
 
 
+def test_a_plan_is_simulated_from_its_page_and_the_outlook_is_drawn(server: Server, browser: WebDriver) -> None:
+    status, body = server.call("POST", "/scenarios", (REPO / "scenarios" / "ai-platform-2027.yaml").read_bytes(), content_type="application/yaml")
+    assert status == 201, body
+    status, job = server.call("POST", f"/scenarios/{body['id']}/solves?wait=60", {"time_limit": 10, "workers": 1, "reasons": False, "confidence": 0.9})
+    assert status == 200 and job["status"] == "succeeded", job
+    plan = server.verified_plan(job["plan_id"])
+    browser.get(f"{server.url}/ui/plans/{job['plan_id']}")
+    assert "Made for 90% confidence" in browser.find_element(By.ID, "confidence").text
+    browser.find_element(By.ID, "samples").clear()
+    browser.find_element(By.ID, "samples").send_keys("2000")
+    browser.find_element(By.ID, "simulate").click()
+    wait(browser).until(until.url_contains("/ui/jobs/job_"))
+    wait(browser, 120).until(until.presence_of_element_located((By.ID, "value-histogram")))  # the script saw the job end and showed it
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#value-histogram rect.bin")) == 20
+    assert browser.find_element(By.ID, "simulation-headline").text.startswith("ai-platform-2027: 2000 samples, seed 0")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#finish-grid tbody tr")
+    assert len(rows) == len(plan.scheduled)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#finish-grid td.planned")) == len(plan.scheduled)  # each planned finish outlined
+    conformity = next(r for r in rows if "eu-ai-act-conformity" in r.text)
+    assert "⚑" in conformity.text
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+
+
 def test_a_long_solve_draws_its_progress_live_and_is_cancelled_from_the_page(server: Server, browser: WebDriver) -> None:
     from bench.generate import portfolio
 

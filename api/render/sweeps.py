@@ -39,6 +39,10 @@ def rows(s: Sweep) -> tuple[list[str], list[list[str]]]:
                 ", ".join(p.left),
             ]
         )
+    if s.knob is Knob.confidence:  # what each level asked is given, by an independent simulation
+        header.insert(3, "achieved")
+        for row, p in zip(out, s.points):
+            row.insert(3, "-" if p.confidence is None else f"{p.confidence:.1%}")
     return header, out
 
 

@@ -243,7 +243,7 @@ class Histogram:
     """The simulated value's distribution: a bar per bin, and the planned value and P10/P50/P90 marked."""
 
     bars: list[Bin]
-    marks: list[tuple[float, str, str]]  # (x, class, label)
+    marks: list[tuple[float, str, str, float, float, str]]  # (x, class, label, label's x, label's y, its anchor)
     ticks: list[tuple[float, str]]
     width: float = 720
     height: float = 220
@@ -256,7 +256,7 @@ def histogram(outlook: ValueOutlook, samples: int) -> Histogram:
     low, high = outlook.histogram[0][0], outlook.histogram[-1][1]
     span = (high - low) or 1.0
     tallest = max(count for _, _, count in outlook.histogram) or 1
-    plot_width, plot_height = chart.width - chart.left - 20, chart.bottom - 30
+    plot_width, plot_height = chart.width - chart.left - 20, chart.bottom - 60  # the marks' labels above the bars
 
     def x_of(value: float) -> float:
         return chart.left + (value - low) / span * plot_width
@@ -265,14 +265,11 @@ def histogram(outlook: ValueOutlook, samples: int) -> Histogram:
         height = count / tallest * plot_height
         share = count / samples if samples else 0.0
         chart.bars.append(Bin(x_of(a), chart.bottom - height, max(1.0, x_of(b) - x_of(a) - 1), height, f"{a:,.1f} to {b:,.1f}: {count} samples ({share:.1%})"))
-    for value, css, name in (
-        (outlook.p10, "quantile", "P10"),
-        (outlook.p50, "median", "P50"),
-        (outlook.p90, "quantile", "P90"),
-        (outlook.planned, "planned", "planned"),
-    ):
-        if low <= value <= high:
-            chart.marks.append((x_of(value), css, f"{name} {value:,.1f}"))
+    marks = [(outlook.p10, "quantile", "P10"), (outlook.p50, "median", "P50"), (outlook.p90, "quantile", "P90"), (outlook.planned, "planned", "planned")]
+    for row, (value, css, name) in enumerate((v, css, name) for v, css, name in marks if low <= v <= high):
+        x = x_of(value)
+        right = x > chart.width * 0.6  # near the right edge a label reads leftwards; each on a line of its own, so none overlap
+        chart.marks.append((x, css, f"{name} {value:,.1f}", x - 3 if right else x + 3, 12 + 12 * row, "end" if right else "start"))
     chart.ticks = [(x_of(low + span * k / 4), f"{low + span * k / 4:,.0f}") for k in range(5)]
     return chart
 
