@@ -468,7 +468,7 @@ def _check_report(scenario: Scenario, plan: Plan, load: Cells, invisible: Cells,
     for unscheduled in plan.not_scheduled:
         if unscheduled.id not in scenario.initiative_by_id:
             fail(RuleKind.report, f"'{unscheduled.id}' is listed as not scheduled, but it is not an initiative of the scenario", initiative=unscheduled.id)
-    score = score_plan(scenario, plan)
+    score = _score(scenario, plan)  # `scenario` is the valued one already
     if plan.objective != score:
         fail(RuleKind.objective, f"the plan reports objective {plan.objective}, its decisions are worth {score}")
     if scenario.previous_plan is not None and score is not None:
@@ -518,10 +518,15 @@ def score_plan(scenario: Scenario, plan: Plan) -> float | None:
     """The plan's objective recomputed from its starts: total decayed value, or periods used in makespan mode.
 
     Each item finishes where its start and the scenario's duration say; work that starts outside the
-    horizon or runs past its end (which the checker reports) counts for nothing."""
+    horizon or runs past its end (which the checker reports) counts for nothing. A plan made for expected value
+    (`--objective expected`) is scored by expected values."""
     if plan.status in (PlanStatus.infeasible, PlanStatus.unknown):
         return None
-    scenario = valued(scenario, plan.settings)
+    return _score(valued(scenario, plan.settings), plan)
+
+
+def _score(scenario: Scenario, plan: Plan) -> float:
+    """`score_plan` of a plan with a solution, on the scenario it values by (`planner.uncertainty.valued`)."""
     index = scenario.period_index
     by_id = scenario.initiative_by_id
     ends = {s.id: index[s.start] + by_id[s.id].duration - 1 for s in plan.scheduled if s.id in by_id and s.start in index}

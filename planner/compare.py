@@ -16,10 +16,8 @@ from planner.explanation import Reason
 from planner.plan import Plan
 from planner.scenario import Frozen, InitiativeId, PeriodLabel, Scenario, TeamId
 from planner.settings import PlanStatus
-from planner.simulation import simulate
+from planner.simulation import DEFAULT_SAMPLES, simulate
 from planner.uncertainty import uncertain
-
-SAMPLES = 1000  # of a simulation of each plan compared, when its scenario is uncertain
 
 
 class Outcome(Frozen):
@@ -42,7 +40,7 @@ class Outcome(Frozen):
     kpis: dict[str, float] = Field(default_factory=dict, description="Each business KPI the plan delivers in total (initiatives' `outcomes`).")
     value_range: tuple[float, float, float] | None = Field(
         default=None,
-        description=f"When the scenario has three-point estimates: the value's P10, P50 and P90 over {SAMPLES} simulated samples (the plan's seed).",
+        description=f"When the scenario has three-point estimates: the value's P10, P50 and P90 over {DEFAULT_SAMPLES} simulated samples (the plan's seed).",
     )
     delivery: float | None = Field(default=None, description="Then too: the least delivery confidence of a required or deadline item.")
 
@@ -93,7 +91,7 @@ def outcome(scenario: Scenario, plan: Plan) -> Outcome:
     total = sum(capacity.values(), Decimal(0))
     scheduled = {s.id for s in plan.scheduled}
     with_deadline = [i.id for i in scenario.initiatives if i.deadline]
-    simulated = simulate(scenario, plan, SAMPLES, plan.settings.seed) if plan.status.found and uncertain(scenario) else None
+    simulated = simulate(scenario, plan, DEFAULT_SAMPLES, plan.settings.seed) if plan.status.found and uncertain(scenario) else None
     spread = simulated.value if simulated is not None else None
     return Outcome(
         scenario=plan.scenario,

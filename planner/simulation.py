@@ -60,6 +60,11 @@ class InitiativeOutlook(Frozen):
     success: float = Field(description="Its chance of delivering its value at all (`success`).")
     expected_value: float = Field(description="Mean value delivered (value mode), after decay, lateness and success.")
 
+    @property
+    def must_hold(self) -> bool:
+        """Required, or with a hard deadline: what delivery confidence and `--confidence` are about."""
+        return self.required or self.deadline is not None
+
 
 class ValueOutlook(Frozen):
     """The plan's value (value mode) over the samples."""
@@ -109,15 +114,20 @@ class Simulation(Frozen):
     def by_id(self) -> dict[str, InitiativeOutlook]:
         return {o.id: o for o in self.initiatives}
 
+    def held(self) -> dict[InitiativeId, float]:
+        """The delivery confidence of each item that must hold: required, or with a hard deadline."""
+        return {o.id: o.delivery for o in self.initiatives if o.must_hold}
+
 
 @dataclass
 class _Work:
-    """One need of a scheduled initiative on its team: drawn effort and planned cumulative share by offset."""
+    """One need of a scheduled initiative on its team: drawn effort, planned cumulative share by offset, and what is done."""
 
     item: int
     team: str
     effort: np.ndarray
-    share: list[float]
+    share: np.ndarray
+    done: np.ndarray
 
 
 @dataclass
@@ -188,13 +198,15 @@ def tally(scenario: Scenario, plan: Plan, drawn: Samples) -> Tally:
         n=drawn.n,
         finish=np.array([np.bincount(f, minlength=horizon + 1) for f in finish], dtype=np.int64).reshape(len(plan.scheduled), horizon + 1),
         worth=delivered.sum(axis=1) if delivered is not None else np.zeros(len(plan.scheduled)),
-        overload=overload.sum(axis=2).astype(np.int64),
+        overload=overload,
         values=values,
         lateness=np.maximum(finish - planned, 0).sum(axis=0).astype(np.int64) if len(plan.scheduled) else np.zeros(drawn.n, dtype=np.int64),
     )
 
 
 def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, np.ndarray]:
+    """Each scheduled initiative's finish period per sample, (items, n), `len(periods)` after the horizon; and per team
+    and period the samples in which its work overflows."""
     n, periods, index = drawn.n, scenario.periods, scenario.period_index
     horizon = len(periods)
     by_id = scenario.initiative_by_id
@@ -208,8 +220,8 @@ def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, n
         for j, (need, assigned) in enumerate(zip(initiative.all_needs, s.needs)):
             loads = need_loads(need, initiative.duration)
             total = sum(loads)
-            share = list(np.cumsum(loads) / total) if total else [1.0] * initiative.duration
-            work.append(_Work(k, assigned.team, drawn.effort[(s.id, j)], share))
+            share = np.cumsum(loads) / total if total else np.ones(initiative.duration)
+            work.append(_Work(k, assigned.team, drawn.effort[(s.id, j)], share, np.zeros(n)))
     by_team: dict[str, list[_Work]] = {}
     for w in work:  # plan order within each team: `work` follows `items`
         by_team.setdefault(w.team, []).append(w)
@@ -217,16 +229,13 @@ def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, n
         ([position[p] for p in by_id[s.id].depends_on if p in position], [position[p] for p in by_id[s.id].depends_on_any if p in position]) for s in items
     ]
 
-    done = [np.zeros(n) for _ in work]
     started = np.full((len(items), n), -1)
     finish = np.full((len(items), n), horizon)
     complete = np.zeros((len(items), n), dtype=bool)
-    overload = np.zeros((len(scenario.teams), horizon, n), dtype=bool)
-    team_row = {t.id: r for r, t in enumerate(scenario.teams)}
-    work_index = {id(w): m for m, w in enumerate(work)}
-    needs_of: list[list[int]] = [[] for _ in items]
-    for d, w in enumerate(work):
-        needs_of[w.item].append(d)
+    overload = np.zeros((len(scenario.teams), horizon), dtype=np.int64)  # samples in which the team overflows
+    needs_of: list[list[_Work]] = [[] for _ in items]
+    for w in work:
+        needs_of[w.item].append(w)
     for k in range(horizon):
         for m in range(len(items)):
             if planned[m] > k:
@@ -238,7 +247,7 @@ def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, n
             if any_of:
                 ready &= np.any([finish[p] < k for p in any_of], axis=0)
             started[m][ready] = k
-        for team in scenario.teams:
+        for row, team in enumerate(scenario.teams):
             carried = by_team.get(team.id)
             if not carried:
                 continue
@@ -246,22 +255,21 @@ def _play(scenario: Scenario, plan: Plan, drawn: Samples) -> tuple[np.ndarray, n
             capacity = left.copy()
             wanted = np.zeros(n)
             for w in carried:
-                m, d = w.item, work_index[id(w)]
-                on = started[m] >= 0
+                on = started[w.item] >= 0
                 if not on.any():
                     continue
-                offset = np.clip(k - started[m], 0, len(w.share) - 1)
-                target = np.where(on, w.effort * np.asarray(w.share)[offset], 0.0)
-                want = np.maximum(target - done[d], 0.0)
+                offset = np.clip(k - started[w.item], 0, len(w.share) - 1)
+                target = np.where(on, w.effort * w.share[offset], 0.0)
+                want = np.maximum(target - w.done, 0.0)
                 give = np.minimum(want, left)
-                done[d] += give
+                w.done += give
                 left -= give
                 wanted += want
-            overload[team_row[team.id], k] = wanted > capacity * (1 + _EPS) + _EPS
+            overload[row, k] = np.count_nonzero(wanted > capacity * (1 + _EPS) + _EPS)
         for m in range(len(items)):
             ready = started[m] >= 0
-            for d in needs_of[m]:
-                ready &= done[d] >= work[d].effort * (1 - _EPS) - _EPS
+            for w in needs_of[m]:
+                ready &= w.done >= w.effort * (1 - _EPS) - _EPS
             now = ready & ~complete[m]
             complete[m] |= now
             finish[m][now] = np.maximum(k, started[m][now] + duration[m] - 1)
@@ -310,7 +318,7 @@ def report(scenario: Scenario, plan: Plan, tallies: list[Tally], seed: int, firs
                 expected_value=round(float(total.worth[m] / n), 6),
             )
         )
-    held = [o.delivery for o in initiatives if o.required or o.deadline is not None]
+    held = [o.delivery for o in initiatives if o.must_hold]
     head = tallies[0]
     return Simulation(
         scenario=scenario.name,

@@ -19,11 +19,10 @@ from planner.quantities import Amount
 from planner.scenario import Frozen, InitiativeId, MoSCoW, PeriodLabel, Scenario, TeamId
 from planner.scoring import combined_confidence
 from planner.settings import PlanStatus
-from planner.simulation import simulate
+from planner.simulation import DEFAULT_SAMPLES, simulate
 from planner.uncertainty import uncertain
 
 FULL = 0.95  # utilisation above which a team is a delivery risk: no room for the unplanned
-DELIVERY_SAMPLES = 1000
 
 
 class LeftOut(Frozen):
@@ -93,7 +92,7 @@ class ExecutiveView(Frozen):
     delivery: list[DeliveryConfidence] = Field(
         default_factory=list,
         description="When the scenario has three-point estimates: each required or deadline item's delivery confidence, from the robust plan's "
-        f"independent simulation, or from a simulation of {DELIVERY_SAMPLES} samples with the plan's seed.",
+        f"independent simulation, or from a simulation of {DEFAULT_SAMPLES} samples with the plan's seed.",
     )
 
 
@@ -201,7 +200,7 @@ def _delivery(scenario: Scenario, plan: Plan) -> list[DeliveryConfidence]:
     if plan.confidence is not None:
         held = plan.confidence.items
     else:
-        held = {o.id: o.delivery for o in simulate(scenario, plan, DELIVERY_SAMPLES, plan.settings.seed).initiatives if o.required or o.deadline}
+        held = simulate(scenario, plan, DEFAULT_SAMPLES, plan.settings.seed).held()
     by_id = scenario.initiative_by_id
     return [DeliveryConfidence(id=i, title=by_id[i].title, by=by_id[i].deadline, confidence=c) for i, c in held.items()]
 

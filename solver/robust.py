@@ -98,11 +98,6 @@ def solved_on(scenario: Scenario, plan: Plan) -> tuple[Scenario, SolveSettings]:
     return with_headroom(valued(scenario, plan.settings), kept), settings
 
 
-def held_items(scenario: Scenario, simulation: Simulation) -> dict[str, float]:
-    """Delivery confidence of each item that must hold: required, or with a hard deadline."""
-    return {o.id: o.delivery for o in simulation.initiatives if o.required or o.deadline is not None}
-
-
 def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, total: float | None = None, **options: Any) -> Plan:
     """The robust plan (module docstring). `solve(scenario, settings, **options)` is the deterministic solve."""
     began = time.perf_counter()
@@ -148,7 +143,7 @@ def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, t
             plan = _on(scored, scenario, found, settings, began, headroom)
             first = first or plan
             simulation = outlook(scenario, plan, drawn, settings.seed)
-            items = held_items(scenario, simulation)
+            items = simulation.held()
             least = min(items.values(), default=1.0)
             if chosen is None or least > chosen[0]:
                 chosen = (least, plan, dict(headroom))
@@ -181,7 +176,7 @@ def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, t
             if found is None or not found.status.found:
                 continue
             lighter = _on(scored, scenario, found, settings, began, trial)
-            holds = min(held_items(scenario, outlook(scenario, lighter, drawn, settings.seed)).values(), default=1.0) >= target
+            holds = min(outlook(scenario, lighter, drawn, settings.seed).held().values(), default=1.0) >= target
             if (
                 holds
                 and lighter.objective is not None
@@ -190,7 +185,7 @@ def solve_robust(scenario: Scenario, settings: SolveSettings, solve: Solve, *, t
             ):
                 plan, kept = lighter, trial
     seed = (settings.seed + SEED_OFFSET) % 2**31
-    check = held_items(scenario, outlook(scenario, plan, sample(scenario, CHECK_SAMPLES, seed), seed))
+    check = outlook(scenario, plan, sample(scenario, CHECK_SAMPLES, seed), seed).held()
     achieved = min(check.values()) if check else None
     met = achieved is None or achieved >= asked
     report = ConfidenceReport(
