@@ -178,8 +178,10 @@ class Tally:
 def simulate(scenario: Scenario, plan: Plan, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> Simulation:
     """Play `plan` forward `samples` times (module docstring), block by block (`planner.uncertainty.blocks`); the same
     seed gives the same outlook, however the blocks are spread."""
-    tallies = [tally_block(scenario, plan, seed, k, size) for k, size in enumerate(blocks(samples))]
-    return report(scenario, plan, tallies, seed)
+    sizes = blocks(samples)
+    first = sample_block(scenario, sizes[0], seed, 0)  # kept for the risk drivers, rather than drawn again
+    tallies = [tally(scenario, plan, first)] + [tally_block(scenario, plan, seed, k, size) for k, size in enumerate(sizes) if k]
+    return report(scenario, plan, tallies, seed, first)
 
 
 def tally_block(scenario: Scenario, plan: Plan, seed: int, k: int, size: int) -> Tally:

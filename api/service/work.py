@@ -26,7 +26,7 @@ from planner.scenario import Scenario
 from planner.settings import PlanStatus, SolveSettings, TimeSplit, split_time
 from planner.simulation import Tally, report, simulate, tally_block
 from planner.sweep import Knob, assemble, label, point_scenario, point_settings, settings_between, solve_points
-from planner.uncertainty import blocks
+from planner.uncertainty import BLOCK, blocks
 
 Report = Callable[..., None]
 GRACE_SECONDS = 60.0  # on top of a job's own limits: process start-up, loading, checking
@@ -231,10 +231,9 @@ def parts(payload: dict[str, Any], seconds: float) -> list[tuple[str, dict[str, 
         ]
     if _spread(payload):
         # A plan's simulation, block by block (`planner.uncertainty.blocks`): the same outlook as in one process.
-        ranges = [(k, sum(blocks(payload["samples"])[:k]), size) for k, size in enumerate(blocks(payload["samples"]))]
         return [
-            (f"samples {start + 1}-{start + size}", {**payload, "kind": "block", "block": k, "size": size}, SIMULATION_SECONDS + GRACE_SECONDS)
-            for k, start, size in ranges
+            (f"samples {k * BLOCK + 1}-{k * BLOCK + size}", {**payload, "kind": "block", "block": k, "size": size}, SIMULATION_SECONDS + GRACE_SECONDS)
+            for k, size in enumerate(blocks(payload["samples"]))
         ]
     if kind == "solve" and (payload["reasons"] or payload["policy_costs"]):
         split = split_time(SolveSettings.model_validate(payload["settings"]).time_limit, reasons=True, reasons_time=payload.get("reasons_time"))
