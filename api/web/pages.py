@@ -336,8 +336,8 @@ def job(job_id: str) -> Answer:
 
 def _simulation_result(s: Session, record: JobRecord) -> dict[str, Any]:
     outlook = Simulation.model_validate((record.result or {})["simulation"])
-    stored = store.version_record(s, store.scenario_record(s, record.workspace_id, record.scenario_id or "", deleted=True), record.scenario_version)
-    scenario = store.load_version(s, record.workspace_id, stored).scenario
+    simulated = (record.result or {}).get("plan") or record.plan_id or ""  # the plan given, or the one the job solved
+    scenario = store.scenario_of_plan(s, store.plan_record(s, record.workspace_id, simulated))
     columns = [*scenario.periods, "later"]
     grid = [(o, [(label, o.finishes.get(label, 0.0), charts.shade(o.finishes.get(label, 0.0))) for label in columns]) for o in outlook.initiatives]
     header, overloads = simulation_words.overload_rows(outlook, scenario)
@@ -350,7 +350,7 @@ def _simulation_result(s: Session, record: JobRecord) -> dict[str, Any]:
         "finish_grid": grid,
         "overload_header": header,
         "overload_rows": overloads,
-        "simulated_plan": (record.result or {}).get("plan") or record.plan_id,
+        "simulated_plan": simulated,
     }
 
 
