@@ -37,6 +37,7 @@ from planner.quantities import EstimatedAmount, EstimatedValue
 from planner.scenario import Initiative, Objective, Scenario
 from planner.scoring import initiative_value
 from planner.settings import SolveSettings
+from planner.whatif import edited
 
 GRID = 2049  # points of the tabulated PERT quantile function: its error is far below a sample's noise
 
@@ -194,6 +195,4 @@ def valued(scenario: Scenario, settings: SolveSettings) -> Scenario:
         for synergy in data.get("synergies", []):
             synergy["value"] = round(synergy["value"] * math.prod(by_id[i].success for i in synergy["ids"]), 6)
 
-    data = scenario.model_dump(mode="json", exclude_defaults=True)
-    change(data)
-    return Scenario.model_validate(data)
+    return edited(scenario, change)
