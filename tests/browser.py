@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -65,7 +66,9 @@ def sign_in(driver: WebDriver, url: str, token: str) -> None:
 
 
 def wait(driver: WebDriver, seconds: float = 60) -> WebDriverWait[Any]:
-    return WebDriverWait(driver, seconds)
+    """Polls a condition until it holds. The pages change under it (a job's page reloads when the job ends, its script
+    rewrites the status), so an element found a moment before may be gone: that is a poll to repeat, not a failure."""
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
 
 
 def viewer_token(server: Server) -> str:
